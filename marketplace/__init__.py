@@ -1,0 +1,110 @@
+"""The marketplace web service: the app factory is the table of contents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from marketplace.config import check_config, default_config, environment_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the app: defaults, then the environment, then ``config``."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(default_config(app.instance_path))
+    app.config.from_mapping(environment_config(os.environ))
+    app.config.from_mapping(config or {})
+    check_config(app.config)
+    app.config.update(derived_config(app.config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def derived_config(config) -> dict:
+    """Translate the flat keys into what the extensions read."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(config["DATABASE_URL"]),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+        "API_TITLE": "中小企业数字化转型方案撮合平台 API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": config.get(
+            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        ),
+        "OPENAPI_REDOC_PATH": "/redoc",
+        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the store, migrations, the API and security to the app."""
+    from apispec.ext.marshmallow import MarshmallowPlugin
+    from flask_smorest import Api
+
+    from marketplace.auth.security import init_security
+    from marketplace.extensions import db, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True
+    )
+    plugin = MarshmallowPlugin(schema_name_resolver=openapi_schema_name)
+    api = app.extensions["api"] = Api(app, spec_kwargs={"marshmallow_plugin": plugin})
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    init_security(app)
+
+
+def openapi_schema_name(schema) -> str:
+    """Name a schema in the OpenAPI document; partial (PATCH) variants get their own name."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    return f"{name}Patch" if getattr(schema, "partial", False) else name
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register one blueprint per resource."""
+    from marketplace.auth.routes import blp as auth
+    from marketplace.cases.routes import blp as cases
+    from marketplace.enterprises.routes import blp as enterprises
+    from marketplace.inquiries.routes import blp as inquiries
+    from marketplace.providers.routes import blp as providers
+    from marketplace.solutions.routes import blp as solutions
+    from marketplace.taxonomy.routes import blp as taxonomy
+
+    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries):
+        app.extensions["api"].register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer every error in the one JSON shape."""
+    from marketplace.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the ``flask accounts`` and ``flask seed`` command groups."""
+    from marketplace.commands import accounts_cli, seed_cli
+
+    app.cli.add_command(accounts_cli)
+    app.cli.add_command(seed_cli)

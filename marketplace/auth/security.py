@@ -1,0 +1,103 @@
+"""Password hashing, signed expiring tokens, and the caller of the current request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app, g, request
+
+from marketplace.errors import Forbidden, Unauthorized
+from marketplace.extensions import db
+from marketplace.models import Role, User
+
+TOKEN_ALGORITHM = "HS256"
+
+
+def init_security(app: Flask) -> None:
+    """Create the app's password hasher; tests may ask for cheap parameters."""
+    if app.config.get("FAST_PASSWORD_HASHING"):
+        hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    else:
+        hasher = PasswordHasher()
+    app.extensions["password_hasher"] = hasher
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return current_app.extensions["password_hasher"].hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Check a password against its hash without raising."""
+    try:
+        return current_app.extensions["password_hasher"].verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(user: User) -> dict:
+    """Sign an access token for ``user``; returns the token response body."""
+    ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
+    now = datetime.now(UTC)
+    claims = {"sub": str(user.id), "role": user.role.value, "iat": now, "exp": now + timedelta(seconds=ttl)}
+    token = jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=TOKEN_ALGORITHM)
+    return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+
+
+def _user_from_header(header: str) -> User:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("认证头格式应为：Bearer <token>")
+    try:
+        claims = jwt.decode(
+            token, current_app.config["SECRET_KEY"], algorithms=[TOKEN_ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
+        user_id = int(claims["sub"])
+    except jwt.ExpiredSignatureError as error:
+        raise Unauthorized("登录已过期，请重新获取令牌") from error
+    except (jwt.InvalidTokenError, ValueError) as error:
+        raise Unauthorized("令牌无效") from error
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("账号不存在或已停用")
+    return user
+
+
+def current_user() -> User | None:
+    """Return the authenticated caller, or None for an anonymous request.
+
+    :raises Unauthorized: if an Authorization header is present but invalid or expired.
+    """
+    if "current_user" not in g:
+        header = request.headers.get("Authorization")
+        g.current_user = _user_from_header(header) if header else None
+    return g.current_user
+
+
+def require_user(*roles: Role) -> User:
+    """Return the caller, who must be signed in and, if ``roles`` are given, hold one.
+
+    :raises Unauthorized: for an anonymous caller.
+    :raises Forbidden: for a caller with another role.
+    """
+    user = current_user()
+    if user is None:
+        raise Unauthorized()
+    if roles and user.role not in roles:
+        names = "、".join(ROLE_NAMES[role] for role in roles)
+        raise Forbidden(f"此操作仅限{names}")
+    return user
+
+
+ROLE_NAMES = {
+    Role.ADMIN: "平台管理员",
+    Role.CITY_OFFICE: "城市主管部门",
+    Role.PROVIDER: "服务商",
+    Role.ENTERPRISE: "企业",
+}
+
+BEARER_SECURITY = [{"bearerAuth": []}]

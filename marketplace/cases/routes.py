@@ -1,0 +1,74 @@
+"""Benchmark case endpoints, with review and promotions."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.auth.security import BEARER_SECURITY, current_user, require_user
+from marketplace.cases import service
+from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
+from marketplace.common.routes import add_lifecycle_routes
+
+blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="转型样板案例")
+
+
+@blp.route("")
+class Cases(MethodView):
+    """The benchmark cases."""
+
+    @blp.arguments(CaseQueryArgsSchema, location="query")
+    @blp.response(200, CasePageSchema)
+    def get(self, args):
+        """List cases: published ones, plus those the caller authors or reviews."""
+        return service.list_cases(current_user(), args)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(CaseSchema)
+    @blp.response(201, CaseSchema)
+    def post(self, data):
+        """Create a case; a city office's or admin's is published at once, a provider's is a draft."""
+        return service.create_case(require_user(), data)
+
+
+@blp.route("/<int:case_id>")
+class CaseById(MethodView):
+    """One case."""
+
+    @blp.response(200, CaseSchema)
+    def get(self, case_id):
+        """Get a case."""
+        return service.get_case(current_user(), case_id)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(CaseSchema(partial=True))
+    @blp.response(200, CaseSchema)
+    def patch(self, data, case_id):
+        """Edit a case (its author, or its city's office, or an admin)."""
+        return service.update_case(require_user(), case_id, data)
+
+
+@blp.route("/<int:case_id>/promotions")
+class Promotions(MethodView):
+    """Promotions of one case."""
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(PromotionSchema)
+    @blp.response(201, PromotionSchema)
+    def post(self, data, case_id):
+        """Promote a published case of the caller's city for a bounded time."""
+        return service.promote_case(require_user(), case_id, data)
+
+
+@blp.route("/<int:case_id>/promotions/<int:promotion_id>/end")
+class EndPromotion(MethodView):
+    """End a promotion early."""
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.response(200, PromotionSchema)
+    def post(self, case_id, promotion_id):
+        """End a running promotion before its end date."""
+        return service.end_promotion(require_user(), case_id, promotion_id)
+
+
+add_lifecycle_routes(blp, CaseSchema, service.transition_case, "case")

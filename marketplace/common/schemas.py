@@ -1,0 +1,112 @@
+"""Shared schema pieces: Chinese validation messages, validators and list pages."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from marketplace.common.credit_code import credit_code_problem
+
+FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
+    fields.Field: {
+        "required": "缺少必填字段",
+        "null": "该字段不能为空值",
+        "validator_failed": "取值无效",
+    },
+    fields.String: {"invalid": "应为字符串", "invalid_utf8": "不是合法的 UTF-8 字符串"},
+    fields.Integer: {"invalid": "应为整数", "too_large": "数值过大"},
+    fields.Number: {"invalid": "应为数字", "too_large": "数值过大"},
+    fields.Float: {"special": "不允许 NaN 或无穷大"},
+    fields.Boolean: {"invalid": "应为布尔值 true 或 false"},
+    fields.Email: {"invalid": "不是有效的电子邮箱地址"},
+    fields.List: {"invalid": "应为列表"},
+    fields.Nested: {"type": "应为对象"},
+    fields.Date: {"invalid": "不是有效的日期（格式 YYYY-MM-DD）", "format": "日期格式无效"},
+    fields.DateTime: {"invalid": "不是有效的时间", "format": "时间格式无效"},
+}
+
+
+def localise_marshmallow() -> None:
+    """Make marshmallow's built-in field messages Chinese, once, for every schema."""
+    for field_cls, messages in FIELD_MESSAGES.items():
+        field_cls.default_error_messages = {**field_cls.default_error_messages, **messages}
+
+
+localise_marshmallow()
+
+
+class BaseSchema(Schema):
+    """Base of every API schema: Chinese schema-level messages, unknown fields rejected."""
+
+    error_messages = {"unknown": "不允许的字段", "type": "请求体应为 JSON 对象"}
+
+
+def text(min_len: int, max_len: int) -> validate.Length:
+    """Validate a string's length with a Chinese message."""
+    return validate.Length(min=min_len, max=max_len, error=f"长度应在 {min_len} 到 {max_len} 个字符之间")
+
+
+def one_of(choices) -> validate.OneOf:
+    """Validate membership with a Chinese message listing the choices."""
+    choices = list(choices)
+    return validate.OneOf(choices, error="取值应为以下之一：" + "、".join(map(str, choices)))
+
+
+def between(low: int | float | None = None, high: int | float | None = None) -> validate.Range:
+    """Validate a numeric range with a Chinese message."""
+    if low is not None and high is not None:
+        message = f"取值应在 {low} 到 {high} 之间"
+    elif low is not None:
+        message = f"取值应不小于 {low}"
+    else:
+        message = f"取值应不大于 {high}"
+    return validate.Range(min=low, max=high, error=message)
+
+
+def list_size(max_len: int, min_len: int = 0) -> validate.Length:
+    """Validate a list's size with a Chinese message."""
+    return validate.Length(min=min_len, max=max_len, error=f"应包含 {min_len} 到 {max_len} 项")
+
+
+class PageArgsSchema(BaseSchema):
+    """Paging arguments shared by every list endpoint."""
+
+    page = fields.Integer(load_default=1, validate=between(1, 10_000))
+    per_page = fields.Integer(load_default=20, validate=between(1, 100))
+
+
+def page_schema(item_schema: type[Schema]) -> type[Schema]:
+    """Make the ``{items, total, page, per_page}`` envelope for one item schema."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return type(
+        name,
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        },
+    )
+
+
+class CreditCode(fields.String):
+    """A 统一社会信用代码, upper-cased and checked against its GB 32100-2015 check character."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        problem = credit_code_problem(code)
+        if problem:
+            raise ValidationError(problem)
+        return code
+
+
+class Phone(fields.String):
+    """A mainland landline (区号-号码) or an 11-digit mobile number."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.Regexp(
+                r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", error="电话号码格式无效（手机号 11 位，或 区号-号码）"
+            ),
+            **kwargs,
+        )

@@ -1,0 +1,60 @@
+"""Configuration defaults and their environment overrides."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "development-only-insecure-secret-key-change-me"
+
+ENV_KEYS = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "INDEX_DIR",
+    "SEARCH_BACKEND",
+    "ELASTICSEARCH_URL",
+    "TOKEN_TTL_SECONDS",
+    "MAX_CONTENT_LENGTH",
+)
+INT_KEYS = {"TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH"}
+
+
+def default_config(instance_path: str) -> dict:
+    """Return the defaults of the embedded profile, rooted at ``instance_path``."""
+    instance = Path(instance_path)
+    return {
+        "APP_ENV": "development",
+        "SECRET_KEY": DEFAULT_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{instance / 'marketplace.sqlite3'}",
+        "INDEX_DIR": str(instance / "index"),
+        "SEARCH_BACKEND": "embedded",
+        "ELASTICSEARCH_URL": None,
+        "TOKEN_TTL_SECONDS": 3600,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),
+    }
+
+
+def environment_config(environ: os._Environ | dict) -> dict:
+    """Read the flat configuration keys that are set in ``environ``."""
+    found = {}
+    for key in ENV_KEYS:
+        if environ.get(key):
+            value = environ[key]
+            found[key] = int(value) if key in INT_KEYS else value
+    return found
+
+
+def check_config(config: dict) -> None:
+    """Refuse settings that are unsafe or unusable.
+
+    :raises RuntimeError: in production with the default or a short ``SECRET_KEY``.
+    """
+    if config["APP_ENV"] == "production" and (
+        config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32
+    ):
+        raise RuntimeError(
+            "Refusing to start in production with the default or a short SECRET_KEY; "
+            "set SECRET_KEY to at least 32 random characters."
+        )

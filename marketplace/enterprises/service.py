@@ -1,0 +1,91 @@
+"""Enterprise profiles: private to the owner, admins and the office of their city."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from marketplace.common.lifecycle import get_or_404
+from marketplace.common.pagination import paginate
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.models import Enterprise, Role, User
+from marketplace.providers.service import ensure_credit_code_free
+
+
+def can_see(actor: User | None, enterprise: Enterprise) -> bool:
+    """The owner, admins and the office of the enterprise's city may see a profile."""
+    if actor is None:
+        return False
+    return (
+        enterprise.owner_id == actor.id
+        or actor.role is Role.ADMIN
+        or (actor.role is Role.CITY_OFFICE and actor.city == enterprise.city)
+    )
+
+
+def get_enterprise(actor: User, enterprise_id: int) -> Enterprise:
+    """Get a profile the caller may see.
+
+    :raises NotFound: if it does not exist or is private to the caller.
+    """
+    enterprise = get_or_404(Enterprise, enterprise_id, "企业")
+    if not can_see(actor, enterprise):
+        raise NotFound("企业不存在")
+    return enterprise
+
+
+def create_enterprise(actor: User, data: dict) -> Enterprise:
+    """Create the profile of an enterprise account.
+
+    :raises Conflict: if the account already has one, or the credit code is taken.
+    """
+    if actor.enterprise is not None:
+        raise Conflict("该账号已创建企业档案")
+    ensure_credit_code_free(data["credit_code"])
+    enterprise = Enterprise(owner=actor, **data)
+    db.session.add(enterprise)
+    db.session.commit()
+    return enterprise
+
+
+def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise:
+    """Change a profile (its owner or an admin).
+
+    :raises Forbidden: for a city office or anyone else who can see it.
+    """
+    enterprise = get_enterprise(actor, enterprise_id)
+    if enterprise.owner_id != actor.id and actor.role is not Role.ADMIN:
+        raise Forbidden("只能修改自己的企业档案")
+    if "credit_code" in data:
+        ensure_credit_code_free(data["credit_code"], enterprise.id, Enterprise)
+    for key, value in data.items():
+        setattr(enterprise, key, value)
+    db.session.commit()
+    return enterprise
+
+
+def list_enterprises(actor: User, args: dict) -> dict:
+    """List the profiles the caller may see: all for admins, one city for its office, one's own otherwise.
+
+    :raises Forbidden: for providers, who never see enterprise profiles in bulk.
+    """
+    if actor.role is Role.PROVIDER:
+        raise Forbidden("服务商不能查看企业名录")
+    query = select(Enterprise)
+    if actor.role is Role.CITY_OFFICE:
+        query = query.where(Enterprise.city == actor.city)
+    elif actor.role is Role.ENTERPRISE:
+        query = query.where(Enterprise.owner_id == actor.id)
+    if args.get("city"):
+        query = query.where(Enterprise.city.in_(args["city"]))
+    if args.get("industry"):
+        query = query.where(
+            or_(*(Enterprise.industry_code.startswith(c, autoescape=True) for c in args["industry"]))
+        )
+    for key in ("size", "tier", "digital_level"):
+        if args.get(key):
+            query = query.where(getattr(Enterprise, key).in_(args[key]))
+    if args.get("above_scale") is not None:
+        query = query.where(Enterprise.above_scale == args["above_scale"])
+    query = query.order_by(Enterprise.id)
+    return paginate(query, args["page"], args["per_page"])

@@ -1,0 +1,135 @@
+"""The one JSON error shape: ``{code, status, message, errors}``, made here only."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from flask import Flask, current_app, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+DEFAULT_MESSAGES = {
+    400: "请求格式有误",
+    401: "未登录或登录已过期",
+    403: "无权执行此操作",
+    404: "资源不存在",
+    405: "不支持该请求方法",
+    409: "当前状态不允许此操作",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "请求参数校验失败",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误",
+    503: "服务暂不可用，请稍后再试",
+}
+
+
+class APIError(Exception):
+    """Base of the errors that services raise; each subclass fixes its status."""
+
+    status_code = 500
+
+    def __init__(self, message: str | None = None, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message or DEFAULT_MESSAGES[self.status_code]
+        self.errors = errors or {}
+
+
+class BadRequest(APIError):
+    """The request cannot be read."""
+
+    status_code = 400
+
+
+class Unauthorized(APIError):
+    """No valid credentials."""
+
+    status_code = 401
+
+
+class Forbidden(APIError):
+    """Authenticated, but not allowed."""
+
+    status_code = 403
+
+
+class NotFound(APIError):
+    """No such resource, or not visible to the caller."""
+
+    status_code = 404
+
+
+class Conflict(APIError):
+    """The resource's state or a uniqueness rule forbids the change."""
+
+    status_code = 409
+
+
+class Unprocessable(APIError):
+    """Well-formed input that fails a domain rule; ``errors`` names the fields."""
+
+    status_code = 422
+
+
+class ServiceUnavailable(APIError):
+    """A backend the request needs is down."""
+
+    status_code = 503
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None):
+    """Build the JSON response in the one error shape."""
+    body = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message or DEFAULT_MESSAGES.get(status, HTTPStatus(status).phrase),
+        "errors": errors or {},
+    }
+    return jsonify(body), status
+
+
+def _flatten_locations(messages: dict) -> dict:
+    """Merge webargs' per-location messages (``{"json": {...}}``) into one field map."""
+    merged: dict = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            merged.update(location_messages)
+        else:
+            merged.setdefault("_schema", []).extend(location_messages)
+    return merged
+
+
+def handle_api_error(error: APIError):
+    """Render a service error."""
+    return error_response(error.status_code, error.message, error.errors)
+
+
+def handle_http_exception(error: HTTPException):
+    """Render werkzeug and webargs errors; webargs puts field messages in ``error.data``."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status == 400 and "messages" in data:
+        return error_response(400, "请求体不是合法的 JSON", {"json": ["请求体不是合法的 JSON"]})
+    if "messages" in data:
+        return error_response(status, None, _flatten_locations(data["messages"]))
+    return error_response(status)
+
+
+def handle_validation_error(error: ValidationError):
+    """Render a marshmallow error raised outside request parsing."""
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return error_response(422, None, messages)
+
+
+def handle_unexpected_error(error: Exception):
+    """Log an unexpected error and answer 500 without leaking details."""
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return error_response(500)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every error through the one shape."""
+    app.register_error_handler(APIError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,55 @@
+"""Schemas of inquiries (对接) and their replies."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from marketplace.common.schemas import BaseSchema, PageArgsSchema, one_of, page_schema, text
+from marketplace.models import InquiryStatus
+
+
+class InquiryCreateSchema(BaseSchema):
+    """An enterprise's first message about a solution."""
+
+    message = fields.String(required=True, validate=text(2, 2000))
+
+
+class ReplySchema(BaseSchema):
+    """One message in an inquiry thread."""
+
+    id = fields.Integer(dump_only=True)
+    author_role = fields.String(dump_only=True)
+    message = fields.String(required=True, validate=text(1, 2000))
+    created_at = fields.DateTime(dump_only=True)
+
+
+class InquiryStatusSchema(BaseSchema):
+    """The provider's record of where the inquiry stands."""
+
+    status = fields.String(required=True, validate=one_of(InquiryStatus))
+
+
+class InquirySchema(BaseSchema):
+    """An inquiry as its two parties see it."""
+
+    id = fields.Integer(dump_only=True)
+    solution_id = fields.Integer(dump_only=True)
+    solution_title = fields.Function(lambda i: i.solution.title, dump_only=True)
+    provider_id = fields.Function(lambda i: i.solution.provider_id, dump_only=True)
+    enterprise_id = fields.Integer(dump_only=True)
+    enterprise_name = fields.Function(lambda i: i.enterprise.name, dump_only=True)
+    message = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    replies = fields.List(fields.Nested(ReplySchema), dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class InquiryQueryArgsSchema(PageArgsSchema):
+    """Filters of the inquiry list."""
+
+    status = fields.List(fields.String(validate=one_of(InquiryStatus)))
+    solution_id = fields.List(fields.Integer())
+
+
+InquiryPageSchema = page_schema(InquirySchema)

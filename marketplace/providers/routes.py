@@ -1,0 +1,48 @@
+"""Provider company endpoints."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.models import Role
+from marketplace.providers import service
+from marketplace.providers.schemas import ProviderPageSchema, ProviderQueryArgsSchema, ProviderSchema
+
+blp = Blueprint("providers", __name__, url_prefix="/api/v1/providers", description="服务商")
+
+
+@blp.route("")
+class Providers(MethodView):
+    """The provider directory."""
+
+    @blp.arguments(ProviderQueryArgsSchema, location="query")
+    @blp.response(200, ProviderPageSchema)
+    def get(self, args):
+        """List providers."""
+        return service.list_providers(**args)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(ProviderSchema)
+    @blp.response(201, ProviderSchema)
+    def post(self, data):
+        """Create the caller's provider company (provider accounts, once)."""
+        return service.create_provider(require_user(Role.PROVIDER), data)
+
+
+@blp.route("/<int:provider_id>")
+class ProviderById(MethodView):
+    """One provider."""
+
+    @blp.response(200, ProviderSchema)
+    def get(self, provider_id):
+        """Get a provider."""
+        return service.get_provider(provider_id)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(ProviderSchema(partial=True))
+    @blp.response(200, ProviderSchema)
+    def patch(self, data, provider_id):
+        """Update a provider (its owner or an admin)."""
+        return service.update_provider(require_user(), provider_id, data)

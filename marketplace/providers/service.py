@@ -1,0 +1,79 @@
+"""Provider companies: one per provider account, public to all."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from marketplace.common.lifecycle import get_or_404
+from marketplace.common.pagination import paginate
+from marketplace.errors import Conflict, Forbidden, Unprocessable
+from marketplace.extensions import db
+from marketplace.models import Enterprise, Provider, Role, User
+
+
+def ensure_credit_code_free(code: str, current_id: int | None = None, model=Provider) -> None:
+    """Refuse a credit code already used by another provider or enterprise.
+
+    :raises Conflict: naming the ``credit_code`` field.
+    """
+    for table in (Provider, Enterprise):
+        row = db.session.scalar(select(table).where(table.credit_code == code))
+        if row is not None and not (table is model and row.id == current_id):
+            raise Conflict("该统一社会信用代码已被登记", {"credit_code": ["该统一社会信用代码已被登记"]})
+
+
+def create_provider(actor: User, data: dict) -> Provider:
+    """Create the company profile of a provider account.
+
+    :raises Conflict: if the account already has one, or the credit code is taken.
+    """
+    if actor.provider is not None:
+        raise Conflict("该账号已创建服务商档案")
+    ensure_credit_code_free(data["credit_code"])
+    provider = Provider(owner=actor, **data)
+    db.session.add(provider)
+    db.session.commit()
+    return provider
+
+
+def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
+    """Change a provider profile; owner or admin only.
+
+    :raises Forbidden: for anyone else.
+    """
+    provider = get_or_404(Provider, provider_id, "服务商")
+    if actor.role is not Role.ADMIN and provider.owner_id != actor.id:
+        raise Forbidden("只能修改自己的服务商档案")
+    if "credit_code" in data:
+        ensure_credit_code_free(data["credit_code"], provider.id)
+    for key, value in data.items():
+        setattr(provider, key, value)
+    db.session.commit()
+    return provider
+
+
+def get_provider(provider_id: int) -> Provider:
+    """Get a provider profile; profiles are public."""
+    return get_or_404(Provider, provider_id, "服务商")
+
+
+def list_providers(province=None, city=None, name=None, page=1, per_page=20) -> dict:
+    """List providers, filtered by place and name."""
+    query = select(Provider).order_by(Provider.id)
+    if province:
+        query = query.where(Provider.province == province)
+    if city:
+        query = query.where(Provider.city == city)
+    if name:
+        query = query.where(Provider.name.contains(name, autoescape=True))
+    return paginate(query, page, per_page)
+
+
+def own_provider(actor: User) -> Provider:
+    """Return the caller's provider company.
+
+    :raises Unprocessable: if the provider account has no company profile yet.
+    """
+    if actor.provider is None:
+        raise Unprocessable("请先创建服务商档案（POST /api/v1/providers）")
+    return actor.provider

@@ -1,0 +1,56 @@
+"""Solution endpoints: listing, editing and the review lifecycle."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.auth.security import BEARER_SECURITY, current_user, require_user
+from marketplace.common.routes import add_lifecycle_routes
+from marketplace.models import Role
+from marketplace.solutions import service
+from marketplace.solutions.schemas import (
+    SolutionPageSchema,
+    SolutionQueryArgsSchema,
+    SolutionSchema,
+)
+
+blp = Blueprint("solutions", __name__, url_prefix="/api/v1/solutions", description="数字化方案")
+
+
+@blp.route("")
+class Solutions(MethodView):
+    """The solution catalog."""
+
+    @blp.arguments(SolutionQueryArgsSchema, location="query")
+    @blp.response(200, SolutionPageSchema)
+    def get(self, args):
+        """List solutions: published ones, plus the caller's own in any state."""
+        return service.list_solutions(current_user(), args)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(SolutionSchema)
+    @blp.response(201, SolutionSchema)
+    def post(self, data):
+        """Create a draft solution (provider accounts with a company profile)."""
+        return service.create_solution(require_user(Role.PROVIDER), data)
+
+
+@blp.route("/<int:solution_id>")
+class SolutionById(MethodView):
+    """One solution."""
+
+    @blp.response(200, SolutionSchema)
+    def get(self, solution_id):
+        """Get a solution."""
+        return service.get_solution(current_user(), solution_id)
+
+    @blp.doc(security=BEARER_SECURITY)
+    @blp.arguments(SolutionSchema(partial=True))
+    @blp.response(200, SolutionSchema)
+    def patch(self, data, solution_id):
+        """Edit an own solution; a published one goes back to review."""
+        return service.update_solution(require_user(Role.PROVIDER), solution_id, data)
+
+
+add_lifecycle_routes(blp, SolutionSchema, service.transition_solution, "solution")

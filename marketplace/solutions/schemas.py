@@ -1,0 +1,90 @@
+"""Schemas of solutions."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from marketplace.common.schemas import (
+    BaseSchema,
+    PageArgsSchema,
+    between,
+    list_size,
+    one_of,
+    page_schema,
+    text,
+)
+from marketplace.models import ListingStatus
+from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
+
+DELIVERY_MODES = ("saas", "on_premise", "edge", "hardware_bundle")
+SOURCE_TYPES = ("vendor_claimed", "third_party", "city_accepted")
+MAX_PRICE_CNY = 100_000_000
+
+
+class LevelUpliftSchema(BaseSchema):
+    """A declared lift of one scenario's level, e.g. quality from 一级 to 二级."""
+
+    scenario = ScenarioCode(required=True)
+    from_level = fields.Integer(required=True, validate=between(1, 4))
+    to_level = fields.Integer(required=True, validate=between(1, 4))
+
+    @validates_schema
+    def rises(self, data, **kwargs):
+        """An uplift must raise the level."""
+        if data.get("to_level", 0) <= data.get("from_level", 0):
+            raise ValidationError("目标等级应高于起始等级", field_name="to_level")
+
+
+class OutcomeClaimSchema(BaseSchema):
+    """A claimed outcome with where the number comes from."""
+
+    metric = fields.String(required=True, validate=text(1, 50))
+    value = fields.Float(required=True)
+    unit = fields.String(required=True, validate=text(0, 20))
+    source_type = fields.String(required=True, validate=one_of(SOURCE_TYPES))
+    note = fields.String(validate=text(0, 200))
+
+
+class SolutionSchema(BaseSchema):
+    """A solution as listed, with its review state."""
+
+    id = fields.Integer(dump_only=True)
+    provider_id = fields.Integer(dump_only=True)
+    provider_name = fields.Function(lambda s: s.provider.name, dump_only=True)
+    title = fields.String(required=True, validate=text(2, 120))
+    summary = fields.String(required=True, validate=text(2, 300))
+    description = fields.String(required=True, validate=text(2, 10_000))
+    industries = fields.List(IndustryCode(), required=True, validate=list_size(20, 1))
+    scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
+    tags = fields.List(fields.String(validate=text(1, 50)), load_default=list, validate=list_size(30))
+    price_min_cny = fields.Integer(required=True, validate=between(0, MAX_PRICE_CNY))
+    price_max_cny = fields.Integer(required=True, validate=between(0, MAX_PRICE_CNY))
+    deploy_days = fields.Integer(required=True, validate=between(1, 730))
+    delivery_modes = fields.List(
+        fields.String(validate=one_of(DELIVERY_MODES)), required=True, validate=list_size(4, 1)
+    )
+    level_uplifts = fields.List(fields.Nested(LevelUpliftSchema), load_default=list, validate=list_size(16))
+    outcome_claims = fields.List(fields.Nested(OutcomeClaimSchema), load_default=list, validate=list_size(20))
+    status = fields.String(dump_only=True)
+    review_note = fields.String(dump_only=True, allow_none=True)
+    is_demo = fields.Boolean(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class SolutionQueryArgsSchema(PageArgsSchema):
+    """Filters of the solution list; repeated values are ORed, different filters ANDed."""
+
+    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    scenario = fields.List(ScenarioCode())
+    tag = fields.List(fields.String())
+    delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
+    provider_id = fields.List(fields.Integer())
+    status = fields.List(fields.String(validate=one_of(ListingStatus)))
+    price_max_cny = fields.Integer(validate=between(0), metadata={"description": "lowest price ≤ this"})
+    deploy_days_max = fields.Integer(validate=between(1))
+    mine = fields.Boolean(load_default=False, metadata={"description": "only the caller's own"})
+
+
+SolutionPageSchema = page_schema(SolutionSchema)

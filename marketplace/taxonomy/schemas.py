@@ -1,0 +1,93 @@
+"""Schemas of the taxonomies, and fields that validate codes against them."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields
+
+from marketplace.common.schemas import BaseSchema, one_of
+from marketplace.taxonomy.service import LEVELS, taxonomy
+
+
+def _known_industry(code: str) -> None:
+    if code not in taxonomy().industries:
+        raise ValidationError(f"未知的行业代码：{code}（应为 GB/T 4754-2017 门类 C 的代码，如 C3670）")
+
+
+def _known_scenario(code: str) -> None:
+    if code not in taxonomy().scenarios:
+        raise ValidationError(f"未知的场景代码：{code}")
+
+
+def _known_province(name: str) -> None:
+    if name not in taxonomy().provinces:
+        raise ValidationError(f"未知的省级行政区：{name}（请用全称，如 江苏省）")
+
+
+class IndustryCode(fields.String):
+    """A GB/T 4754-2017 code of any level, e.g. ``C36`` or ``C3670``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=_known_industry, **kwargs)
+
+
+class ScenarioCode(fields.String):
+    """One of the 16 scenario codes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=_known_scenario, **kwargs)
+
+
+class Province(fields.String):
+    """A provincial-level division by its full name."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=_known_province, **kwargs)
+
+
+class IndustrySchema(BaseSchema):
+    """One industry entry."""
+
+    code = fields.String()
+    name = fields.String()
+    level = fields.String(metadata={"description": "section|division|group|class"})
+    level_name = fields.String(metadata={"description": "门类|大类|中类|小类"})
+    parent = fields.String(allow_none=True)
+    standard = fields.String()
+    version = fields.String()
+
+
+class IndustryQueryArgsSchema(BaseSchema):
+    """Filters of the industry list."""
+
+    under = IndustryCode(metadata={"description": "this code and everything below it"})
+    level = fields.String(validate=one_of(LEVELS))
+
+
+class IndustryListSchema(BaseSchema):
+    """The industry list with the standard it follows."""
+
+    standard = fields.String()
+    amendment = fields.String()
+    version = fields.String()
+    total = fields.Integer()
+    items = fields.List(fields.Nested(IndustrySchema))
+
+
+class ScenarioSchema(BaseSchema):
+    """One scenario with its group and sub-scenario tags."""
+
+    code = fields.String()
+    name = fields.String()
+    constraint = fields.Boolean(metadata={"description": "约束性 (true) or 指导性 (false)"})
+    group = fields.String()
+    group_name = fields.String()
+    sub_scenarios = fields.List(fields.String())
+
+
+class ScenarioListSchema(BaseSchema):
+    """The 16 scenarios with the indicator version."""
+
+    name = fields.String()
+    version = fields.String()
+    source = fields.String()
+    items = fields.List(fields.Nested(ScenarioSchema))

@@ -1,0 +1,114 @@
+"""Read-only taxonomies loaded from the versioned files in ``seed_data/taxonomy``."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from flask import current_app
+
+LEVELS = {"section": "门类", "division": "大类", "group": "中类", "class": "小类"}
+
+
+@dataclass(frozen=True)
+class Industry:
+    """One entry of GB/T 4754: code with letter prefix, name, level and parent code."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    standard: str
+    version: str
+
+    @property
+    def level_name(self) -> str:
+        """The Chinese name of the level (门类/大类/中类/小类)."""
+        return LEVELS[self.level]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One of the 16 business scenarios of the 2024 digital-level indicator."""
+
+    code: str
+    name: str
+    constraint: bool
+    group: str
+    group_name: str
+    sub_scenarios: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Industries, scenarios and provinces, with lookups."""
+
+    industries: dict[str, Industry]
+    industry_meta: dict
+    scenarios: dict[str, Scenario]
+    scenario_meta: dict
+    provinces: tuple[str, ...]
+
+    def industry_subtree(self, code: str) -> list[Industry]:
+        """Return ``code`` and every entry below it, in standard order."""
+        return [entry for entry in self.industries.values() if entry.code.startswith(code)]
+
+    def industry_path(self, code: str) -> list[Industry]:
+        """Return the chain from the section down to ``code``."""
+        path = []
+        entry = self.industries.get(code)
+        while entry is not None:
+            path.append(entry)
+            entry = self.industries.get(entry.parent) if entry.parent else None
+        return path[::-1]
+
+
+@cache
+def load_taxonomy(seed_dir: str) -> Taxonomy:
+    """Load and check the taxonomy files under ``seed_dir``; cached per directory.
+
+    :raises ValueError: if a file is inconsistent (unknown parent, duplicate code).
+    """
+    root = Path(seed_dir) / "taxonomy"
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    meta = manifest["industries"]
+    industries: dict[str, Industry] = {}
+    with open(root / meta["file"], encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            code = row["code"].strip()
+            parent = row["parent"].strip() or None
+            if code in industries:
+                raise ValueError(f"duplicate industry code {code}")
+            if parent is not None and parent not in industries:
+                raise ValueError(f"industry {code} has unknown parent {parent}")
+            industries[code] = Industry(
+                code, row["name"].strip(), row["level"].strip(), parent,
+                meta["standard"], meta["version"],
+            )
+    scenario_doc = json.loads((root / manifest["scenarios"]["file"]).read_text(encoding="utf-8"))
+    group_names = {group["code"]: group["name"] for group in scenario_doc["groups"]}
+    scenarios = {
+        item["code"]: Scenario(
+            item["code"], item["name"], item["constraint"], item["group"],
+            group_names[item["group"]], tuple(item["sub_scenarios"]),
+        )
+        for item in scenario_doc["scenarios"]
+    }
+    regions = json.loads((root / manifest["regions"]["file"]).read_text(encoding="utf-8"))
+    scenario_meta = {key: scenario_doc[key] for key in ("name", "version", "source")}
+    return Taxonomy(industries, meta, scenarios, scenario_meta, tuple(regions["provinces"]))
+
+
+def taxonomy() -> Taxonomy:
+    """Return the taxonomy of the current app."""
+    return load_taxonomy(current_app.config["SEED_DATA_DIR"])
+
+
+def list_industries(under: str | None = None, level: str | None = None) -> list[Industry]:
+    """List industries, optionally the subtree under a code and only one level."""
+    tax = taxonomy()
+    entries = tax.industry_subtree(under) if under else list(tax.industries.values())
+    return [entry for entry in entries if level is None or entry.level == level]
