@@ -12,7 +12,7 @@ from marketplace.config import check_config, default_config, environment_config
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then ``config``."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=(config or {}).get("INSTANCE_PATH"))
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_mapping(environment_config(os.environ))
     app.config.from_mapping(config or {})

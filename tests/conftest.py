@@ -1,0 +1,105 @@
+"""Fixtures from the factory: a migrated store per test, on SQLite and, when configured, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from marketplace import create_app, normalise_database_url
+from marketplace.extensions import db
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "FAST_PASSWORD_HASHING": True}
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set"),
+        ],
+    ),
+]
+
+
+def _migrate(url: str, instance: str) -> None:
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "INSTANCE_PATH": instance})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite file migrated once with Alembic; each test gets a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", str(folder))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema(tmp_path_factory):
+    """Reset the PostgreSQL test database and migrate it once with Alembic."""
+    engine = create_engine(normalise_database_url(POSTGRES_URL))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(POSTGRES_URL, str(tmp_path_factory.mktemp("pg")))
+    return POSTGRES_URL
+
+
+def _truncate_all() -> None:
+    names = ", ".join(table.name for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """A migrated, empty store for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgres_schema")
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app on a fresh store."""
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    yield app
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            _truncate_all()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of the app."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app, client):
+    """A populated cast: two providers, an enterprise, two city offices and an admin."""
+    from tests.factories import World
+
+    return World.build(app, client)

@@ -1,0 +1,156 @@
+"""Accounts, tokens and roles."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from marketplace.extensions import db
+from marketplace.models import User
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, assert_error, bearer, login, register, staff
+
+
+def _register(client, **overrides):
+    body = {"email": "Owner@Example.cn", "password": PASSWORD, "role": "provider", "name": "张三", **overrides}
+    return client.post("/api/v1/auth/register", json=body)
+
+
+def test_register_and_sign_in(client):
+    """A new provider registers, gets a bearer token and sees its own account."""
+    response = _register(client)
+    assert response.status_code == 201
+    assert response.json["email"] == "owner@example.cn"
+    assert "password" not in response.json and "password_hash" not in response.json
+    token = client.post("/api/v1/auth/token", json={"email": "OWNER@example.cn", "password": PASSWORD})
+    assert token.status_code == 200
+    assert token.json["token_type"] == "Bearer" and token.json["expires_in"] == 3600
+    me = client.get("/api/v1/auth/me", headers=bearer(token.json["access_token"]))
+    assert me.json["role"] == "provider"
+
+
+def test_password_is_hashed_with_argon2(app, client):
+    """The store keeps an argon2id hash, never the password."""
+    _register(client)
+    with app.app_context():
+        stored = db.session.scalar(db.select(User.password_hash))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("role", ["admin", "city_office", "superuser"])
+def test_self_registration_cannot_take_staff_roles(client, role):
+    """Only provider and enterprise accounts can sign themselves up."""
+    assert_error(_register(client, role=role), 422, "role")
+
+
+def test_duplicate_email_is_409(client):
+    """An e-mail registers once, case-insensitively."""
+    _register(client)
+    assert_error(_register(client, email="owner@EXAMPLE.cn"), 409, "email")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"email": "not-an-email"}, "email"), ({"password": "short"}, "password"), ({"name": ""}, "name")],
+)
+def test_register_validation(client, overrides, field):
+    """Bad sign-up fields are named."""
+    assert_error(_register(client, **overrides), 422, field)
+
+
+def test_wrong_password_is_401(client):
+    """Wrong credentials give one message that does not say which part was wrong."""
+    _register(client)
+    wrong = client.post("/api/v1/auth/token", json={"email": "owner@example.cn", "password": "wrong-pass"})
+    unknown = client.post("/api/v1/auth/token", json={"email": "nobody@example.cn", "password": PASSWORD})
+    assert assert_error(wrong, 401)["message"] == assert_error(unknown, 401)["message"]
+
+
+def test_expired_token_is_401(app, client):
+    """A token past its expiry is refused."""
+    app.config["TOKEN_TTL_SECONDS"] = 1
+    headers = register(client, "provider")
+    time.sleep(2)
+    body = assert_error(client.get("/api/v1/auth/me", headers=headers), 401)
+    assert "过期" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer not-a-token",
+        "Basic dXNlcjpwYXNz",
+        "Bearer " + jwt.encode({"sub": "1", "exp": 9999999999}, "another-secret-key-of-sufficient-length!!"),
+        "Bearer " + jwt.encode({"sub": "1"}, TEST_SECRET),
+        "Bearer " + jwt.encode({"sub": "x", "exp": 9999999999}, TEST_SECRET),
+        "Bearer " + jwt.encode({"sub": "999", "exp": 9999999999}, TEST_SECRET),
+    ],
+    ids=["garbage", "basic", "foreign-signature", "no-expiry", "bad-subject", "unknown-user"],
+)
+def test_invalid_tokens_are_401(client, header):
+    """Forged, foreign, expiry-less or orphaned tokens are refused, even on public endpoints."""
+    assert_error(client.get("/api/v1/auth/me", headers={"Authorization": header}), 401)
+    assert_error(client.get("/api/v1/solutions", headers={"Authorization": header}), 401)
+
+
+def test_anonymous_me_is_401(client):
+    """The account endpoint needs a token."""
+    assert_error(client.get("/api/v1/auth/me"), 401)
+
+
+def test_admin_creates_city_office_through_api(app, client):
+    """An admin can create a city-office account, which then signs in with its city."""
+    admin = staff(app, client, "admin")
+    body = {"email": "office@sz.example.cn", "password": PASSWORD, "role": "city_office", "name": "苏州市工信局",
+            "city": "苏州市"}
+    response = client.post("/api/v1/accounts", json=body, headers=admin)
+    assert response.status_code == 201 and response.json["city"] == "苏州市"
+    me = client.get("/api/v1/auth/me", headers=login(client, "office@sz.example.cn"))
+    assert me.json["role"] == "city_office"
+
+
+def test_city_office_needs_a_city(app, client):
+    """A city office without a city, or an admin with one, is rejected."""
+    admin = staff(app, client, "admin")
+    body = {"email": "o@example.cn", "password": PASSWORD, "role": "city_office", "name": "x"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=admin), 422, "city")
+    body = {**body, "role": "admin", "city": "苏州市"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=admin), 422, "city")
+
+
+@pytest.mark.parametrize("role", ["provider", "enterprise"])
+def test_only_admins_create_staff(client, role):
+    """Providers, enterprises and anonymous callers cannot create staff accounts."""
+    body = {"email": "o@example.cn", "password": PASSWORD, "role": "admin", "name": "x"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=register(client, role)), 403)
+    assert_error(client.post("/api/v1/accounts", json=body), 401)
+
+
+def test_city_office_cannot_create_staff(app, client):
+    """A city office cannot create accounts."""
+    office = staff(app, client, "city_office", "苏州市")
+    body = {"email": "o@example.cn", "password": PASSWORD, "role": "city_office", "name": "x", "city": "宁波市"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=office), 403)
+
+
+def test_cli_creates_staff_accounts(runner, client):
+    """``flask accounts create`` makes admin and city-office accounts that can sign in."""
+    result = runner.invoke(args=["accounts", "create", "--email", "root@example.cn", "--password", PASSWORD,
+                                 "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["accounts", "create", "--email", "sz@example.cn", "--password", PASSWORD,
+                                 "--role", "city_office", "--city", "苏州市"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/api/v1/auth/me", headers=login(client, "sz@example.cn")).json["city"] == "苏州市"
+
+
+def test_cli_rejects_bad_staff_accounts(runner):
+    """The CLI validates like the API: a city office needs a city, passwords need 8 characters."""
+    result = runner.invoke(args=["accounts", "create", "--email", "x@example.cn", "--password", PASSWORD,
+                                 "--role", "city_office"])
+    assert result.exit_code != 0 and "city" in result.output
+    result = runner.invoke(args=["accounts", "create", "--email", "x@example.cn", "--password", "short",
+                                 "--role", "admin"])
+    assert result.exit_code != 0 and "password" in result.output
