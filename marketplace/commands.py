@@ -29,7 +29,9 @@ def create_account_command(email, password, role, name, city):
         {"email": email, "password": password, "role": role, "name": name or email, "city": city}
     )
     if errors:
-        raise click.UsageError("; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items()))
+        raise click.UsageError(
+            "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
+        )
     try:
         user = create_account(email, password, role, name or email, city)
     except APIError as error:

@@ -75,8 +75,13 @@ class InquiryStatus(enum.StrEnum):
 def _enum_column(enum_cls: type[enum.StrEnum], **kwargs) -> Mapped:
     """Store an enum as its string value, checked by the database."""
     return mapped_column(
-        db.Enum(enum_cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
-                length=32, validate_strings=True),
+        db.Enum(
+            enum_cls,
+            values_callable=lambda e: [m.value for m in e],
+            native_enum=False,
+            length=32,
+            validate_strings=True,
+        ),
         **kwargs,
     )
 
@@ -85,9 +90,7 @@ class TimestampMixin:
     """Creation and update times."""
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class User(TimestampMixin, db.Model):
@@ -133,9 +136,7 @@ class SolutionLabel(db.Model):
     __tablename__ = "solution_labels"
     __table_args__ = (Index("ix_solution_labels_kind_value", "kind", "value"),)
 
-    solution_id: Mapped[int] = mapped_column(
-        ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True
-    )
+    solution_id: Mapped[int] = mapped_column(ForeignKey("solutions.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(50), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -179,18 +180,14 @@ class Solution(TimestampMixin, db.Model):
     deploy_days: Mapped[int] = mapped_column(Integer)
     level_uplifts: Mapped[list] = mapped_column(JSON, default=list)
     outcome_claims: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[ListingStatus] = _enum_column(
-        ListingStatus, default=ListingStatus.DRAFT, index=True
-    )
+    status: Mapped[ListingStatus] = _enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     provider: Mapped[Provider] = relationship(back_populates="solutions")
-    labels: Mapped[list[SolutionLabel]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    labels: Mapped[list[SolutionLabel]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     industries = _label_property("industries")
     scenarios = _label_property("scenarios")
@@ -210,9 +207,7 @@ class CaseScenario(db.Model):
 
     __tablename__ = "case_scenarios"
 
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
-    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     scenario: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
@@ -220,9 +215,7 @@ class BenchmarkCase(TimestampMixin, db.Model):
     """A benchmark case (转型样板) that peers can see and learn from."""
 
     __tablename__ = "cases"
-    __table_args__ = (
-        CheckConstraint("level_before <= level_after", name="level_order"),
-    )
+    __table_args__ = (CheckConstraint("level_before <= level_after", name="level_order"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(120))
@@ -235,9 +228,7 @@ class BenchmarkCase(TimestampMixin, db.Model):
     level_before: Mapped[int] = mapped_column(Integer)
     level_after: Mapped[int] = mapped_column(Integer)
     investment_cny: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[ListingStatus] = _enum_column(
-        ListingStatus, default=ListingStatus.DRAFT, index=True
-    )
+    status: Mapped[ListingStatus] = _enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -247,12 +238,12 @@ class BenchmarkCase(TimestampMixin, db.Model):
 
     author: Mapped[User] = relationship()
     provider: Mapped[Provider | None] = relationship()
-    scenario_rows: Mapped[list[CaseScenario]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    scenario_rows: Mapped[list[CaseScenario]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     solutions: Mapped[list[Solution]] = relationship(secondary=case_solutions, lazy="selectin")
     promotions: Mapped[list[CasePromotion]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="case",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="CasePromotion.starts_on",
     )
 
@@ -325,9 +316,7 @@ class Enterprise(TimestampMixin, db.Model):
     """An SME's private profile."""
 
     __tablename__ = "enterprises"
-    __table_args__ = (
-        CheckConstraint("digital_level BETWEEN 0 AND 4", name="digital_level_range"),
-    )
+    __table_args__ = (CheckConstraint("digital_level BETWEEN 0 AND 4", name="digital_level_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -370,9 +359,7 @@ class InquiryReply(db.Model):
     __tablename__ = "inquiry_replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    inquiry_id: Mapped[int] = mapped_column(
-        ForeignKey("inquiries.id", ondelete="CASCADE"), index=True
-    )
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     author_role: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)

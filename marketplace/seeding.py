@@ -73,7 +73,9 @@ class DemoLoader:
         self._user(DEMO_ADMIN_EMAIL, Role.ADMIN, "平台管理员（演示）")
         offices = {}
         for record in self._iter("city_offices"):
-            offices[record["city"]] = self._user(record["email"], Role.CITY_OFFICE, record["name"], record["city"])
+            offices[record["city"]] = self._user(
+                record["email"], Role.CITY_OFFICE, record["name"], record["city"]
+            )
         providers = self._load_providers()
         solutions = self._load_solutions(providers)
         self._load_cases(providers, solutions, offices)
@@ -85,7 +87,9 @@ class DemoLoader:
         providers = {}
         schema = ProviderSchema()
         for record in self._iter("providers"):
-            provider = db.session.scalar(select(Provider).where(Provider.credit_code == record["credit_code"]))
+            provider = db.session.scalar(
+                select(Provider).where(Provider.credit_code == record["credit_code"])
+            )
             if provider is None:
                 owner = self._user(record["owner_email"], Role.PROVIDER, record["name"])
                 data = schema.load(_strip(record, "key", "owner_email", "demo"))
@@ -105,8 +109,11 @@ class DemoLoader:
                 data = schema.load(_strip(record, "key", "provider_key", "status", "demo"))
                 status = ListingStatus(record.get("status", "published"))
                 solution = Solution(
-                    provider=providers[record["provider_key"]], status=status, is_demo=True,
-                    seed_key=record["key"], published_at=utcnow() if status is ListingStatus.PUBLISHED else None,
+                    provider=providers[record["provider_key"]],
+                    status=status,
+                    is_demo=True,
+                    seed_key=record["key"],
+                    published_at=utcnow() if status is ListingStatus.PUBLISHED else None,
                 )
                 for key, value in data.items():
                     setattr(solution, key, value)
@@ -131,18 +138,26 @@ class DemoLoader:
             else:
                 author = provider.owner
             case = BenchmarkCase(
-                author=author, provider=provider, status=ListingStatus.PUBLISHED, published_at=utcnow(),
-                is_demo=True, seed_key=record["key"],
-                solutions=[solutions[key] for key in record["solution_keys"]], **data,
+                author=author,
+                provider=provider,
+                status=ListingStatus.PUBLISHED,
+                published_at=utcnow(),
+                is_demo=True,
+                seed_key=record["key"],
+                solutions=[solutions[key] for key in record["solution_keys"]],
+                **data,
             )
             db.session.add(case)
             promotion = record.get("promotion")
             if promotion:
                 db.session.add(
                     CasePromotion(
-                        case=case, city=case.city, created_by_id=offices[case.city].id,
+                        case=case,
+                        city=case.city,
+                        created_by_id=offices[case.city].id,
                         starts_on=date.fromisoformat(promotion["starts_on"]),
-                        ends_on=date.fromisoformat(promotion["ends_on"]), note=promotion["note"],
+                        ends_on=date.fromisoformat(promotion["ends_on"]),
+                        note=promotion["note"],
                     )
                 )
             self.counts["cases"] += 1
@@ -150,7 +165,9 @@ class DemoLoader:
     def _load_enterprises(self) -> None:
         schema = EnterpriseSchema()
         for record in self._iter("enterprises"):
-            if db.session.scalar(select(Enterprise.id).where(Enterprise.credit_code == record["credit_code"])):
+            if db.session.scalar(
+                select(Enterprise.id).where(Enterprise.credit_code == record["credit_code"])
+            ):
                 continue
             owner = self._user(record["owner_email"], Role.ENTERPRISE, record["name"])
             data = schema.load(_strip(record, "key", "owner_email", "demo"))
@@ -194,11 +211,19 @@ def load_synthetic(count: int, seed: int = 7, progress: bool = False) -> int:
 def _insert_synthetic(records: list[dict], now) -> None:
     rows = [
         {
-            "provider_id": int(r["provider_key"]), "title": r["title"], "summary": r["summary"],
-            "description": r["description"], "price_min_cny": r["price_min_cny"],
-            "price_max_cny": r["price_max_cny"], "deploy_days": r["deploy_days"],
-            "level_uplifts": r["level_uplifts"], "outcome_claims": r["outcome_claims"],
-            "status": ListingStatus.PUBLISHED, "published_at": now, "created_at": now, "updated_at": now,
+            "provider_id": int(r["provider_key"]),
+            "title": r["title"],
+            "summary": r["summary"],
+            "description": r["description"],
+            "price_min_cny": r["price_min_cny"],
+            "price_max_cny": r["price_max_cny"],
+            "deploy_days": r["deploy_days"],
+            "level_uplifts": r["level_uplifts"],
+            "outcome_claims": r["outcome_claims"],
+            "status": ListingStatus.PUBLISHED,
+            "published_at": now,
+            "created_at": now,
+            "updated_at": now,
             "is_demo": True,
         }
         for r in records

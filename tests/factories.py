@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 
 from marketplace.auth.service import create_account
-from marketplace.common.credit_code import ALPHABET, check_character
+from marketplace.common.credit_code import check_character
 
 _sequence = itertools.count(1)
 PASSWORD = "correct-horse-9"
@@ -77,9 +77,7 @@ def solution_payload(**overrides) -> dict:
         "deploy_days": 14,
         "delivery_modes": ["edge", "hardware_bundle"],
         "level_uplifts": [{"scenario": "quality", "from_level": 1, "to_level": 2}],
-        "outcome_claims": [
-            {"metric": "检出率", "value": 99.5, "unit": "%", "source_type": "vendor_claimed"}
-        ],
+        "outcome_claims": [{"metric": "检出率", "value": 99.5, "unit": "%", "source_type": "vendor_claimed"}],
         **overrides,
     }
 
@@ -146,33 +144,49 @@ class World:
         ids = []
         for headers, path, body in (
             (provider, "/api/v1/providers", provider_payload()),
-            (other_provider, "/api/v1/providers", provider_payload(name="宁波能效科技有限公司", city="宁波市",
-                                                                    province="浙江省")),
+            (
+                other_provider,
+                "/api/v1/providers",
+                provider_payload(name="宁波能效科技有限公司", city="宁波市", province="浙江省"),
+            ),
             (enterprise, "/api/v1/enterprises", enterprise_payload()),
-            (other_enterprise, "/api/v1/enterprises", enterprise_payload(name="宁波某五金厂", city="宁波市",
-                                                                        province="浙江省")),
+            (
+                other_enterprise,
+                "/api/v1/enterprises",
+                enterprise_payload(name="宁波某五金厂", city="宁波市", province="浙江省"),
+            ),
         ):
             response = client.post(path, json=body, headers=headers)
             assert response.status_code == 201, response.json
             ids.append(response.json["id"])
         return cls(
-            app=app, client=client,
+            app=app,
+            client=client,
             admin=staff(app, client, "admin"),
             office=staff(app, client, "city_office", "苏州市"),
             other_office=staff(app, client, "city_office", "宁波市"),
-            provider=provider, other_provider=other_provider,
-            enterprise=enterprise, other_enterprise=other_enterprise,
-            provider_id=ids[0], other_provider_id=ids[1], enterprise_id=ids[2], other_enterprise_id=ids[3],
+            provider=provider,
+            other_provider=other_provider,
+            enterprise=enterprise,
+            other_enterprise=other_enterprise,
+            provider_id=ids[0],
+            other_provider_id=ids[1],
+            enterprise_id=ids[2],
+            other_enterprise_id=ids[3],
         )
 
     def solution(self, status: str = "published", headers: dict | None = None, **overrides) -> dict:
-        """Create a solution of ``headers``' company (default: the first provider) and move it to ``status``."""
+        """Create a solution as ``headers`` (default: the first provider) and move it to ``status``."""
         headers = headers or self.provider
         response = self.client.post("/api/v1/solutions", json=solution_payload(**overrides), headers=headers)
         assert response.status_code == 201, response.json
         solution = response.json
-        steps = {"draft": [], "pending_review": ["submit"], "published": ["submit", "approve"],
-                 "archived": ["submit", "approve", "archive"]}[status]
+        steps = {
+            "draft": [],
+            "pending_review": ["submit"],
+            "published": ["submit", "approve"],
+            "archived": ["submit", "approve", "archive"],
+        }[status]
         for step in steps:
             who = self.admin if step == "approve" else headers
             response = self.client.post(f"/api/v1/solutions/{solution['id']}/{step}", headers=who)
@@ -182,7 +196,9 @@ class World:
 
     def case(self, headers: dict | None = None, **overrides) -> dict:
         """Create a case as ``headers`` (default: the 苏州市 office, so it is published at once)."""
-        response = self.client.post("/api/v1/cases", json=case_payload(**overrides), headers=headers or self.office)
+        response = self.client.post(
+            "/api/v1/cases", json=case_payload(**overrides), headers=headers or self.office
+        )
         assert response.status_code == 201, response.json
         return response.json
 

@@ -14,7 +14,13 @@ from tests.factories import PASSWORD, assert_error, bearer, login, register, sta
 
 
 def _register(client, **overrides):
-    body = {"email": "Owner@Example.cn", "password": PASSWORD, "role": "provider", "name": "张三", **overrides}
+    body = {
+        "email": "Owner@Example.cn",
+        "password": PASSWORD,
+        "role": "provider",
+        "name": "张三",
+        **overrides,
+    }
     return client.post("/api/v1/auth/register", json=body)
 
 
@@ -103,8 +109,13 @@ def test_anonymous_me_is_401(client):
 def test_admin_creates_city_office_through_api(app, client):
     """An admin can create a city-office account, which then signs in with its city."""
     admin = staff(app, client, "admin")
-    body = {"email": "office@sz.example.cn", "password": PASSWORD, "role": "city_office", "name": "苏州市工信局",
-            "city": "苏州市"}
+    body = {
+        "email": "office@sz.example.cn",
+        "password": PASSWORD,
+        "role": "city_office",
+        "name": "苏州市工信局",
+        "city": "苏州市",
+    }
     response = client.post("/api/v1/accounts", json=body, headers=admin)
     assert response.status_code == 201 and response.json["city"] == "苏州市"
     me = client.get("/api/v1/auth/me", headers=login(client, "office@sz.example.cn"))
@@ -131,26 +142,56 @@ def test_only_admins_create_staff(client, role):
 def test_city_office_cannot_create_staff(app, client):
     """A city office cannot create accounts."""
     office = staff(app, client, "city_office", "苏州市")
-    body = {"email": "o@example.cn", "password": PASSWORD, "role": "city_office", "name": "x", "city": "宁波市"}
+    body = {
+        "email": "o@example.cn",
+        "password": PASSWORD,
+        "role": "city_office",
+        "name": "x",
+        "city": "宁波市",
+    }
     assert_error(client.post("/api/v1/accounts", json=body, headers=office), 403)
 
 
 def test_cli_creates_staff_accounts(runner, client):
     """``flask accounts create`` makes admin and city-office accounts that can sign in."""
-    result = runner.invoke(args=["accounts", "create", "--email", "root@example.cn", "--password", PASSWORD,
-                                 "--role", "admin"])
+    result = runner.invoke(
+        args=["accounts", "create", "--email", "root@example.cn", "--password", PASSWORD, "--role", "admin"]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["accounts", "create", "--email", "sz@example.cn", "--password", PASSWORD,
-                                 "--role", "city_office", "--city", "苏州市"])
+    result = runner.invoke(
+        args=[
+            "accounts",
+            "create",
+            "--email",
+            "sz@example.cn",
+            "--password",
+            PASSWORD,
+            "--role",
+            "city_office",
+            "--city",
+            "苏州市",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert client.get("/api/v1/auth/me", headers=login(client, "sz@example.cn")).json["city"] == "苏州市"
 
 
 def test_cli_rejects_bad_staff_accounts(runner):
     """The CLI validates like the API: a city office needs a city, passwords need 8 characters."""
-    result = runner.invoke(args=["accounts", "create", "--email", "x@example.cn", "--password", PASSWORD,
-                                 "--role", "city_office"])
+    result = runner.invoke(
+        args=[
+            "accounts",
+            "create",
+            "--email",
+            "x@example.cn",
+            "--password",
+            PASSWORD,
+            "--role",
+            "city_office",
+        ]
+    )
     assert result.exit_code != 0 and "city" in result.output
-    result = runner.invoke(args=["accounts", "create", "--email", "x@example.cn", "--password", "short",
-                                 "--role", "admin"])
+    result = runner.invoke(
+        args=["accounts", "create", "--email", "x@example.cn", "--password", "short", "--role", "admin"]
+    )
     assert result.exit_code != 0 and "password" in result.output

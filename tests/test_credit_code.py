@@ -23,8 +23,10 @@ def test_known_valid_codes(code):
 def test_check_character_by_hand():
     """The weighted sum mod 31 rule, worked through for one code."""
     body = "91350100M000100Y4"
-    total = sum(ALPHABET.index(ch) * w for ch, w in zip(body, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8,
-                                                                24, 10, 30, 28), strict=True))
+    total = sum(
+        ALPHABET.index(ch) * w
+        for ch, w in zip(body, (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28), strict=True)
+    )
     assert check_character(body) == ALPHABET[(31 - total % 31) % 31] == "3"
 
 
@@ -38,7 +40,7 @@ def test_computed_check_character_validates(body):
 def test_any_single_substitution_is_caught(body, position, replacement):
     """Changing one character of the body invalidates the check character."""
     code = body + check_character(body)
-    changed = code[:position] + replacement + code[position + 1:]
+    changed = code[:position] + replacement + code[position + 1 :]
     if changed != code:
         assert credit_code_problem(changed) == "统一社会信用代码校验位不正确"
 

@@ -8,8 +8,11 @@ import werkzeug.exceptions as wz
 from tests.factories import assert_error, register
 
 HTTP_ERRORS = sorted(
-    {cls for cls in vars(wz).values() if isinstance(cls, type) and issubclass(cls, wz.HTTPException)
-     and cls.code and cls.code >= 400},
+    {
+        cls
+        for cls in vars(wz).values()
+        if isinstance(cls, type) and issubclass(cls, wz.HTTPException) and cls.code and cls.code >= 400
+    },
     key=lambda cls: cls.code,
 )
 
@@ -71,7 +74,13 @@ def test_unknown_field_is_named(client):
     """An unexpected field is rejected and named."""
     response = client.post(
         "/api/v1/auth/register",
-        json={"email": "x@example.cn", "password": "12345678", "role": "provider", "name": "x", "admin": True},
+        json={
+            "email": "x@example.cn",
+            "password": "12345678",
+            "role": "provider",
+            "name": "x",
+            "admin": True,
+        },
     )
     body = assert_error(response, 422, "admin")
     assert body["errors"]["admin"] == ["不允许的字段"]

@@ -9,9 +9,22 @@ import pytest
 from tests.factories import assert_error
 
 SCENARIO_CODES = [
-    "product_design", "process_design", "marketing", "after_sales", "planning_scheduling",
-    "production_control", "quality", "equipment", "safety", "energy", "procurement",
-    "warehousing_logistics", "finance", "hr", "collaboration", "decision_support",
+    "product_design",
+    "process_design",
+    "marketing",
+    "after_sales",
+    "planning_scheduling",
+    "production_control",
+    "quality",
+    "equipment",
+    "safety",
+    "energy",
+    "procurement",
+    "warehousing_logistics",
+    "finance",
+    "hr",
+    "collaboration",
+    "decision_support",
 ]
 
 

@@ -53,7 +53,9 @@ def _user_from_header(header: str) -> User:
         raise Unauthorized("认证头格式应为：Bearer <token>")
     try:
         claims = jwt.decode(
-            token, current_app.config["SECRET_KEY"], algorithms=[TOKEN_ALGORITHM],
+            token,
+            current_app.config["SECRET_KEY"],
+            algorithms=[TOKEN_ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
         user_id = int(claims["sub"])

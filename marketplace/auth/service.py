@@ -23,8 +23,11 @@ def create_account(email: str, password: str, role: str, name: str, city: str | 
     if find_user(email) is not None:
         raise Conflict("该邮箱已注册", {"email": ["该邮箱已注册"]})
     user = User(
-        email=email.strip().lower(), password_hash=hash_password(password),
-        role=Role(role), name=name.strip(), city=city,
+        email=email.strip().lower(),
+        password_hash=hash_password(password),
+        role=Role(role),
+        name=name.strip(),
+        city=city,
     )
     db.session.add(user)
     db.session.commit()

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from marketplace.common.schemas import BaseSchema, PageArgsSchema, between, list_size, one_of, page_schema, text
+from marketplace.common.schemas import (
+    BaseSchema,
+    PageArgsSchema,
+    between,
+    list_size,
+    one_of,
+    page_schema,
+    text,
+)
 from marketplace.models import ListingStatus
 from marketplace.solutions.schemas import MAX_PRICE_CNY, SOURCE_TYPES
 from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode

@@ -22,7 +22,6 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.providers.service import own_provider
-from marketplace.solutions.service import visibility_clause as solution_visibility
 
 
 def is_reviewer(actor: User | None, case: BenchmarkCase) -> bool:
@@ -60,10 +59,10 @@ def get_case(actor: User | None, case_id: int) -> BenchmarkCase:
     return case
 
 
-def _resolve_solutions(actor: User, ids: list[int]) -> list[Solution]:
+def _resolve_solutions(ids: list[int]) -> list[Solution]:
     wanted = list(dict.fromkeys(ids))
     found = db.session.scalars(
-        select(Solution).where(Solution.id.in_(wanted), solution_visibility(actor))
+        select(Solution).where(Solution.id.in_(wanted), Solution.status == ListingStatus.PUBLISHED)
     ).all()
     missing = sorted(set(wanted) - {solution.id for solution in found})
     if missing:
@@ -72,10 +71,10 @@ def _resolve_solutions(actor: User, ids: list[int]) -> list[Solution]:
     return sorted(found, key=lambda solution: wanted.index(solution.id))
 
 
-def _assign(actor: User, case: BenchmarkCase, data: dict) -> None:
+def _assign(case: BenchmarkCase, data: dict) -> None:
     data = dict(data)
     if "solution_ids" in data:
-        case.solutions = _resolve_solutions(actor, data.pop("solution_ids"))
+        case.solutions = _resolve_solutions(data.pop("solution_ids"))
     for key, value in data.items():
         setattr(case, key, value)
     if case.level_before > case.level_after:
@@ -102,7 +101,7 @@ def create_case(actor: User, data: dict) -> BenchmarkCase:
     else:
         case.status = ListingStatus.PUBLISHED
         case.published_at = utcnow()
-    _assign(actor, case, data)
+    _assign(case, data)
     db.session.add(case)
     db.session.commit()
     return case
@@ -124,7 +123,7 @@ def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
     check_editable(case)
     if "city" in data:
         _check_city(actor, data["city"])
-    _assign(actor, case, data)
+    _assign(case, data)
     if case.status is ListingStatus.PUBLISHED and actor.role is Role.PROVIDER:
         case.status = ListingStatus.PENDING_REVIEW
     db.session.commit()
@@ -166,7 +165,11 @@ def promote_case(actor: User, case_id: int, data: dict) -> CasePromotion:
     if data["ends_on"] < date.today():
         raise Unprocessable(errors={"ends_on": ["结束日期已过"]})
     for other in case.promotions:
-        if other.ended_at is None and other.starts_on <= data["ends_on"] and data["starts_on"] <= other.ends_on:
+        if (
+            other.ended_at is None
+            and other.starts_on <= data["ends_on"]
+            and data["starts_on"] <= other.ends_on
+        ):
             raise Conflict("该时段已有推广", {"starts_on": ["与已有推广时段重叠"]})
     promotion = CasePromotion(case=case, city=case.city, created_by_id=actor.id, **data)
     db.session.add(promotion)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from marketplace.common.schemas import BaseSchema, CreditCode, PageArgsSchema, between, one_of, page_schema, text
+from marketplace.common.schemas import (
+    BaseSchema,
+    CreditCode,
+    PageArgsSchema,
+    between,
+    one_of,
+    page_schema,
+    text,
+)
 from marketplace.taxonomy.schemas import IndustryCode, Province
 
 SIZES = ("micro", "small", "medium")
@@ -25,7 +33,9 @@ class EnterpriseSchema(BaseSchema):
     tier = fields.String(
         required=True, validate=one_of(TIERS), metadata={"description": "无/创新型/专精特新/小巨人"}
     )
-    digital_level = fields.Integer(required=True, validate=between(0, 4), metadata={"description": "0 = 未评测"})
+    digital_level = fields.Integer(
+        required=True, validate=between(0, 4), metadata={"description": "0 = 未评测"}
+    )
     needs = fields.String(required=True, validate=text(0, 5000))
     owner_id = fields.Integer(dump_only=True)
     is_demo = fields.Boolean(dump_only=True)

@@ -43,7 +43,9 @@ def get_inquiry(actor: User, inquiry_id: int) -> Inquiry:
     :raises NotFound: if it does not exist or the caller is not a party.
     """
     inquiry = get_or_404(Inquiry, inquiry_id, "对接")
-    if not (actor.role is Role.ADMIN or _is_provider_party(actor, inquiry) or _is_enterprise_party(actor, inquiry)):
+    if not (
+        actor.role is Role.ADMIN or _is_provider_party(actor, inquiry) or _is_enterprise_party(actor, inquiry)
+    ):
         raise NotFound("对接不存在")
     return inquiry
 
@@ -56,7 +58,9 @@ def reply(actor: User, inquiry_id: int, message: str) -> Inquiry:
     inquiry = get_inquiry(actor, inquiry_id)
     if actor.role is Role.ADMIN:
         raise Forbidden("管理员不能代替对接双方回复")
-    db.session.add(InquiryReply(inquiry=inquiry, author_id=actor.id, author_role=actor.role.value, message=message))
+    db.session.add(
+        InquiryReply(inquiry=inquiry, author_id=actor.id, author_role=actor.role.value, message=message)
+    )
     if actor.role is Role.PROVIDER and inquiry.status is InquiryStatus.NEW:
         inquiry.status = InquiryStatus.CONTACTED
     db.session.commit()

@@ -116,9 +116,7 @@ def _has_label(kind: str, values: list[str], prefix: bool = False):
         if prefix
         else SolutionLabel.value.in_(values)
     )
-    return exists().where(
-        and_(SolutionLabel.solution_id == Solution.id, SolutionLabel.kind == kind, match)
-    )
+    return exists().where(and_(SolutionLabel.solution_id == Solution.id, SolutionLabel.kind == kind, match))
 
 
 def list_solutions(actor: User | None, args: dict) -> dict:

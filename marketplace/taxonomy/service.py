@@ -85,15 +85,23 @@ def load_taxonomy(seed_dir: str) -> Taxonomy:
             if parent is not None and parent not in industries:
                 raise ValueError(f"industry {code} has unknown parent {parent}")
             industries[code] = Industry(
-                code, row["name"].strip(), row["level"].strip(), parent,
-                meta["standard"], meta["version"],
+                code,
+                row["name"].strip(),
+                row["level"].strip(),
+                parent,
+                meta["standard"],
+                meta["version"],
             )
     scenario_doc = json.loads((root / manifest["scenarios"]["file"]).read_text(encoding="utf-8"))
     group_names = {group["code"]: group["name"] for group in scenario_doc["groups"]}
     scenarios = {
         item["code"]: Scenario(
-            item["code"], item["name"], item["constraint"], item["group"],
-            group_names[item["group"]], tuple(item["sub_scenarios"]),
+            item["code"],
+            item["name"],
+            item["constraint"],
+            item["group"],
+            group_names[item["group"]],
+            tuple(item["sub_scenarios"]),
         )
         for item in scenario_doc["scenarios"]
     }
