@@ -9,6 +9,8 @@ from flask import Flask
 
 from marketplace.config import check_config, default_config, environment_config
 
+DOCS_ASSETS_PATH = "/api/docs/assets"
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then ``config``."""
@@ -31,18 +33,13 @@ def derived_config(config) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(config["DATABASE_URL"]),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "JSON_SORT_KEYS": False,
         "API_TITLE": "中小企业数字化转型方案撮合平台 API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": config.get(
-            "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
-        ),
-        "OPENAPI_REDOC_PATH": "/redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        "OPENAPI_SWAGGER_UI_URL": f"{DOCS_ASSETS_PATH}/",
     }
 
 
@@ -82,7 +79,9 @@ def openapi_schema_name(schema) -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register one blueprint per resource."""
+    """Register one blueprint per resource, and the Swagger UI assets served offline."""
+    from flask import Blueprint
+    from swagger_ui_bundle import swagger_ui_path
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
     from marketplace.enterprises.routes import blp as enterprises
@@ -93,6 +92,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries):
         app.extensions["api"].register_blueprint(blueprint)
+    app.register_blueprint(
+        Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS_PATH)
+    )
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,0 +1,92 @@
+"""The OpenAPI document and the interactive docs."""
+
+from __future__ import annotations
+
+import pytest
+
+EXPECTED_OPERATIONS = {
+    ("get", "/api/v1/industries"),
+    ("get", "/api/v1/industries/{code}"),
+    ("get", "/api/v1/scenarios"),
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/token"),
+    ("get", "/api/v1/auth/me"),
+    ("post", "/api/v1/accounts"),
+    ("get", "/api/v1/providers"),
+    ("post", "/api/v1/providers"),
+    ("get", "/api/v1/providers/{provider_id}"),
+    ("patch", "/api/v1/providers/{provider_id}"),
+    ("get", "/api/v1/solutions"),
+    ("post", "/api/v1/solutions"),
+    ("get", "/api/v1/solutions/{solution_id}"),
+    ("patch", "/api/v1/solutions/{solution_id}"),
+    ("post", "/api/v1/solutions/{item_id}/submit"),
+    ("post", "/api/v1/solutions/{item_id}/approve"),
+    ("post", "/api/v1/solutions/{item_id}/reject"),
+    ("post", "/api/v1/solutions/{item_id}/archive"),
+    ("post", "/api/v1/solutions/{solution_id}/inquiries"),
+    ("get", "/api/v1/cases"),
+    ("post", "/api/v1/cases"),
+    ("get", "/api/v1/cases/{case_id}"),
+    ("patch", "/api/v1/cases/{case_id}"),
+    ("post", "/api/v1/cases/{item_id}/submit"),
+    ("post", "/api/v1/cases/{item_id}/approve"),
+    ("post", "/api/v1/cases/{item_id}/reject"),
+    ("post", "/api/v1/cases/{item_id}/archive"),
+    ("post", "/api/v1/cases/{case_id}/promotions"),
+    ("post", "/api/v1/cases/{case_id}/promotions/{promotion_id}/end"),
+    ("get", "/api/v1/enterprises"),
+    ("post", "/api/v1/enterprises"),
+    ("get", "/api/v1/enterprises/{enterprise_id}"),
+    ("patch", "/api/v1/enterprises/{enterprise_id}"),
+    ("get", "/api/v1/inquiries"),
+    ("get", "/api/v1/inquiries/{inquiry_id}"),
+    ("patch", "/api/v1/inquiries/{inquiry_id}"),
+    ("post", "/api/v1/inquiries/{inquiry_id}/replies"),
+}
+
+
+@pytest.fixture
+def spec(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    return response.json
+
+
+def test_document_lists_every_endpoint(spec, app):
+    """Every API route of the app, and only those, is in the document."""
+    documented = {
+        (method, path) for path, item in spec["paths"].items() for method in item if method != "parameters"
+    }
+    assert documented == EXPECTED_OPERATIONS
+    routed = {
+        (method.lower(), rule.rule.replace("<int:", "{").replace("<string:", "{").replace(">", "}"))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routed == EXPECTED_OPERATIONS
+
+
+def test_writes_declare_bearer_auth(spec):
+    """Every write operation declares the bearer scheme, except sign-up and sign-in."""
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    public_writes = {"/api/v1/auth/register", "/api/v1/auth/token"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in {"post", "patch"} and path not in public_writes:
+                assert operation.get("security") == [{"bearerAuth": []}], (method, path)
+
+
+def test_partial_schemas_are_named_apart(spec):
+    """PATCH bodies have their own schema, in which nothing is required."""
+    schemas = spec["components"]["schemas"]
+    assert "required" in schemas["Solution"] and "required" not in schemas["SolutionPatch"]
+
+
+def test_interactive_docs_are_served_offline(client):
+    """Swagger UI loads from our own server, not a CDN."""
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in page.data
+    with client.get("/api/docs/assets/swagger-ui-bundle.js") as asset:
+        assert asset.status_code == 200 and asset.mimetype == "text/javascript"
