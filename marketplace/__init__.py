@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     """Register one blueprint per resource, and the Swagger UI assets served offline."""
     from flask import Blueprint
     from swagger_ui_bundle import swagger_ui_path
+
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
     from marketplace.enterprises.routes import blp as enterprises
