@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
     from flask_smorest import Api
 
     from marketplace.auth.security import init_security
+    from marketplace.search.service import init_search
     from marketplace.extensions import db, migrate
 
     db.init_app(app)
@@ -69,6 +70,7 @@ def register_extensions(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     init_security(app)
+    init_search(app)
 
 
 def openapi_schema_name(schema) -> str:
@@ -88,10 +90,11 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.enterprises.routes import blp as enterprises
     from marketplace.inquiries.routes import blp as inquiries
     from marketplace.providers.routes import blp as providers
+    from marketplace.search.routes import blp as search
     from marketplace.solutions.routes import blp as solutions
     from marketplace.taxonomy.routes import blp as taxonomy
 
-    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries):
+    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries, search):
         app.extensions["api"].register_blueprint(blueprint)
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS_PATH)
@@ -106,8 +109,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the ``flask accounts`` and ``flask seed`` command groups."""
-    from marketplace.commands import accounts_cli, seed_cli
+    """Add the ``flask accounts``, ``flask seed`` and ``flask index`` command groups."""
+    from marketplace.commands import accounts_cli, index_cli, seed_cli
 
-    app.cli.add_command(accounts_cli)
-    app.cli.add_command(seed_cli)
+    for group in (accounts_cli, seed_cli, index_cli):
+        app.cli.add_command(group)

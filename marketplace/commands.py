@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from tqdm import tqdm
 
+from indexing.base import SearchUnavailable
 from marketplace import seeding
+from marketplace.search import service as search
 from marketplace.auth.service import create_account
 from marketplace.errors import APIError
 from marketplace.models import Role
 
 accounts_cli = AppGroup("accounts", help="Manage staff accounts.")
 seed_cli = AppGroup("seed", help="Load the demo catalog or synthetic data.")
+index_cli = AppGroup("index", help="Maintain the search index.")
 
 
 @accounts_cli.command("create")
@@ -44,15 +50,22 @@ def seed_demo_command():
     """Load the demo catalog from seed_data/demo; safe to run again."""
     counts = seeding.load_demo(current_app.config["SEED_DATA_DIR"], progress=True)
     click.echo("demo catalog: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    _sync_index()
 
 
 @seed_cli.command("synthetic")
 @click.option("--solutions", "count", type=click.IntRange(1, 5_000_000), required=True)
 @click.option("--seed", type=int, default=7, show_default=True)
-def seed_synthetic_command(count, seed):
+@click.option("--index/--no-index", default=True, show_default=True, help="Index them right away.")
+def seed_synthetic_command(count, seed, index):
     """Generate COUNT plausible published solutions for scale tests."""
-    added = seeding.load_synthetic(count, seed, progress=True)
+    try:
+        added = seeding.load_synthetic(count, seed, progress=True)
+    except APIError as error:
+        raise click.ClickException(error.message) from error
     click.echo(f"synthetic solutions added: {added}")
+    if index:
+        _sync_index()
 
 
 @seed_cli.command("if-empty")
@@ -63,3 +76,44 @@ def seed_if_empty_command(ctx):
         ctx.invoke(seed_demo_command)
     else:
         click.echo("store already holds data; demo catalog not loaded")
+
+
+@index_cli.command("rebuild")
+def index_rebuild_command():
+    """Rebuild the index from the store and switch to it in one step."""
+    try:
+        result = search.rebuild_index(lambda total: tqdm(total=total, desc="indexing", unit="条"))
+    except SearchUnavailable as error:
+        raise click.ClickException(f"index unavailable, the previous index keeps serving: {error}") from error
+    click.echo(f"indexed {result['indexed']} documents (solutions {result['solution']}, cases {result['case']})")
+
+
+def _sync_index() -> None:
+    with tqdm(total=search.outbox.lag(), desc="indexing", unit="条") as bar:
+        applied = search.drain_outbox(timeout=600, progress=bar)
+    if applied is None:
+        raise click.ClickException("index unavailable; the outbox is kept and will be applied later")
+    click.echo(f"index: applied {applied} outbox rows")
+
+
+@index_cli.command("sync")
+def index_sync_command():
+    """Apply everything waiting in the outbox."""
+    _sync_index()
+
+
+@index_cli.command("status")
+def index_status_command():
+    """Show documents in the store and in the index, and the outbox lag."""
+    click.echo(json.dumps(search.index_status(), ensure_ascii=False, indent=1))
+
+
+@index_cli.command("ensure")
+@click.pass_context
+def index_ensure_command(ctx):
+    """Rebuild if the index does not hold what the store publishes; otherwise apply the outbox."""
+    status = search.index_status()
+    if status["available"] and status["index"] == status["store"]:
+        ctx.invoke(index_sync_command)
+    else:
+        ctx.invoke(index_rebuild_command)

@@ -14,6 +14,7 @@ ENV_KEYS = (
     "INDEX_DIR",
     "SEARCH_BACKEND",
     "ELASTICSEARCH_URL",
+    "ELASTICSEARCH_INDEX_PREFIX",
     "TOKEN_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
 )
@@ -30,6 +31,8 @@ def default_config(instance_path: str) -> dict:
         "INDEX_DIR": str(instance / "index"),
         "SEARCH_BACKEND": "embedded",
         "ELASTICSEARCH_URL": None,
+        "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
+        "INDEX_DRAIN_TIMEOUT": 5.0,
         "TOKEN_TTL_SECONDS": 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),

@@ -364,3 +364,19 @@ class InquiryReply(db.Model):
     author_role: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IndexOutbox(db.Model):
+    """A solution or case changed in this transaction and must be re-read into the search index.
+
+    Rows are written in the same transaction as the change (see :mod:`marketplace.search.outbox`)
+    and deleted once the index has applied them; what to do (upsert or delete) is decided at
+    drain time from the store, the source of truth.
+    """
+
+    __tablename__ = "index_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,6 +27,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.providers.schemas import ProviderSchema
+from marketplace.search import outbox
 from marketplace.solutions.schemas import SolutionSchema
 
 DEMO_PASSWORD = "demo-password"
@@ -238,4 +239,5 @@ def _insert_synthetic(records: list[dict], now) -> None:
         for position, value in enumerate(dict.fromkeys(record[kind]))
     ]
     db.session.execute(insert(SolutionLabel), labels)
+    outbox.enqueue("solution", ids)
     db.session.commit()

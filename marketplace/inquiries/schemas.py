@@ -23,10 +23,13 @@ class ReplySchema(BaseSchema):
     created_at = fields.DateTime(dump_only=True)
 
 
-class InquiryStatusSchema(BaseSchema):
-    """The provider's record of where the inquiry stands."""
+OUTCOMES = tuple(status for status in InquiryStatus if status is not InquiryStatus.NEW)
 
-    status = fields.String(required=True, validate=one_of(InquiryStatus))
+
+class InquiryStatusSchema(BaseSchema):
+    """The provider's record of where the inquiry stands; it cannot be made new again."""
+
+    status = fields.String(required=True, validate=one_of(OUTCOMES))
 
 
 class InquirySchema(BaseSchema):

@@ -58,9 +58,7 @@ def reply(actor: User, inquiry_id: int, message: str) -> Inquiry:
     inquiry = get_inquiry(actor, inquiry_id)
     if actor.role is Role.ADMIN:
         raise Forbidden("管理员不能代替对接双方回复")
-    db.session.add(
-        InquiryReply(inquiry=inquiry, author_id=actor.id, author_role=actor.role.value, message=message)
-    )
+    inquiry.replies.append(InquiryReply(author_id=actor.id, author_role=actor.role.value, message=message))
     if actor.role is Role.PROVIDER and inquiry.status is InquiryStatus.NEW:
         inquiry.status = InquiryStatus.CONTACTED
     db.session.commit()

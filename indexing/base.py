@@ -1,0 +1,175 @@
+"""The search backend interface and the small value types it speaks.
+
+A backend stores documents of two kinds, ``solution`` and ``case``, each in its own index.
+Documents arrive already built from the SQL store (the source of truth) and are analysed by the
+shared Chinese analysis chain (:mod:`indexing.analysis`) before they reach the engine, so every
+backend indexes the same tokens and ranks alike. Backends never import Flask.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+KINDS = ("solution", "case")
+SORTS = ("relevance", "newest", "price_asc", "deploy_days")
+FACETS = ("industry", "scenario", "delivery_mode", "city")
+TERM_FILTERS = ("industry", "scenario", "tag", "delivery_mode", "city", "province", "provider_id")
+
+
+class SearchUnavailable(Exception):
+    """The engine cannot be reached or refused the request; the API answers 503."""
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    """One searchable solution or case, flattened from the store.
+
+    ``industries`` holds every code the item is tagged with *and all their ancestors*
+    (``C3670`` brings ``C367``, ``C36`` and ``C``), so a filter on a parent code matches its
+    children with one term lookup. ``industry_divisions`` holds the 大类 codes used for the
+    industry facet. For a solution ``city``/``province`` are its provider's; for a case, the case's.
+    """
+
+    kind: str
+    id: int
+    title: str
+    summary: str
+    body: str
+    tags: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    industry_divisions: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] = ()
+    delivery_modes: tuple[str, ...] = ()
+    city: str | None = None
+    province: str | None = None
+    provider_id: int | None = None
+    price_min_cny: int | None = None
+    deploy_days: int | None = None
+    created_ts: int = 0
+    promotion_windows: tuple[tuple[date, date], ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """A search over one kind.
+
+    ``filters`` maps a name of :data:`TERM_FILTERS` to the values to OR together; different
+    names are ANDed. ``facets`` lists the facets to count; each facet's counts ignore that
+    facet's own filter (disjunctive counting). ``today`` decides which promotions are running.
+    """
+
+    kind: str
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    price_max_cny: int | None = None
+    deploy_days_max: int | None = None
+    promoted: bool | None = None
+    today: date = field(default_factory=date.today)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    facets: tuple[str, ...] = FACETS
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One matching document: its id, its score, and highlighted fragments by field name."""
+
+    id: int
+    score: float
+    highlight: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """How many matching documents carry one facet value."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of hits, the total number of matches, and facet counts."""
+
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """Document counts per kind, and the version of the live index."""
+
+    documents: dict[str, int]
+    version: str
+
+
+class SearchBackend(ABC):
+    """What the service needs from a search engine: index, delete, search, clear, stats."""
+
+    @abstractmethod
+    def index(self, documents: Sequence[IndexDocument]) -> None:
+        """Add or replace documents, durably, visible to searches when this returns.
+
+        :param documents: documents of any kinds; a document replaces the one with its kind and id.
+        :raises SearchUnavailable: if the engine is down; nothing is then guaranteed written.
+        """
+
+    @abstractmethod
+    def delete(self, kind: str, ids: Sequence[int]) -> None:
+        """Remove documents; unknown ids are ignored.
+
+        :param kind: ``solution`` or ``case``.
+        :param ids: the ids to remove.
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    @abstractmethod
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search.
+
+        :param request: the query, filters, sort, page and facets.
+        :returns: the requested page of hits with total and facet counts.
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    @abstractmethod
+    def suggest(self, prefix: str, limit: int = 10) -> list[str]:
+        """Complete a prefix from indexed titles and tags.
+
+        :param prefix: what the user has typed so far (normalised by the caller).
+        :param limit: the most completions to return.
+        :returns: completions, most frequent first.
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    @abstractmethod
+    def rebuild(self, documents: Iterable[IndexDocument]) -> int:
+        """Build a fresh index from ``documents`` and make it live in one step.
+
+        Until the switch the previous index keeps serving; a crash part-way leaves it serving.
+
+        :returns: how many documents were indexed.
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every document of every kind.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    @abstractmethod
+    def stats(self) -> IndexStats:
+        """Count the documents per kind.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+
+    def close(self) -> None:
+        """Release files, locks or connections; the default holds none."""

@@ -1,0 +1,37 @@
+"""Pick a search backend by name, as ``SEARCH_BACKEND`` says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from indexing.base import SearchBackend
+from indexing.documents import AnalyzerLike
+
+BACKENDS = ("embedded", "elasticsearch")
+
+
+def create_backend(
+    name: str,
+    analyzer: AnalyzerLike,
+    *,
+    index_dir: str | Path | None = None,
+    elasticsearch_url: str | None = None,
+    index_prefix: str = "marketplace",
+) -> SearchBackend:
+    """Create the backend ``name`` (``embedded`` or ``elasticsearch``).
+
+    :raises ValueError: for an unknown name or a missing setting.
+    """
+    if name == "embedded":
+        if index_dir is None:
+            raise ValueError("the embedded backend needs INDEX_DIR")
+        from indexing.embedded_backend import EmbeddedBackend
+
+        return EmbeddedBackend(index_dir, analyzer)
+    if name == "elasticsearch":
+        if not elasticsearch_url:
+            raise ValueError("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL")
+        from indexing.elasticsearch_backend import ElasticsearchBackend
+
+        return ElasticsearchBackend(url=elasticsearch_url, analyzer=analyzer, index_prefix=index_prefix)
+    raise ValueError(f"unknown SEARCH_BACKEND {name!r}; expected one of {', '.join(BACKENDS)}")

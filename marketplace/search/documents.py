@@ -1,0 +1,120 @@
+"""Flatten solutions and cases from the store into search documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from indexing.base import IndexDocument
+from marketplace.extensions import db
+from marketplace.models import BenchmarkCase, CasePromotion, ListingStatus, Solution
+from marketplace.taxonomy.service import Taxonomy
+
+MODELS = {"solution": Solution, "case": BenchmarkCase}
+LOADERS = {"solution": (selectinload(Solution.provider),), "case": ()}
+
+
+def _industry_terms(taxonomy: Taxonomy, codes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Return every code with its ancestors, and the 大类 codes, for filtering and faceting."""
+    expanded: dict[str, None] = {}
+    divisions: dict[str, None] = {}
+    for code in codes:
+        for entry in taxonomy.industry_path(code):
+            expanded[entry.code] = None
+            if entry.level == "division":
+                divisions[entry.code] = None
+    return tuple(expanded), tuple(divisions)
+
+
+def solution_document(solution: Solution, taxonomy: Taxonomy) -> IndexDocument:
+    """The search document of a published solution."""
+    industries, divisions = _industry_terms(taxonomy, solution.industries)
+    return IndexDocument(
+        kind="solution",
+        id=solution.id,
+        title=solution.title,
+        summary=solution.summary,
+        body=f"{solution.description} {solution.provider.name}",
+        tags=tuple(solution.tags),
+        industries=industries,
+        industry_divisions=divisions,
+        scenarios=tuple(solution.scenarios),
+        delivery_modes=tuple(solution.delivery_modes),
+        city=solution.provider.city,
+        province=solution.provider.province,
+        provider_id=solution.provider_id,
+        price_min_cny=solution.price_min_cny,
+        deploy_days=solution.deploy_days,
+        created_ts=int(solution.created_at.timestamp()),
+    )
+
+
+def _promotion_window(promotion: CasePromotion) -> tuple[date, date]:
+    """The days a promotion runs; one ended early stops the day before it was ended."""
+    if promotion.ended_at is None:
+        return promotion.starts_on, promotion.ends_on
+    return promotion.starts_on, min(promotion.ends_on, promotion.ended_at.date() - timedelta(days=1))
+
+
+def case_document(case: BenchmarkCase, taxonomy: Taxonomy) -> IndexDocument:
+    """The search document of a published case, with its promotion windows."""
+    industries, divisions = _industry_terms(taxonomy, [case.industry_code])
+    tags = tuple(name for s in case.solutions for name in s.tags)
+    windows = tuple(_promotion_window(promotion) for promotion in case.promotions)
+    return IndexDocument(
+        kind="case",
+        id=case.id,
+        title=case.title,
+        summary=case.summary,
+        body=f"{case.enterprise_name} " + " ".join(metric["name"] for metric in case.metrics),
+        tags=tuple(dict.fromkeys(tags)),
+        industries=industries,
+        industry_divisions=divisions,
+        scenarios=tuple(case.scenarios),
+        city=case.city,
+        province=case.province,
+        provider_id=case.provider_id,
+        created_ts=int(case.created_at.timestamp()),
+        promotion_windows=tuple(window for window in windows if window[0] <= window[1]),
+    )
+
+
+BUILDERS = {"solution": solution_document, "case": case_document}
+
+
+def build_documents(kind: str, ids: list[int], taxonomy: Taxonomy) -> tuple[list[IndexDocument], list[int]]:
+    """Read ``ids`` from the store: documents for the published ones, and the ids to delete."""
+    model = MODELS[kind]
+    rows = db.session.scalars(select(model).where(model.id.in_(ids)).options(*LOADERS[kind])).all()
+    published = [row for row in rows if row.status is ListingStatus.PUBLISHED]
+    keep = {row.id for row in published}
+    return [BUILDERS[kind](row, taxonomy) for row in published], [i for i in ids if i not in keep]
+
+
+def iter_published(kind: str, taxonomy: Taxonomy, batch: int = 1000) -> Iterator[IndexDocument]:
+    """Stream every published item of ``kind`` as documents, in id order."""
+    model = MODELS[kind]
+    last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(model)
+            .options(*LOADERS[kind])
+            .where(model.status == ListingStatus.PUBLISHED, model.id > last_id)
+            .order_by(model.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for row in rows:
+            yield BUILDERS[kind](row, taxonomy)
+        last_id = rows[-1].id
+        db.session.expunge_all()
+
+
+def count_published(kind: str) -> int:
+    """How many items of ``kind`` are published, i.e. should be in the index."""
+    model = MODELS[kind]
+    return db.session.scalar(select(db.func.count(model.id)).where(model.status == ListingStatus.PUBLISHED))

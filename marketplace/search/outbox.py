@@ -1,0 +1,118 @@
+"""The transactional outbox: changes reach the search index without ever being lost.
+
+Whenever a flush touches a solution, a case, a promotion or a provider's place or name, an
+``index_outbox`` row naming the affected item is inserted in the same transaction. After the
+transaction commits, :func:`drain` re-reads each named item from the store and upserts or deletes
+its document. If the index is down, the rows wait for the next drain or ``flask index sync``.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import chain
+
+from flask_sqlalchemy.session import Session
+from sqlalchemy import delete, event, insert, inspect, literal, select
+
+from indexing.base import SearchBackend
+from marketplace.extensions import db
+from marketplace.models import (
+    BenchmarkCase,
+    CasePromotion,
+    CaseScenario,
+    IndexOutbox,
+    Provider,
+    Solution,
+    SolutionLabel,
+)
+from marketplace.search.documents import build_documents
+from marketplace.taxonomy.service import Taxonomy
+
+log = logging.getLogger(__name__)
+PENDING = "index_outbox_pending"
+PROVIDER_FIELDS_IN_DOCUMENTS = ("name", "city", "province")
+
+
+def _affected(obj) -> tuple[str, int] | None:
+    if isinstance(obj, Solution):
+        return "solution", obj.id
+    if isinstance(obj, SolutionLabel):
+        return "solution", obj.solution_id
+    if isinstance(obj, BenchmarkCase):
+        return "case", obj.id
+    if isinstance(obj, CasePromotion | CaseScenario):
+        return "case", obj.case_id
+    return None
+
+
+def _provider_changed(provider: Provider) -> bool:
+    state = inspect(provider)
+    return any(state.attrs[name].history.has_changes() for name in PROVIDER_FIELDS_IN_DOCUMENTS)
+
+
+@event.listens_for(Session, "after_flush")
+def record_changes(session, flush_context) -> None:
+    """Insert outbox rows, in the flushing transaction, for every indexed item it touched."""
+    keys = {key for obj in chain(session.new, session.dirty, session.deleted) if (key := _affected(obj))}
+    rows = [{"kind": kind, "entity_id": entity_id} for kind, entity_id in keys if entity_id is not None]
+    providers = [obj for obj in session.dirty if isinstance(obj, Provider) and _provider_changed(obj)]
+    if not rows and not providers:
+        return
+    connection = session.connection()
+    if rows:
+        connection.execute(insert(IndexOutbox), rows)
+    for provider in providers:
+        connection.execute(
+            insert(IndexOutbox).from_select(
+                ["kind", "entity_id"],
+                select(literal("solution"), Solution.id).where(Solution.provider_id == provider.id),
+            )
+        )
+    session.info[PENDING] = True
+
+
+def enqueue(kind: str, ids: list[int]) -> None:
+    """Name items for re-indexing explicitly, for writes that bypass the ORM (bulk inserts)."""
+    db.session.execute(insert(IndexOutbox), [{"kind": kind, "entity_id": entity_id} for entity_id in ids])
+
+
+def has_pending() -> bool:
+    """True if this session committed changes that have not been drained yet."""
+    return bool(db.session.info.get(PENDING))
+
+
+def lag() -> int:
+    """How many outbox rows wait to be applied."""
+    return db.session.scalar(select(db.func.count(IndexOutbox.id)))
+
+
+def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = 500, progress=None) -> int:
+    """Apply outbox rows to the index in id order until none are left; return how many were applied.
+
+    Rows are deleted only after the index has accepted their documents, so a failure leaves them
+    for the next drain. Re-applying a row is harmless: the document is rebuilt from the store.
+
+    :raises indexing.base.SearchUnavailable: if the index is down (the rows stay).
+    """
+    db.session.info.pop(PENDING, None)
+    applied = 0
+    while True:
+        rows = db.session.execute(
+            select(IndexOutbox.id, IndexOutbox.kind, IndexOutbox.entity_id).order_by(IndexOutbox.id).limit(batch)
+        ).all()
+        if not rows:
+            return applied
+        for kind in ("solution", "case"):
+            ids = list(dict.fromkeys(row.entity_id for row in rows if row.kind == kind))
+            if ids:
+                documents, gone = build_documents(kind, ids, taxonomy)
+                if documents:
+                    backend.index(documents)
+                if gone:
+                    backend.delete(kind, gone)
+        db.session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([row.id for row in rows])))
+        db.session.commit()
+        db.session.info.pop(PENDING, None)
+        applied += len(rows)
+        if progress is not None:
+            progress.update(len(rows))

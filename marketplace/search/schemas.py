@@ -1,0 +1,123 @@
+"""Schemas of search, facets and suggestions."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from indexing.base import SORTS
+from marketplace.cases.schemas import PromotionSchema
+from marketplace.common.schemas import BaseSchema, PageArgsSchema, between, one_of, text
+from marketplace.solutions.schemas import DELIVERY_MODES
+from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
+
+MAX_RESULT_WINDOW = 10_000
+
+
+class SearchArgsSchema(PageArgsSchema):
+    """Query, filters, sort and page; repeated values of one filter are ORed, filters are ANDed."""
+
+    q = fields.String(load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"})
+    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    scenario = fields.List(ScenarioCode())
+    tag = fields.List(fields.String(validate=text(1, 50)))
+    delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
+    city = fields.List(fields.String(validate=text(1, 50)))
+    province = fields.List(fields.String(validate=text(1, 20)))
+    provider_id = fields.List(fields.Integer(validate=between(1)))
+    price_max_cny = fields.Integer(validate=between(0))
+    deploy_days_max = fields.Integer(validate=between(1))
+    promoted = fields.Boolean()
+    sort = fields.String(load_default="relevance", validate=one_of(SORTS))
+
+    @validates_schema
+    def within_window(self, data, **kwargs):
+        """Deep pages are refused: narrow the query instead."""
+        if data.get("page", 1) * data.get("per_page", 20) > MAX_RESULT_WINDOW:
+            raise ValidationError(f"最多可翻阅前 {MAX_RESULT_WINDOW} 条结果，请缩小查询范围", field_name="page")
+
+
+class FacetValueSchema(BaseSchema):
+    """One facet value with its label and count."""
+
+    value = fields.String()
+    label = fields.String()
+    count = fields.Integer()
+
+
+class FacetsSchema(BaseSchema):
+    """Facet counts; each ignores its own filter (disjunctive)."""
+
+    industry = fields.List(fields.Nested(FacetValueSchema))
+    scenario = fields.List(fields.Nested(FacetValueSchema))
+    delivery_mode = fields.List(fields.Nested(FacetValueSchema))
+    city = fields.List(fields.Nested(FacetValueSchema))
+
+
+class HitSchema(BaseSchema):
+    """What every hit carries."""
+
+    id = fields.Integer()
+    title = fields.String()
+    summary = fields.String()
+    score = fields.Float()
+    highlight = fields.Dict(keys=fields.String(), values=fields.String(),
+                            metadata={"description": "title/summary with <em> around matches, HTML-escaped"})
+
+
+class SolutionHitSchema(HitSchema):
+    """A solution hit."""
+
+    provider_id = fields.Integer()
+    provider_name = fields.Function(lambda hit: hit.provider.name)
+    city = fields.Function(lambda hit: hit.provider.city)
+    industries = fields.List(fields.String())
+    scenarios = fields.List(fields.String())
+    tags = fields.List(fields.String())
+    delivery_modes = fields.List(fields.String())
+    price_min_cny = fields.Integer()
+    price_max_cny = fields.Integer()
+    deploy_days = fields.Integer()
+
+
+class CaseHitSchema(HitSchema):
+    """A case hit; promotions are labelled."""
+
+    enterprise_name = fields.String()
+    city = fields.String()
+    province = fields.String(allow_none=True)
+    industry = fields.String(attribute="industry_code")
+    scenarios = fields.List(fields.String())
+    level_before = fields.Integer()
+    level_after = fields.Integer()
+    promoted = fields.Boolean(attribute="is_promoted")
+    active_promotion = fields.Nested(PromotionSchema, attribute="current_promotion", allow_none=True)
+    promoted_in_your_city = fields.Boolean(metadata={"description": "推广中的本市样板（对企业用户）"})
+
+
+class SolutionSearchSchema(BaseSchema):
+    """A page of solution hits with facets."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    items = fields.List(fields.Nested(SolutionHitSchema))
+    facets = fields.Nested(FacetsSchema)
+
+
+class CaseSearchSchema(SolutionSearchSchema):
+    """A page of case hits with facets."""
+
+    items = fields.List(fields.Nested(CaseHitSchema))
+
+
+class SuggestArgsSchema(BaseSchema):
+    """A typed prefix."""
+
+    prefix = fields.String(required=True, validate=text(1, 50))
+    limit = fields.Integer(load_default=10, validate=between(1, 20))
+
+
+class SuggestSchema(BaseSchema):
+    """Completions."""
+
+    items = fields.List(fields.String())

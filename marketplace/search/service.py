@@ -1,0 +1,246 @@
+"""Search over the index, hydrated from the store; the outbox drain; index maintenance."""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from indexing.base import KINDS, SearchRequest, SearchUnavailable
+from indexing.registry import create_backend
+from marketplace.errors import ServiceUnavailable
+from marketplace.extensions import db
+from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
+from marketplace.search import outbox
+from marketplace.search.documents import count_published, iter_published
+from marketplace.taxonomy.service import load_taxonomy, taxonomy
+
+log = logging.getLogger(__name__)
+
+DELIVERY_MODE_NAMES = {"saas": "SaaS 订阅", "on_premise": "本地部署", "edge": "边缘部署", "hardware_bundle": "软硬一体"}
+FILTER_ARGS = ("industry", "scenario", "tag", "delivery_mode", "city", "province", "provider_id")
+
+
+@cache
+def load_analyzer(seed_dir: str):
+    """The shared analysis chain (:class:`indexing.analysis.Analyzer`), built once per process."""
+    from indexing.analysis import Analyzer
+
+    return Analyzer.from_seed_data(seed_dir)
+
+
+class SearchState:
+    """Per-app search settings and the per-process backend, created after any fork."""
+
+    def __init__(self, app: Flask):
+        self.config = {key: app.config[key] for key in ("SEARCH_BACKEND", "INDEX_DIR", "ELASTICSEARCH_URL",
+                                                         "ELASTICSEARCH_INDEX_PREFIX", "SEED_DATA_DIR")}
+        self.lock_path = Path(app.instance_path) / "index-drain.lock"
+        self._backend = None
+        self._pid = None
+
+    @property
+    def analyzer(self):
+        """The analysis chain."""
+        return load_analyzer(self.config["SEED_DATA_DIR"])
+
+    @property
+    def backend(self):
+        """This process's backend; a forked worker creates its own."""
+        if self._backend is None or self._pid != os.getpid():
+            self._backend = create_backend(
+                self.config["SEARCH_BACKEND"], self.analyzer, index_dir=self.config["INDEX_DIR"],
+                elasticsearch_url=self.config["ELASTICSEARCH_URL"],
+                index_prefix=self.config["ELASTICSEARCH_INDEX_PREFIX"],
+            )
+            self._pid = os.getpid()
+        return self._backend
+
+    @contextmanager
+    def drain_lock(self, timeout: float):
+        """Serialise drains and rebuilds across the processes of this machine.
+
+        :raises filelock.Timeout: if another process holds it longer than ``timeout``.
+        """
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.lock_path), timeout=timeout):
+            yield
+
+
+def search_state() -> SearchState:
+    """The search state of the current app."""
+    return current_app.extensions["search"]
+
+
+def init_search(app: Flask) -> None:
+    """Attach search to the app and drain the outbox after every request that changed indexed data."""
+    app.extensions["search"] = SearchState(app)
+    app.after_request(_apply_outbox)
+
+
+def _apply_outbox(response):
+    if outbox.has_pending():
+        drain_outbox(timeout=current_app.config["INDEX_DRAIN_TIMEOUT"])
+    return response
+
+
+def drain_outbox(timeout: float, progress=None) -> int | None:
+    """Apply the outbox now; returns rows applied, or None if the index or the lock was unavailable.
+
+    A failure never undoes the write that queued the rows: they wait for the next drain.
+    """
+    state = search_state()
+    try:
+        with state.drain_lock(timeout):
+            return outbox.drain(state.backend, taxonomy(), progress=progress)
+    except (SearchUnavailable, Timeout) as error:
+        db.session.rollback()
+        log.warning("index not updated, outbox rows kept for later: %s", error)
+        return None
+
+
+def rebuild_index(progress_factory=None) -> dict[str, int]:
+    """Rebuild the index from the store and switch to it at once; then drain what queued meanwhile.
+
+    :raises SearchUnavailable: if the index cannot be written; the previous index keeps serving.
+    """
+    state = search_state()
+    tax = taxonomy()
+    totals = {kind: count_published(kind) for kind in KINDS}
+    bar = progress_factory(sum(totals.values())) if progress_factory else None
+
+    def documents():
+        for kind in KINDS:
+            for document in iter_published(kind, tax):
+                if bar is not None:
+                    bar.update(1)
+                yield document
+
+    with state.drain_lock(timeout=600):
+        indexed = state.backend.rebuild(documents())
+        if bar is not None:
+            bar.close()
+        outbox.drain(state.backend, tax)
+    return {"indexed": indexed, **totals}
+
+
+def index_status() -> dict:
+    """Documents in the store and in the index, and the outbox lag."""
+    state = search_state()
+    status = {
+        "backend": state.config["SEARCH_BACKEND"],
+        "store": {kind: count_published(kind) for kind in KINDS},
+        "lag": outbox.lag(),
+        "analyzer": state.analyzer.version,
+    }
+    try:
+        stats = state.backend.stats()
+        status.update(index=stats.documents, version=stats.version, available=True)
+    except SearchUnavailable as error:
+        status.update(index=None, version=None, available=False, error=str(error))
+    return status
+
+
+def _request(kind: str, args: dict) -> SearchRequest:
+    filters = {name: tuple(str(v) for v in args[name]) for name in FILTER_ARGS if args.get(name)}
+    return SearchRequest(
+        kind=kind, q=args.get("q", ""), filters=filters, price_max_cny=args.get("price_max_cny"),
+        deploy_days_max=args.get("deploy_days_max"), promoted=args.get("promoted"), today=date.today(),
+        sort=args["sort"], page=args["page"], per_page=args["per_page"],
+    )
+
+
+def _run(request: SearchRequest):
+    try:
+        return search_state().backend.search(request)
+    except SearchUnavailable as error:
+        log.error("search unavailable: %s", error)
+        raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+
+
+def _facet_labels(facets) -> dict:
+    tax = taxonomy()
+    labels = {
+        "industry": lambda v: tax.industries[v].name if v in tax.industries else v,
+        "scenario": lambda v: tax.scenarios[v].name if v in tax.scenarios else v,
+        "delivery_mode": lambda v: DELIVERY_MODE_NAMES.get(v, v),
+        "city": lambda v: v,
+    }
+    return {
+        name: [{"value": c.value, "label": labels[name](c.value), "count": c.count} for c in counts]
+        for name, counts in facets.items()
+    }
+
+
+class Hit:
+    """A search hit wrapping its store row: ``score``/``highlight`` from the index, all else from the row."""
+
+    def __init__(self, row, score: float, highlight: dict, **extra):
+        self.row = row
+        self.score = score
+        self.highlight = highlight
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str):
+        return getattr(self.row, name)
+
+
+def _hydrate(model, hits, options=()) -> list:
+    """Load the hits' rows from the store, in hit order, dropping any no longer published."""
+    ids = [hit.id for hit in hits]
+    rows = db.session.scalars(
+        select(model).where(model.id.in_(ids), model.status == ListingStatus.PUBLISHED).options(*options)
+    ).all()
+    by_id = {row.id: row for row in rows}
+    return [(hit, by_id[hit.id]) for hit in hits if hit.id in by_id]
+
+
+def search_solutions(args: dict) -> dict:
+    """Search published solutions."""
+    request = _request("solution", args)
+    result = _run(request)
+    items = [
+        Hit(row, hit.score, hit.highlight)
+        for hit, row in _hydrate(Solution, result.hits, (selectinload(Solution.provider),))
+    ]
+    return {"total": result.total, "page": request.page, "per_page": request.per_page, "items": items,
+            "facets": _facet_labels(result.facets)}
+
+
+def search_cases(actor: User | None, args: dict) -> dict:
+    """Search published cases; promotions running in an enterprise's own city are labelled for it."""
+    request = _request("case", args)
+    result = _run(request)
+    home_city = actor.enterprise.city if actor is not None and actor.role is Role.ENTERPRISE and actor.enterprise else None
+    items = []
+    for hit, case in _hydrate(BenchmarkCase, result.hits):
+        local = home_city is not None and case.city == home_city and case.is_promoted
+        items.append(Hit(case, hit.score, hit.highlight, promoted_in_your_city=local))
+    return {"total": result.total, "page": request.page, "per_page": request.per_page, "items": items,
+            "facets": _facet_labels(result.facets)}
+
+
+def suggest(prefix: str, limit: int) -> list[str]:
+    """Completions for a typed prefix, from indexed titles and tags, then lexicon terms."""
+    state = search_state()
+    normalised = state.analyzer.normalise(prefix).strip()
+    try:
+        found = state.backend.suggest(normalised, limit)
+    except SearchUnavailable as error:
+        raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+    lexicon = [term for term in state.analyzer.lexicon_terms(normalised) if term not in found]
+    return (found + lexicon)[:limit]
+
+
+def warm_up(seed_dir: str) -> None:
+    """Load the taxonomy and the analysis chain before workers fork, so they share the memory."""
+    load_taxonomy(seed_dir)
+    load_analyzer(seed_dir)

@@ -1,0 +1,71 @@
+"""The embedded (tantivy) backend passes the contract, and shares its index across processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from indexing.analysis import Analyzer
+from indexing.embedded_backend import EmbeddedBackend
+from marketplace.config import default_config
+from tests.indexing.contract import BackendContract, doc, ids, search
+
+SEED_DIR = default_config(".")["SEED_DATA_DIR"]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer.from_seed_data(SEED_DIR)
+
+
+@pytest.fixture
+def backend(tmp_path, analyzer):
+    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    yield backend
+    backend.close()
+
+
+class TestEmbeddedBackend(BackendContract):
+    """The shared contract on tantivy."""
+
+
+def _write_from_another_process(index_dir: str, doc_id: int) -> None:
+    backend = EmbeddedBackend(index_dir, Analyzer.from_seed_data(SEED_DIR))
+    backend.index([doc(doc_id, title="另一进程写入的方案")])
+
+
+def test_writes_of_another_process_are_seen_at_the_next_search(backend, tmp_path):
+    """A commit made by another process is visible here without reopening anything."""
+    backend.index([doc(1)])
+    assert search(backend).total == 1
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_write_from_another_process, args=(str(tmp_path / "index"), 2))
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    assert ids(search(backend)) == [2, 1]
+
+
+def test_a_rebuild_in_another_instance_is_picked_up(tmp_path, analyzer):
+    """Readers follow CURRENT to the rebuilt version."""
+    reader = EmbeddedBackend(tmp_path / "index", analyzer)
+    writer = EmbeddedBackend(tmp_path / "index", analyzer)
+    writer.index([doc(1)])
+    assert search(reader).total == 1
+    writer.rebuild(iter([doc(7), doc(8)]))
+    assert ids(search(reader)) == [8, 7]
+
+
+def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
+    """With tantivy's single writer held elsewhere, a write waits and then fails as unavailable."""
+    from indexing.base import SearchUnavailable
+
+    holder = EmbeddedBackend(tmp_path / "index", analyzer)
+    holder.index([doc(1)])
+    waiting = EmbeddedBackend(tmp_path / "index", analyzer, lock_timeout=0.2)
+    with holder._writer():
+        with pytest.raises(SearchUnavailable):
+            waiting.index([doc(2)])
+    waiting.index([doc(2)])
+    assert search(holder).total == 2

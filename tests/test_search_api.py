@@ -1,0 +1,146 @@
+"""Search through the API: consistency with the store, facets, promotions, outages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from indexing.base import SearchUnavailable
+from marketplace.search import outbox
+from tests.factories import assert_error, case_payload
+
+
+def _search(client, path="solutions", headers=None, **params):
+    response = client.get(f"/api/v1/search/{path}", query_string=params, headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _ids(body) -> list[int]:
+    return [item["id"] for item in body["items"]]
+
+
+def test_published_solution_is_searchable_at_once(world):
+    """Publishing makes a solution findable by the time the response returns; drafts never are."""
+    draft = world.solution(status="draft", title="草稿里的视觉检测")["id"]
+    published = world.solution(title="注塑件外观缺陷视觉检测")["id"]
+    body = _search(world.client, q="注塑件 外观缺陷")
+    assert _ids(body) == [published] and draft not in _ids(body)
+    item = body["items"][0]
+    assert item["provider_name"] == "苏州智检科技有限公司" and item["score"] > 0
+    assert "<em>" in item["highlight"]["title"]
+
+
+def test_archive_and_edit_reach_the_index(world):
+    """Archiving removes a solution from search; an edit back in review removes it until approved."""
+    sid = world.solution(title="能耗监测平台", scenarios=["energy"], level_uplifts=[])["id"]
+    assert _ids(_search(world.client, q="能耗监测")) == [sid]
+    world.client.patch(f"/api/v1/solutions/{sid}", json={"title": "能源管理云平台"}, headers=world.provider)
+    assert _search(world.client, q="能源管理")["total"] == 0
+    world.client.post(f"/api/v1/solutions/{sid}/approve", headers=world.admin)
+    assert _ids(_search(world.client, q="能源管理")) == [sid]
+    world.client.post(f"/api/v1/solutions/{sid}/archive", headers=world.provider)
+    assert _search(world.client, q="能源管理")["total"] == 0
+
+
+def test_provider_move_reaches_its_solutions(world):
+    """A provider's city is part of its solutions' documents and follows an edit."""
+    sid = world.solution()["id"]
+    world.client.patch(f"/api/v1/providers/{world.provider_id}", json={"city": "无锡市"}, headers=world.provider)
+    assert _ids(_search(world.client, city="无锡市")) == [sid]
+
+
+def test_facets_have_labels_and_are_disjunctive(world):
+    """Facet values carry Chinese labels; a facet's own filter does not narrow its counts."""
+    world.solution(scenarios=["quality"], industries=["C2929"])
+    world.solution(scenarios=["energy"], industries=["C3670"], level_uplifts=[], delivery_modes=["saas"])
+    body = _search(world.client, scenario="quality")
+    assert body["total"] == 1
+    scenario = {f["value"]: (f["label"], f["count"]) for f in body["facets"]["scenario"]}
+    assert scenario == {"quality": ("质量管理", 1), "energy": ("能耗管理", 1)}
+    industry = {f["value"]: f["label"] for f in body["facets"]["industry"]}
+    assert industry == {"C29": "橡胶和塑料制品业"}
+    modes = {f["value"]: f["label"] for f in body["facets"]["delivery_mode"]}
+    assert modes == {"edge": "边缘部署", "hardware_bundle": "软硬一体"}
+
+
+def test_case_promotions_are_searchable_and_labelled(world):
+    """A running promotion filters as promoted and is labelled for an enterprise of that city."""
+    case = world.case(title="某注塑企业视觉质检改造")
+    other = world.case(headers=world.other_office, **{**case_payload(city="宁波市", province="浙江省"),
+                                                     "title": "宁波五金能耗改造"})
+    response = world.client.post(
+        f"/api/v1/cases/{case['id']}/promotions",
+        json={"starts_on": str(date.today() - timedelta(days=5)), "ends_on": str(date.today() + timedelta(days=60)),
+              "note": "本市重点推广"},
+        headers=world.office,
+    )
+    assert response.status_code == 201
+    promoted = _search(world.client, "cases", headers=world.enterprise, promoted="true")
+    assert _ids(promoted) == [case["id"]]
+    item = promoted["items"][0]
+    assert item["promoted"] and item["active_promotion"]["label"] == "苏州市主管部门推广"
+    assert item["promoted_in_your_city"] is True
+    elsewhere = _search(world.client, "cases", headers=world.other_enterprise, promoted="true")
+    assert elsewhere["items"][0]["promoted_in_your_city"] is False
+    assert _ids(_search(world.client, "cases", promoted="false")) == [other["id"]]
+
+
+def test_suggest(world):
+    """Completions come from titles and tags, then the lexicon."""
+    world.solution(title="视觉检测一体机", tags=["视觉质检"])
+    response = world.client.get("/api/v1/suggest", query_string={"prefix": "视觉"})
+    assert response.status_code == 200
+    assert {"视觉检测一体机", "视觉质检"} <= set(response.json["items"])
+    assert_error(world.client.get("/api/v1/suggest"), 422, "prefix")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"per_page": 101}, "per_page"), ({"page": 200, "per_page": 100}, "page"), ({"sort": "random"}, "sort"),
+     ({"industry": "C99"}, "industry"), ({"q": "字" * 201}, "q"), ({"price_max_cny": -1}, "price_max_cny")],
+)
+def test_bad_search_arguments(client, params, field):
+    """Bad arguments are named."""
+    assert_error(client.get("/api/v1/search/solutions", query_string=params), 422, field)
+
+
+class _DownBackend:
+    """An index that refuses everything."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise SearchUnavailable("index down for the test")
+
+        return fail
+
+
+def test_index_outage_keeps_writes_and_catches_up(app, world, monkeypatch):
+    """With the index down, writes succeed and search answers 503; once it is back, the outbox drains."""
+    state = app.extensions["search"]
+    real = state.backend
+    monkeypatch.setattr(state, "_backend", _DownBackend())
+    sid = world.solution(title="停机期间发布的方案")["id"]
+    assert world.client.get(f"/api/v1/solutions/{sid}").json["status"] == "published"
+    assert_error(world.client.get("/api/v1/search/solutions", query_string={"q": "停机"}), 503)
+    with app.app_context():
+        assert outbox.lag() > 0
+    monkeypatch.setattr(state, "_backend", real)
+    result = app.test_cli_runner().invoke(args=["index", "sync"])
+    assert result.exit_code == 0, result.output
+    assert _ids(_search(world.client, q="停机期间")) == [sid]
+    with app.app_context():
+        assert outbox.lag() == 0
+
+
+def test_rebuild_and_status_commands(app, world):
+    """``flask index rebuild`` rebuilds from the store; ``status`` reports counts and lag."""
+    world.solution()
+    world.case()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "indexed 2 documents" in result.output
+    status = runner.invoke(args=["index", "status"])
+    assert '"lag": 0' in status.output and '"solution": 1' in status.output
