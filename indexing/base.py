@@ -171,5 +171,5 @@ class SearchBackend(ABC):
         :raises SearchUnavailable: if the engine is down.
         """
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release files, locks or connections; the default holds none."""

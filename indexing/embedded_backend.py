@@ -25,6 +25,7 @@ import tantivy
 
 from indexing.base import (
     FACETS,
+    FacetCount,
     IndexDocument,
     IndexStats,
     SearchBackend,
@@ -32,7 +33,6 @@ from indexing.base import (
     SearchRequest,
     SearchResult,
     SearchUnavailable,
-    FacetCount,
 )
 from indexing.documents import (
     BIGRAM_BOOST,
@@ -51,8 +51,12 @@ KEYWORD_FIELDS = {
     "city": "city",
     "province": "province",
 }
-FACET_FIELDS = {"industry": "industry_divisions", "scenario": "scenarios", "delivery_mode": "delivery_modes",
-                "city": "city"}
+FACET_FIELDS = {
+    "industry": "industry_divisions",
+    "scenario": "scenarios",
+    "delivery_mode": "delivery_modes",
+    "city": "city",
+}
 SORT_FIELDS = {
     "newest": ("created_ts", tantivy.Order.Desc),
     "price_asc": ("price_min_cny", tantivy.Order.Asc),
@@ -73,7 +77,15 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("summary", stored=True, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
-    for name in ("industries", "industry_divisions", "scenarios", "tags", "delivery_modes", "city", "province"):
+    for name in (
+        "industries",
+        "industry_divisions",
+        "scenarios",
+        "tags",
+        "delivery_modes",
+        "city",
+        "province",
+    ):
         builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
     for name in ("provider_id", "price_min_cny", "deploy_days", "created_ts", "promo_days"):
         builder.add_integer_field(name, indexed=True, fast=True)
@@ -279,15 +291,22 @@ class EmbeddedBackend(SearchBackend):
                 clauses.append(self._any_of(KEYWORD_FIELDS[name], values))
         integer = tantivy.FieldType.Integer
         if request.price_max_cny is not None:
-            clauses.append(tantivy.Query.range_query(
-                self.schema, "price_min_cny", integer, 0, request.price_max_cny, True, True))
+            clauses.append(
+                tantivy.Query.range_query(
+                    self.schema, "price_min_cny", integer, 0, request.price_max_cny, True, True
+                )
+            )
         if request.deploy_days_max is not None:
-            clauses.append(tantivy.Query.range_query(
-                self.schema, "deploy_days", integer, 0, request.deploy_days_max, True, True))
+            clauses.append(
+                tantivy.Query.range_query(
+                    self.schema, "deploy_days", integer, 0, request.deploy_days_max, True, True
+                )
+            )
         return clauses
 
-    def _combine(self, text: tantivy.Query | None, filters: list[tantivy.Query], promoted: bool | None,
-                 today: date) -> tantivy.Query:
+    def _combine(
+        self, text: tantivy.Query | None, filters: list[tantivy.Query], promoted: bool | None, today: date
+    ) -> tantivy.Query:
         clauses = [(tantivy.Occur.Must, text or tantivy.Query.all_query())]
         clauses += [(tantivy.Occur.Must, clause) for clause in filters]
         if promoted is not None:

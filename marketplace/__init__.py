@@ -57,8 +57,8 @@ def register_extensions(app: Flask) -> None:
     from flask_smorest import Api
 
     from marketplace.auth.security import init_security
-    from marketplace.search.service import init_search
     from marketplace.extensions import db, migrate
+    from marketplace.search.service import init_search
 
     db.init_app(app)
     migrate.init_app(

@@ -11,10 +11,10 @@ from tqdm import tqdm
 
 from indexing.base import SearchUnavailable
 from marketplace import seeding
-from marketplace.search import service as search
 from marketplace.auth.service import create_account
 from marketplace.errors import APIError
 from marketplace.models import Role
+from marketplace.search import service as search
 
 accounts_cli = AppGroup("accounts", help="Manage staff accounts.")
 seed_cli = AppGroup("seed", help="Load the demo catalog or synthetic data.")
@@ -85,7 +85,9 @@ def index_rebuild_command():
         result = search.rebuild_index(lambda total: tqdm(total=total, desc="indexing", unit="条"))
     except SearchUnavailable as error:
         raise click.ClickException(f"index unavailable, the previous index keeps serving: {error}") from error
-    click.echo(f"indexed {result['indexed']} documents (solutions {result['solution']}, cases {result['case']})")
+    click.echo(
+        f"indexed {result['indexed']} documents (solutions {result['solution']}, cases {result['case']})"
+    )
 
 
 def _sync_index() -> None:

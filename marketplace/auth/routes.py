@@ -13,7 +13,7 @@ from marketplace.auth.schemas import (
     TokenSchema,
     UserSchema,
 )
-from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.models import Role
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="账号与令牌")
@@ -45,21 +45,20 @@ class Token(MethodView):
 class Me(MethodView):
     """The caller's own account."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.response(200, UserSchema)
     def get(self):
         """Show the signed-in account."""
-        return require_user()
+        return current_user()
 
 
 @blp.route("/accounts")
 class Accounts(MethodView):
     """Staff accounts, created by admins."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.ADMIN)
     @blp.arguments(StaffAccountSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
         """Create a city-office or admin account (admins only)."""
-        require_user(Role.ADMIN)
         return service.create_account(**data)

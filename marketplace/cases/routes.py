@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import BEARER_SECURITY, current_user, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.cases import service
 from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
 from marketplace.common.routes import add_lifecycle_routes
@@ -23,12 +23,12 @@ class Cases(MethodView):
         """List cases: published ones, plus those the caller authors or reviews."""
         return service.list_cases(current_user(), args)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(CaseSchema)
     @blp.response(201, CaseSchema)
     def post(self, data):
         """Create a case; a city office's or admin's is published at once, a provider's is a draft."""
-        return service.create_case(require_user(), data)
+        return service.create_case(current_user(), data)
 
 
 @blp.route("/<int:case_id>")
@@ -40,35 +40,35 @@ class CaseById(MethodView):
         """Get a case."""
         return service.get_case(current_user(), case_id)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(CaseSchema(partial=True))
     @blp.response(200, CaseSchema)
     def patch(self, data, case_id):
         """Edit a case (its author, or its city's office, or an admin)."""
-        return service.update_case(require_user(), case_id, data)
+        return service.update_case(current_user(), case_id, data)
 
 
 @blp.route("/<int:case_id>/promotions")
 class Promotions(MethodView):
     """Promotions of one case."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(PromotionSchema)
     @blp.response(201, PromotionSchema)
     def post(self, data, case_id):
         """Promote a published case of the caller's city for a bounded time."""
-        return service.promote_case(require_user(), case_id, data)
+        return service.promote_case(current_user(), case_id, data)
 
 
 @blp.route("/<int:case_id>/promotions/<int:promotion_id>/end")
 class EndPromotion(MethodView):
     """End a promotion early."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.response(200, PromotionSchema)
     def post(self, case_id, promotion_id):
         """End a running promotion before its end date."""
-        return service.end_promotion(require_user(), case_id, promotion_id)
+        return service.end_promotion(current_user(), case_id, promotion_id)
 
 
 add_lifecycle_routes(blp, CaseSchema, service.transition_case, "case")

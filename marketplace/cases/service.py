@@ -39,20 +39,21 @@ def visibility_clause(actor: User | None):
     if actor.role is Role.ADMIN:
         return BenchmarkCase.id.is_not(None)
     if actor.role is Role.CITY_OFFICE:
-        return or_(published, BenchmarkCase.city == actor.city)
+        submitted = BenchmarkCase.status != ListingStatus.DRAFT
+        return or_(published, and_(BenchmarkCase.city == actor.city, submitted))
     return or_(published, BenchmarkCase.author_id == actor.id)
 
 
 def get_case(actor: User | None, case_id: int) -> BenchmarkCase:
-    """Get a case the caller may see.
+    """Get a case the caller may see; a provider's draft stays private until it is submitted.
 
     :raises NotFound: if it does not exist or is not visible to the caller.
     """
     case = get_or_404(BenchmarkCase, case_id, "案例")
     visible = (
         case.status is ListingStatus.PUBLISHED
-        or is_reviewer(actor, case)
-        or (actor is not None and case.author_id == actor.id)
+        or (actor is not None and (case.author_id == actor.id or actor.role is Role.ADMIN))
+        or (is_reviewer(actor, case) and case.status is not ListingStatus.DRAFT)
     )
     if not visible:
         raise NotFound("案例不存在")

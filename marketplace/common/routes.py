@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.common.schemas import BaseSchema, text
 
 LIFECYCLE_ACTIONS = {
@@ -33,15 +33,15 @@ def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun
         if action == "reject":
 
             def view(data, item_id, action=action):
-                return transition(require_user(), item_id, action, data["reason"])
+                return transition(current_user(), item_id, action, data["reason"])
 
             view = blp.arguments(ReviewSchema)(view)
         else:
 
             def view(item_id, action=action):
-                return transition(require_user(), item_id, action, None)
+                return transition(current_user(), item_id, action, None)
 
         view.__doc__ = doc.format(noun=noun)
         view.__name__ = f"{action}_{blp.name}"
-        decorated = blp.doc(security=BEARER_SECURITY)(blp.response(200, item_schema)(view))
+        decorated = authenticated(blp)(blp.response(200, item_schema)(view))
         blp.route(f"/<int:item_id>/{action}", methods=["POST"], endpoint=f"{action}")(decorated)

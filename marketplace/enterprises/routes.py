@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.enterprises import service
 from marketplace.enterprises.schemas import EnterprisePageSchema, EnterpriseQueryArgsSchema, EnterpriseSchema
 from marketplace.models import Role
@@ -17,34 +17,34 @@ blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/enterprises", descr
 class Enterprises(MethodView):
     """Enterprise profiles."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(EnterpriseQueryArgsSchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args):
         """List profiles: admins see all, a city office its city, an enterprise its own."""
-        return service.list_enterprises(require_user(), args)
+        return service.list_enterprises(current_user(), args)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.ENTERPRISE)
     @blp.arguments(EnterpriseSchema)
     @blp.response(201, EnterpriseSchema)
     def post(self, data):
         """Create the caller's enterprise profile (enterprise accounts, once)."""
-        return service.create_enterprise(require_user(Role.ENTERPRISE), data)
+        return service.create_enterprise(current_user(), data)
 
 
 @blp.route("/<int:enterprise_id>")
 class EnterpriseById(MethodView):
     """One profile."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.response(200, EnterpriseSchema)
     def get(self, enterprise_id):
         """Get a profile (its owner, an admin, or its city's office)."""
-        return service.get_enterprise(require_user(), enterprise_id)
+        return service.get_enterprise(current_user(), enterprise_id)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(EnterpriseSchema(partial=True))
     @blp.response(200, EnterpriseSchema)
     def patch(self, data, enterprise_id):
         """Update a profile (its owner or an admin)."""
-        return service.update_enterprise(require_user(), enterprise_id, data)
+        return service.update_enterprise(current_user(), enterprise_id, data)

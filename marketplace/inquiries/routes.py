@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.inquiries import service
 from marketplace.inquiries.schemas import (
     InquiryCreateSchema,
@@ -24,51 +24,51 @@ blp = Blueprint("inquiries", __name__, url_prefix="/api/v1", description="供需
 class SolutionInquiries(MethodView):
     """Inquiries about one solution."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.ENTERPRISE)
     @blp.arguments(InquiryCreateSchema)
     @blp.response(201, InquirySchema)
     def post(self, data, solution_id):
         """Ask a provider about a published solution (enterprise accounts)."""
-        return service.create_inquiry(require_user(Role.ENTERPRISE), solution_id, data["message"])
+        return service.create_inquiry(current_user(), solution_id, data["message"])
 
 
 @blp.route("/inquiries")
 class Inquiries(MethodView):
     """The caller's inquiries."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(InquiryQueryArgsSchema, location="query")
     @blp.response(200, InquiryPageSchema)
     def get(self, args):
         """List inquiries: a provider's received, an enterprise's sent, all for admins."""
-        return service.list_inquiries(require_user(), args)
+        return service.list_inquiries(current_user(), args)
 
 
 @blp.route("/inquiries/<int:inquiry_id>")
 class InquiryById(MethodView):
     """One inquiry."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.response(200, InquirySchema)
     def get(self, inquiry_id):
         """Read an inquiry with its thread."""
-        return service.get_inquiry(require_user(), inquiry_id)
+        return service.get_inquiry(current_user(), inquiry_id)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(InquiryStatusSchema)
     @blp.response(200, InquirySchema)
     def patch(self, data, inquiry_id):
         """Mark an inquiry contacted, won or lost (the provider)."""
-        return service.set_status(require_user(), inquiry_id, data["status"])
+        return service.set_status(current_user(), inquiry_id, data["status"])
 
 
 @blp.route("/inquiries/<int:inquiry_id>/replies")
 class Replies(MethodView):
     """The thread of an inquiry."""
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(ReplySchema)
     @blp.response(201, InquirySchema)
     def post(self, data, inquiry_id):
         """Answer in the thread (either party)."""
-        return service.reply(require_user(), inquiry_id, data["message"])
+        return service.reply(current_user(), inquiry_id, data["message"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import BEARER_SECURITY, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.models import Role
 from marketplace.providers import service
 from marketplace.providers.schemas import ProviderPageSchema, ProviderQueryArgsSchema, ProviderSchema
@@ -23,12 +23,12 @@ class Providers(MethodView):
         """List providers."""
         return service.list_providers(**args)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.PROVIDER)
     @blp.arguments(ProviderSchema)
     @blp.response(201, ProviderSchema)
     def post(self, data):
         """Create the caller's provider company (provider accounts, once)."""
-        return service.create_provider(require_user(Role.PROVIDER), data)
+        return service.create_provider(current_user(), data)
 
 
 @blp.route("/<int:provider_id>")
@@ -40,9 +40,9 @@ class ProviderById(MethodView):
         """Get a provider."""
         return service.get_provider(provider_id)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp)
     @blp.arguments(ProviderSchema(partial=True))
     @blp.response(200, ProviderSchema)
     def patch(self, data, provider_id):
         """Update a provider (its owner or an admin)."""
-        return service.update_provider(require_user(), provider_id, data)
+        return service.update_provider(current_user(), provider_id, data)

@@ -98,7 +98,9 @@ def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = 500, progress
     applied = 0
     while True:
         rows = db.session.execute(
-            select(IndexOutbox.id, IndexOutbox.kind, IndexOutbox.entity_id).order_by(IndexOutbox.id).limit(batch)
+            select(IndexOutbox.id, IndexOutbox.kind, IndexOutbox.entity_id)
+            .order_by(IndexOutbox.id)
+            .limit(batch)
         ).all()
         if not rows:
             return applied

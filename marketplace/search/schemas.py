@@ -16,7 +16,9 @@ MAX_RESULT_WINDOW = 10_000
 class SearchArgsSchema(PageArgsSchema):
     """Query, filters, sort and page; repeated values of one filter are ORed, filters are ANDed."""
 
-    q = fields.String(load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"})
+    q = fields.String(
+        load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"}
+    )
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
     tag = fields.List(fields.String(validate=text(1, 50)))
@@ -33,7 +35,9 @@ class SearchArgsSchema(PageArgsSchema):
     def within_window(self, data, **kwargs):
         """Deep pages are refused: narrow the query instead."""
         if data.get("page", 1) * data.get("per_page", 20) > MAX_RESULT_WINDOW:
-            raise ValidationError(f"最多可翻阅前 {MAX_RESULT_WINDOW} 条结果，请缩小查询范围", field_name="page")
+            raise ValidationError(
+                f"最多可翻阅前 {MAX_RESULT_WINDOW} 条结果，请缩小查询范围", field_name="page"
+            )
 
 
 class FacetValueSchema(BaseSchema):
@@ -60,8 +64,11 @@ class HitSchema(BaseSchema):
     title = fields.String()
     summary = fields.String()
     score = fields.Float()
-    highlight = fields.Dict(keys=fields.String(), values=fields.String(),
-                            metadata={"description": "title/summary with <em> around matches, HTML-escaped"})
+    highlight = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "title/summary with <em> around matches, HTML-escaped"},
+    )
 
 
 class SolutionHitSchema(HitSchema):

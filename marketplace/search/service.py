@@ -25,7 +25,12 @@ from marketplace.taxonomy.service import load_taxonomy, taxonomy
 
 log = logging.getLogger(__name__)
 
-DELIVERY_MODE_NAMES = {"saas": "SaaS 订阅", "on_premise": "本地部署", "edge": "边缘部署", "hardware_bundle": "软硬一体"}
+DELIVERY_MODE_NAMES = {
+    "saas": "SaaS 订阅",
+    "on_premise": "本地部署",
+    "edge": "边缘部署",
+    "hardware_bundle": "软硬一体",
+}
 FILTER_ARGS = ("industry", "scenario", "tag", "delivery_mode", "city", "province", "provider_id")
 
 
@@ -41,8 +46,16 @@ class SearchState:
     """Per-app search settings and the per-process backend, created after any fork."""
 
     def __init__(self, app: Flask):
-        self.config = {key: app.config[key] for key in ("SEARCH_BACKEND", "INDEX_DIR", "ELASTICSEARCH_URL",
-                                                         "ELASTICSEARCH_INDEX_PREFIX", "SEED_DATA_DIR")}
+        self.config = {
+            key: app.config[key]
+            for key in (
+                "SEARCH_BACKEND",
+                "INDEX_DIR",
+                "ELASTICSEARCH_URL",
+                "ELASTICSEARCH_INDEX_PREFIX",
+                "SEED_DATA_DIR",
+            )
+        }
         self.lock_path = Path(app.instance_path) / "index-drain.lock"
         self._backend = None
         self._pid = None
@@ -57,7 +70,9 @@ class SearchState:
         """This process's backend; a forked worker creates its own."""
         if self._backend is None or self._pid != os.getpid():
             self._backend = create_backend(
-                self.config["SEARCH_BACKEND"], self.analyzer, index_dir=self.config["INDEX_DIR"],
+                self.config["SEARCH_BACKEND"],
+                self.analyzer,
+                index_dir=self.config["INDEX_DIR"],
                 elasticsearch_url=self.config["ELASTICSEARCH_URL"],
                 index_prefix=self.config["ELASTICSEARCH_INDEX_PREFIX"],
             )
@@ -152,9 +167,16 @@ def index_status() -> dict:
 def _request(kind: str, args: dict) -> SearchRequest:
     filters = {name: tuple(str(v) for v in args[name]) for name in FILTER_ARGS if args.get(name)}
     return SearchRequest(
-        kind=kind, q=args.get("q", ""), filters=filters, price_max_cny=args.get("price_max_cny"),
-        deploy_days_max=args.get("deploy_days_max"), promoted=args.get("promoted"), today=date.today(),
-        sort=args["sort"], page=args["page"], per_page=args["per_page"],
+        kind=kind,
+        q=args.get("q", ""),
+        filters=filters,
+        price_max_cny=args.get("price_max_cny"),
+        deploy_days_max=args.get("deploy_days_max"),
+        promoted=args.get("promoted"),
+        today=date.today(),
+        sort=args["sort"],
+        page=args["page"],
+        per_page=args["per_page"],
     )
 
 
@@ -211,21 +233,35 @@ def search_solutions(args: dict) -> dict:
         Hit(row, hit.score, hit.highlight)
         for hit, row in _hydrate(Solution, result.hits, (selectinload(Solution.provider),))
     ]
-    return {"total": result.total, "page": request.page, "per_page": request.per_page, "items": items,
-            "facets": _facet_labels(result.facets)}
+    return {
+        "total": result.total,
+        "page": request.page,
+        "per_page": request.per_page,
+        "items": items,
+        "facets": _facet_labels(result.facets),
+    }
 
 
 def search_cases(actor: User | None, args: dict) -> dict:
     """Search published cases; promotions running in an enterprise's own city are labelled for it."""
     request = _request("case", args)
     result = _run(request)
-    home_city = actor.enterprise.city if actor is not None and actor.role is Role.ENTERPRISE and actor.enterprise else None
+    home_city = (
+        actor.enterprise.city
+        if actor is not None and actor.role is Role.ENTERPRISE and actor.enterprise
+        else None
+    )
     items = []
     for hit, case in _hydrate(BenchmarkCase, result.hits):
         local = home_city is not None and case.city == home_city and case.is_promoted
         items.append(Hit(case, hit.score, hit.highlight, promoted_in_your_city=local))
-    return {"total": result.total, "page": request.page, "per_page": request.per_page, "items": items,
-            "facets": _facet_labels(result.facets)}
+    return {
+        "total": result.total,
+        "page": request.page,
+        "per_page": request.per_page,
+        "items": items,
+        "facets": _facet_labels(result.facets),
+    }
 
 
 def suggest(prefix: str, limit: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import BEARER_SECURITY, current_user, require_user
+from marketplace.auth.security import authenticated, current_user
 from marketplace.common.routes import add_lifecycle_routes
 from marketplace.models import Role
 from marketplace.solutions import service
@@ -28,12 +28,12 @@ class Solutions(MethodView):
         """List solutions: published ones, plus the caller's own in any state."""
         return service.list_solutions(current_user(), args)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.PROVIDER)
     @blp.arguments(SolutionSchema)
     @blp.response(201, SolutionSchema)
     def post(self, data):
         """Create a draft solution (provider accounts with a company profile)."""
-        return service.create_solution(require_user(Role.PROVIDER), data)
+        return service.create_solution(current_user(), data)
 
 
 @blp.route("/<int:solution_id>")
@@ -45,12 +45,12 @@ class SolutionById(MethodView):
         """Get a solution."""
         return service.get_solution(current_user(), solution_id)
 
-    @blp.doc(security=BEARER_SECURITY)
+    @authenticated(blp, Role.PROVIDER)
     @blp.arguments(SolutionSchema(partial=True))
     @blp.response(200, SolutionSchema)
     def patch(self, data, solution_id):
         """Edit an own solution; a published one goes back to review."""
-        return service.update_solution(require_user(Role.PROVIDER), solution_id, data)
+        return service.update_solution(current_user(), solution_id, data)
 
 
 add_lifecycle_routes(blp, SolutionSchema, service.transition_solution, "solution")

@@ -1,4 +1,4 @@
-"""The contract every search backend passes; each backend's test module subclasses it with a ``backend`` fixture."""
+"""The contract every search backend passes; each backend's tests subclass it with a ``backend`` fixture."""
 
 from __future__ import annotations
 
@@ -51,11 +51,13 @@ class BackendContract:
 
     def test_keyword_search_finds_and_ranks_title_matches_first(self, backend):
         """A word in the title outranks the same word in the body; unrelated documents are not returned."""
-        backend.index([
-            doc(1, title="注塑件外观缺陷视觉检测", summary="黑点缩水在线检测"),
-            doc(2, title="车间管理系统", body="也可对接注塑件外观缺陷视觉检测设备"),
-            doc(3, title="财务共享平台", summary="业财一体"),
-        ])
+        backend.index(
+            [
+                doc(1, title="注塑件外观缺陷视觉检测", summary="黑点缩水在线检测"),
+                doc(2, title="车间管理系统", body="也可对接注塑件外观缺陷视觉检测设备"),
+                doc(3, title="财务共享平台", summary="业财一体"),
+            ]
+        )
         result = search(backend, q="注塑件 外观缺陷")
         assert ids(result)[:2] == [1, 2] and 3 not in ids(result)
         assert result.total == 2
@@ -92,32 +94,38 @@ class BackendContract:
 
     def test_parent_industry_filter_includes_children(self, backend):
         """A 大类 filter matches documents tagged with its 小类."""
-        backend.index([
-            doc(1),
-            doc(2, industries=("C", "C36", "C367", "C3670"), industry_divisions=("C36",)),
-            doc(3, industries=("C", "C17"), industry_divisions=("C17",)),
-        ])
+        backend.index(
+            [
+                doc(1),
+                doc(2, industries=("C", "C36", "C367", "C3670"), industry_divisions=("C36",)),
+                doc(3, industries=("C", "C17"), industry_divisions=("C17",)),
+            ]
+        )
         assert ids(search(backend, filters={"industry": ("C29",)})) == [1]
         assert sorted(ids(search(backend, filters={"industry": ("C29", "C36")}))) == [1, 2]
         assert search(backend, filters={"industry": ("C",)}).total == 3
 
     def test_filters_or_within_and_across(self, backend):
         """Values of one filter are ORed; different filters are ANDed."""
-        backend.index([
-            doc(1, scenarios=("quality",), delivery_modes=("edge",)),
-            doc(2, scenarios=("energy",), delivery_modes=("saas",)),
-            doc(3, scenarios=("energy",), delivery_modes=("edge",)),
-        ])
+        backend.index(
+            [
+                doc(1, scenarios=("quality",), delivery_modes=("edge",)),
+                doc(2, scenarios=("energy",), delivery_modes=("saas",)),
+                doc(3, scenarios=("energy",), delivery_modes=("edge",)),
+            ]
+        )
         assert sorted(ids(search(backend, filters={"scenario": ("quality", "energy")}))) == [1, 2, 3]
         both = search(backend, filters={"scenario": ("energy",), "delivery_mode": ("edge",)})
         assert ids(both) == [3]
 
     def test_keyword_filters(self, backend):
         """Tags, cities, provinces and providers filter exactly."""
-        backend.index([
-            doc(1, tags=("视觉质检",), city="宁波市", province="浙江省", provider_id=7),
-            doc(2, tags=("能耗监测",)),
-        ])
+        backend.index(
+            [
+                doc(1, tags=("视觉质检",), city="宁波市", province="浙江省", provider_id=7),
+                doc(2, tags=("能耗监测",)),
+            ]
+        )
         assert ids(search(backend, filters={"tag": ("视觉质检",)})) == [1]
         assert ids(search(backend, filters={"city": ("宁波市",)})) == [1]
         assert ids(search(backend, filters={"province": ("江苏省",)})) == [2]
@@ -125,7 +133,9 @@ class BackendContract:
 
     def test_ranges(self, backend):
         """price_max_cny bounds the lowest price; deploy_days_max bounds deployment time."""
-        backend.index([doc(1, price_min_cny=5_000, deploy_days=7), doc(2, price_min_cny=50_000, deploy_days=90)])
+        backend.index(
+            [doc(1, price_min_cny=5_000, deploy_days=7), doc(2, price_min_cny=50_000, deploy_days=90)]
+        )
         assert ids(search(backend, price_max_cny=10_000)) == [1]
         assert ids(search(backend, price_max_cny=50_000)) == [2, 1]
         assert ids(search(backend, deploy_days_max=30)) == [1]
@@ -134,11 +144,13 @@ class BackendContract:
         """A case is promoted only on the days of its window."""
         window = ((TODAY - timedelta(days=3), TODAY + timedelta(days=3)),)
         later = ((TODAY + timedelta(days=10), TODAY + timedelta(days=20)),)
-        backend.index([
-            doc(1, kind="case", promotion_windows=window),
-            doc(2, kind="case", promotion_windows=later),
-            doc(3, kind="case"),
-        ])
+        backend.index(
+            [
+                doc(1, kind="case", promotion_windows=window),
+                doc(2, kind="case", promotion_windows=later),
+                doc(3, kind="case"),
+            ]
+        )
         assert ids(search(backend, kind="case", promoted=True)) == [1]
         assert sorted(ids(search(backend, kind="case", promoted=False))) == [2, 3]
         future = search(backend, kind="case", promoted=True, today=TODAY + timedelta(days=15))
@@ -146,12 +158,14 @@ class BackendContract:
 
     def test_facets_are_disjunctive(self, backend):
         """Each facet counts as if its own filter were absent, but honours the others."""
-        backend.index([
-            doc(1, scenarios=("quality",), city="苏州市"),
-            doc(2, scenarios=("quality", "energy"), city="宁波市"),
-            doc(3, scenarios=("energy",), city="苏州市"),
-            doc(4, scenarios=("equipment",), city="宁波市"),
-        ])
+        backend.index(
+            [
+                doc(1, scenarios=("quality",), city="苏州市"),
+                doc(2, scenarios=("quality", "energy"), city="宁波市"),
+                doc(3, scenarios=("energy",), city="苏州市"),
+                doc(4, scenarios=("equipment",), city="宁波市"),
+            ]
+        )
         result = search(backend, filters={"scenario": ("quality",), "city": ("苏州市",)})
         assert ids(result) == [1]
         scenario = {f.value: f.count for f in result.facets["scenario"]}
@@ -167,11 +181,13 @@ class BackendContract:
     )
     def test_sorts(self, backend, sort, expected):
         """Newest first, cheapest first, fastest deployment first."""
-        backend.index([
-            doc(1, price_min_cny=30_000, deploy_days=5),
-            doc(2, price_min_cny=10_000, deploy_days=60),
-            doc(3, price_min_cny=20_000, deploy_days=20),
-        ])
+        backend.index(
+            [
+                doc(1, price_min_cny=30_000, deploy_days=5),
+                doc(2, price_min_cny=10_000, deploy_days=60),
+                doc(3, price_min_cny=20_000, deploy_days=20),
+            ]
+        )
         assert ids(search(backend, sort=sort)) == expected
 
     def test_pages(self, backend):
@@ -220,11 +236,13 @@ class BackendContract:
 
     def test_suggest_completes_titles_and_tags(self, backend):
         """Completions come from titles and tags, most common first."""
-        backend.index([
-            doc(1, title="视觉检测一体机", tags=("视觉质检",)),
-            doc(2, title="视觉检测云平台", tags=("视觉质检",)),
-            doc(3, title="能耗监测"),
-        ])
+        backend.index(
+            [
+                doc(1, title="视觉检测一体机", tags=("视觉质检",)),
+                doc(2, title="视觉检测云平台", tags=("视觉质检",)),
+                doc(3, title="能耗监测"),
+            ]
+        )
         suggestions = backend.suggest("视觉", limit=5)
         assert suggestions[0] == "视觉质检"
         assert {"视觉检测一体机", "视觉检测云平台"} <= set(suggestions)
