@@ -43,6 +43,9 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/inquiries/{inquiry_id}"),
     ("patch", "/api/v1/inquiries/{inquiry_id}"),
     ("post", "/api/v1/inquiries/{inquiry_id}/replies"),
+    ("get", "/api/v1/search/solutions"),
+    ("get", "/api/v1/search/cases"),
+    ("get", "/api/v1/suggest"),
 }
 
 

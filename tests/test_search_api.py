@@ -47,7 +47,9 @@ def test_archive_and_edit_reach_the_index(world):
 def test_provider_move_reaches_its_solutions(world):
     """A provider's city is part of its solutions' documents and follows an edit."""
     sid = world.solution()["id"]
-    world.client.patch(f"/api/v1/providers/{world.provider_id}", json={"city": "无锡市"}, headers=world.provider)
+    world.client.patch(
+        f"/api/v1/providers/{world.provider_id}", json={"city": "无锡市"}, headers=world.provider
+    )
     assert _ids(_search(world.client, city="无锡市")) == [sid]
 
 
@@ -68,12 +70,17 @@ def test_facets_have_labels_and_are_disjunctive(world):
 def test_case_promotions_are_searchable_and_labelled(world):
     """A running promotion filters as promoted and is labelled for an enterprise of that city."""
     case = world.case(title="某注塑企业视觉质检改造")
-    other = world.case(headers=world.other_office, **{**case_payload(city="宁波市", province="浙江省"),
-                                                     "title": "宁波五金能耗改造"})
+    other = world.case(
+        headers=world.other_office,
+        **{**case_payload(city="宁波市", province="浙江省"), "title": "宁波五金能耗改造"},
+    )
     response = world.client.post(
         f"/api/v1/cases/{case['id']}/promotions",
-        json={"starts_on": str(date.today() - timedelta(days=5)), "ends_on": str(date.today() + timedelta(days=60)),
-              "note": "本市重点推广"},
+        json={
+            "starts_on": str(date.today() - timedelta(days=5)),
+            "ends_on": str(date.today() + timedelta(days=60)),
+            "note": "本市重点推广",
+        },
         headers=world.office,
     )
     assert response.status_code == 201
@@ -98,8 +105,14 @@ def test_suggest(world):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"per_page": 101}, "per_page"), ({"page": 200, "per_page": 100}, "page"), ({"sort": "random"}, "sort"),
-     ({"industry": "C99"}, "industry"), ({"q": "字" * 201}, "q"), ({"price_max_cny": -1}, "price_max_cny")],
+    [
+        ({"per_page": 101}, "per_page"),
+        ({"page": 200, "per_page": 100}, "page"),
+        ({"sort": "random"}, "sort"),
+        ({"industry": "C99"}, "industry"),
+        ({"q": "字" * 201}, "q"),
+        ({"price_max_cny": -1}, "price_max_cny"),
+    ],
 )
 def test_bad_search_arguments(client, params, field):
     """Bad arguments are named."""

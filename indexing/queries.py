@@ -1,0 +1,353 @@
+"""Elasticsearch request bodies as data: pure functions from requests to JSON bodies and back.
+
+Nothing here performs I/O; :mod:`indexing.elasticsearch_backend` sends what these functions build.
+Documents and queries are analysed by :mod:`indexing.documents`, the same code the embedded backend
+uses, so both engines index identical tokens. Each kind lives in its own index, with this layout:
+
+- ``title_words``, ``text_words``, ``bigrams``: whitespace-analysed text holding space-joined tokens
+  (queried with boosts 3, 1 and 0.3);
+- ``industries``, ``industry_divisions``, ``scenarios``, ``tags``, ``delivery_modes``, ``city``,
+  ``province``, ``provider_id``, ``suggest_terms``: keywords, for filters, facets and completion;
+- ``id``, ``price_min_cny``, ``deploy_days``, ``created_ts``: numbers, for ranges and sorts;
+- ``promotions``: a ``date_range`` per promotion window, both ends inclusive;
+- ``title``, ``summary``: kept in ``_source`` only, for highlighting in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from indexing.base import (
+    FACETS,
+    SORTS,
+    FacetCount,
+    IndexDocument,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+)
+from indexing.documents import (
+    BIGRAM_BOOST,
+    TEXT_BOOST,
+    TITLE_BOOST,
+    AnalyzerLike,
+    analyse_document,
+    analyse_query,
+)
+
+FILTER_FIELDS = {
+    "industry": "industries",
+    "scenario": "scenarios",
+    "tag": "tags",
+    "delivery_mode": "delivery_modes",
+    "city": "city",
+    "province": "province",
+    "provider_id": "provider_id",
+}
+FACET_FIELDS = {
+    "industry": "industry_divisions",
+    "scenario": "scenarios",
+    "delivery_mode": "delivery_modes",
+    "city": "city",
+}
+FACET_SIZE = 100
+MAX_RESULT_WINDOW = 10_000
+SUGGEST_TERM_MAX_CHARS = 256
+SOURCE_FIELDS = ("id", "title", "summary")
+HIGHLIGHT_FIELDS = ("title", "summary")
+SUGGEST_AGGREGATION = "suggestions"
+
+SORT_FIELDS: dict[str, list[tuple[str, str]]] = {
+    "relevance": [("_score", "desc"), ("created_ts", "desc")],
+    "newest": [("created_ts", "desc")],
+    "price_asc": [("price_min_cny", "asc")],
+    "deploy_days": [("deploy_days", "asc")],
+}
+
+_KEYWORD = {"type": "keyword"}
+_TOKENS = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
+_STORED_ONLY = {"type": "text", "index": False}
+
+
+def index_settings_and_mappings() -> dict[str, Any]:
+    """The ``settings`` and ``mappings`` of a physical index of either kind.
+
+    One shard keeps BM25 statistics global, as in the embedded index, so both rank alike and
+    facet counts are exact. ``auto_expand_replicas`` gives a single dev node a green index and a
+    real cluster one replica. ``dynamic: strict`` turns a field missing here into an indexing error
+    instead of a silently guessed mapping.
+    """
+    return {
+        "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "id": {"type": "long"},
+                "title_words": dict(_TOKENS),
+                "text_words": dict(_TOKENS),
+                "bigrams": dict(_TOKENS),
+                "title": dict(_STORED_ONLY),
+                "summary": dict(_STORED_ONLY),
+                "suggest_terms": {"type": "keyword", "ignore_above": SUGGEST_TERM_MAX_CHARS},
+                "industries": dict(_KEYWORD),
+                "industry_divisions": dict(_KEYWORD),
+                "scenarios": dict(_KEYWORD),
+                "tags": dict(_KEYWORD),
+                "delivery_modes": dict(_KEYWORD),
+                "city": dict(_KEYWORD),
+                "province": dict(_KEYWORD),
+                "provider_id": dict(_KEYWORD),
+                "price_min_cny": {"type": "integer"},
+                "deploy_days": {"type": "integer"},
+                "created_ts": {"type": "long"},
+                "promotions": {"type": "date_range", "format": "strict_date"},
+            },
+        },
+    }
+
+
+def document_source(doc: IndexDocument, analyzer: AnalyzerLike) -> dict[str, Any]:
+    """The ``_source`` of one document: analysed token fields, keywords, numbers and windows.
+
+    Absent optional values (``city``, ``price_min_cny`` …) are left out, so range filters and
+    sorts treat them as missing rather than as zero.
+    """
+    analysed = analyse_document(doc, analyzer)
+    source: dict[str, Any] = {
+        "id": doc.id,
+        "title_words": analysed.title_words,
+        "text_words": analysed.text_words,
+        "bigrams": analysed.bigrams,
+        "title": doc.title,
+        "summary": doc.summary,
+        "suggest_terms": list(analysed.suggest_terms),
+        "industries": list(doc.industries),
+        "industry_divisions": list(doc.industry_divisions),
+        "scenarios": list(doc.scenarios),
+        "tags": list(doc.tags),
+        "delivery_modes": list(doc.delivery_modes),
+        "created_ts": doc.created_ts,
+        "promotions": [
+            {"gte": start.isoformat(), "lte": end.isoformat()} for start, end in doc.promotion_windows
+        ],
+    }
+    optional = {
+        "city": doc.city,
+        "province": doc.province,
+        "provider_id": None if doc.provider_id is None else str(doc.provider_id),
+        "price_min_cny": doc.price_min_cny,
+        "deploy_days": doc.deploy_days,
+    }
+    source.update({name: value for name, value in optional.items() if value is not None})
+    return source
+
+
+def index_action(doc: IndexDocument, analyzer: AnalyzerLike, index: str) -> dict[str, Any]:
+    """A bulk-helper action that writes ``doc`` into ``index``, replacing any document with its id."""
+    return {
+        "_op_type": "index",
+        "_index": index,
+        "_id": str(doc.id),
+        "_source": document_source(doc, analyzer),
+    }
+
+
+def delete_action(index: str, doc_id: int) -> dict[str, Any]:
+    """A bulk-helper action that removes the document ``doc_id`` from ``index``."""
+    return {"_op_type": "delete", "_index": index, "_id": str(doc_id)}
+
+
+def _text_query(q: str, analyzer: AnalyzerLike) -> dict[str, Any]:
+    """One boosted ``term`` clause per distinct token, any of which may match (as in the embedded index)."""
+    terms = analyse_query(q, analyzer)
+    if terms.empty:
+        return {"match_none": {}}
+    should: list[dict[str, Any]] = []
+    for word in terms.words:
+        should.append({"term": {"title_words": {"value": word, "boost": TITLE_BOOST}}})
+        should.append({"term": {"text_words": {"value": word, "boost": TEXT_BOOST}}})
+    for bigram in terms.bigrams:
+        should.append({"term": {"bigrams": {"value": bigram, "boost": BIGRAM_BOOST}}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def _sort_clauses(sort: str) -> list[dict[str, Any]]:
+    """The ``sort`` of a search: the named order, then ascending id to break ties.
+
+    Documents without the sort field go last. Ties are broken on the ``id`` field, not ``_id``,
+    because sorting on ``_id`` needs fielddata that Elasticsearch 8+ disables by default.
+    """
+    clauses: list[dict[str, Any]] = []
+    for field, order in SORT_FIELDS[sort]:
+        clause: dict[str, Any] = {"order": order}
+        if field != "_score":
+            clause["missing"] = "_last"
+        clauses.append({field: clause})
+    clauses.append({"id": {"order": "asc"}})
+    return clauses
+
+
+def _term_filters(request: SearchRequest) -> dict[str, dict[str, Any]]:
+    """One ``terms`` clause per filter name with values: its values ORed; names are ANDed by the caller."""
+    clauses = {}
+    for name, values in request.filters.items():
+        if name not in FILTER_FIELDS:
+            raise ValueError(f"unknown filter {name!r}; expected one of {', '.join(FILTER_FIELDS)}")
+        if values:
+            clauses[name] = {"terms": {FILTER_FIELDS[name]: [str(value) for value in values]}}
+    return clauses
+
+
+def _promotion_running(today: date) -> dict[str, Any]:
+    """Documents with a promotion window containing ``today``."""
+    return {"term": {"promotions": today.isoformat()}}
+
+
+def _all_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    """A filter matching documents that match every clause; ``match_all`` when there are none."""
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def search_body(request: SearchRequest, analyzer: AnalyzerLike) -> dict[str, Any]:
+    """The ``_search`` body for ``request``, with disjunctive facets.
+
+    Filters that name a facet go to ``post_filter``, so they narrow the hits but not the
+    aggregations; each facet's aggregation then re-applies every facet filter except its own.
+    All other filters (tag, province, provider, ranges, promotion) go to the query and narrow
+    both. An empty ``q`` lists everything the filters admit, newest first; a ``q`` that analyses to
+    no tokens matches nothing. Pages past :data:`MAX_RESULT_WINDOW` come back empty (with the
+    total and facets) instead of failing in the engine.
+
+    :raises ValueError: for an unknown filter, facet or sort.
+    """
+    if request.sort not in SORT_FIELDS:
+        raise ValueError(f"unknown sort {request.sort!r}; expected one of {', '.join(SORTS)}")
+    unknown_facets = [name for name in request.facets if name not in FACET_FIELDS]
+    if unknown_facets:
+        raise ValueError(f"unknown facet {unknown_facets[0]!r}; expected one of {', '.join(FACETS)}")
+    has_text = bool(request.q.strip())
+    term_filters = _term_filters(request)
+    facet_filters = {name: clause for name, clause in term_filters.items() if name in FACET_FIELDS}
+
+    query_filters = [clause for name, clause in term_filters.items() if name not in FACET_FIELDS]
+    if request.price_max_cny is not None:
+        query_filters.append({"range": {"price_min_cny": {"lte": request.price_max_cny}}})
+    if request.deploy_days_max is not None:
+        query_filters.append({"range": {"deploy_days": {"lte": request.deploy_days_max}}})
+    if request.promoted:
+        query_filters.append(_promotion_running(request.today))
+    query: dict[str, Any] = {
+        "must": [_text_query(request.q, analyzer) if has_text else {"match_all": {}}],
+        "filter": query_filters,
+    }
+    if request.promoted is False:
+        query["must_not"] = [_promotion_running(request.today)]
+
+    offset = (request.page - 1) * request.per_page
+    size = request.per_page
+    if offset + size > MAX_RESULT_WINDOW:
+        offset, size = 0, 0
+    sort = request.sort if has_text or request.sort != "relevance" else "newest"
+    body: dict[str, Any] = {
+        "query": {"bool": query},
+        "sort": _sort_clauses(sort),
+        "from": offset,
+        "size": size,
+        "track_total_hits": True,
+        "_source": list(SOURCE_FIELDS),
+    }
+    if facet_filters:
+        body["post_filter"] = _all_of(list(facet_filters.values()))
+    if request.facets:
+        body["aggs"] = {
+            name: {
+                "filter": _all_of([clause for other, clause in facet_filters.items() if other != name]),
+                "aggs": {
+                    "values": {
+                        "terms": {
+                            "field": FACET_FIELDS[name],
+                            "size": FACET_SIZE,
+                            "order": [{"_count": "desc"}, {"_key": "asc"}],
+                        }
+                    }
+                },
+            }
+            for name in request.facets
+        }
+    return body
+
+
+def _lucene_regex_literal(text: str) -> str:
+    """Escape ``text`` for Lucene's regular expressions (a backslash makes any symbol literal)."""
+    return "".join(char if char.isalnum() else "\\" + char for char in text)
+
+
+def suggest_body(prefix: str, limit: int) -> dict[str, Any]:
+    """The ``_search`` body completing ``prefix`` from titles and tags, most frequent first.
+
+    It uses a ``prefix`` query on the keyword field ``suggest_terms`` (each document's normalised
+    title and tags) and a ``terms`` aggregation on the same field, restricted by ``include`` to the
+    values that start with ``prefix``. The completion suggester was not chosen: it returns
+    documents ranked by a static weight, so "most frequent first" would need a second counting pass
+    and a de-duplication step, and it adds an in-memory FST per index; a terms aggregation counts
+    documents per completion directly, exactly (one shard), on the data already indexed, matching
+    the embedded backend's term-dictionary walk.
+    """
+    return {
+        "size": 0,
+        "track_total_hits": False,
+        "query": {"prefix": {"suggest_terms": {"value": prefix}}},
+        "aggs": {
+            SUGGEST_AGGREGATION: {
+                "terms": {
+                    "field": "suggest_terms",
+                    "include": _lucene_regex_literal(prefix) + ".*",
+                    "size": limit,
+                    "order": [{"_count": "desc"}, {"_key": "asc"}],
+                }
+            }
+        },
+    }
+
+
+def parse_suggest_response(response: dict[str, Any]) -> list[str]:
+    """The completions in a response to :func:`suggest_body`, most frequent first."""
+    aggregation = response.get("aggregations", {}).get(SUGGEST_AGGREGATION, {})
+    return [str(bucket["key"]) for bucket in aggregation.get("buckets", [])]
+
+
+def empty_result(request: SearchRequest) -> SearchResult:
+    """What a search over an index that does not exist yet finds: nothing."""
+    return SearchResult(total=0, hits=[], facets={name: [] for name in request.facets})
+
+
+def parse_search_response(
+    response: dict[str, Any], request: SearchRequest, analyzer: AnalyzerLike
+) -> SearchResult:
+    """Turn a ``_search`` response to :func:`search_body` into a :class:`SearchResult`.
+
+    Highlights are made here, by the shared analyzer over the stored title and summary, so
+    both backends mark the same words; a field appears in ``highlight`` only if it matched.
+    Hits sorted by a field carry no score and get ``0.0``.
+    """
+    terms = analyzer.highlight_terms(request.q) if request.q.strip() else set()
+    hits = []
+    for hit in response["hits"]["hits"]:
+        source = hit.get("_source", {})
+        highlight: dict[str, str] = {}
+        for field in HIGHLIGHT_FIELDS:
+            fragment = analyzer.highlight(source.get(field) or "", terms) if terms else None
+            if fragment:
+                highlight[field] = fragment
+        score = hit.get("_score")
+        hits.append(SearchHit(id=int(hit["_id"]), score=float(score or 0.0), highlight=highlight))
+    aggregations = response.get("aggregations", {})
+    facets = {
+        name: [
+            FacetCount(value=str(bucket["key"]), count=int(bucket["doc_count"]))
+            for bucket in aggregations.get(name, {}).get("values", {}).get("buckets", [])
+        ]
+        for name in request.facets
+    }
+    return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)

@@ -1,0 +1,41 @@
+"""The shared contract against a live Elasticsearch cluster, when ELASTICSEARCH_URL names one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from indexing.analysis import Analyzer
+from marketplace.config import default_config
+from tests.indexing.contract import BackendContract
+
+ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL")
+
+pytestmark = [
+    pytest.mark.elasticsearch,
+    pytest.mark.skipif(not ELASTICSEARCH_URL, reason="ELASTICSEARCH_URL is not set: no cluster to run against"),
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer.from_seed_data(default_config(".")["SEED_DATA_DIR"])
+
+
+@pytest.fixture
+def backend(analyzer):
+    from indexing.elasticsearch_backend import ElasticsearchBackend
+
+    backend = ElasticsearchBackend(
+        url=ELASTICSEARCH_URL, analyzer=analyzer, index_prefix=f"test-{uuid.uuid4().hex[:12]}"
+    )
+    yield backend
+    backend.clear()
+    backend.drop_indexes()
+    backend.close()
+
+
+class TestElasticsearchBackend(BackendContract):
+    """The shared contract on Elasticsearch."""
