@@ -17,7 +17,7 @@ class AnalyzerLike(Protocol):
 
     def normalise(self, text: str) -> str: ...
 
-    def analyse(self, text: str): ...
+    def analyse(self, text: str, expand: bool = False): ...
 
     def highlight_terms(self, query: str) -> set[str]: ...
 
@@ -48,9 +48,9 @@ class QueryTerms:
 
 
 def analyse_document(document: IndexDocument, analyzer: AnalyzerLike) -> AnalysedDocument:
-    """Analyse the title with the tags, and the summary with the body; bigrams come from both."""
-    head = analyzer.analyse(" ".join((document.title, *document.tags)))
-    text = analyzer.analyse(f"{document.summary} {document.body}")
+    """Analyse the title with the tags, and the summary with the body, expanding compound words."""
+    head = analyzer.analyse(" ".join((document.title, *document.tags)), expand=True)
+    text = analyzer.analyse(f"{document.summary} {document.body}", expand=True)
     suggest = (analyzer.normalise(document.title), *(analyzer.normalise(tag) for tag in document.tags))
     return AnalysedDocument(
         title_words=" ".join(head.words),

@@ -247,3 +247,8 @@ class BackendContract:
         assert suggestions[0] == "视觉质检"
         assert {"视觉检测一体机", "视觉检测云平台"} <= set(suggestions)
         assert "能耗监测" not in suggestions
+
+    def test_synonym_of_a_part_of_a_compound_word_matches(self, backend):
+        """A query for 用电 finds a document that only says 能耗监测."""
+        backend.index([doc(1, title="车间能耗监测系统"), doc(2, title="仓储管理软件")])
+        assert ids(search(backend, q="用电")) == [1]

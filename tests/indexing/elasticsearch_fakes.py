@@ -47,7 +47,7 @@ class StandInAnalyzer:
         """NFKC, lowercase, single spaces."""
         return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
-    def analyse(self, text: str) -> AnalysedText:
+    def analyse(self, text: str, expand: bool = False) -> AnalysedText:
         """Words are tokens after synonym folding; bigrams are CJK character pairs and ASCII tokens."""
         words, bigrams = [], []
         for token in _TOKEN.findall(self.normalise(text)):

@@ -15,7 +15,7 @@ ELASTICSEARCH_URL = os.environ.get("ELASTICSEARCH_URL")
 
 pytestmark = [
     pytest.mark.elasticsearch,
-    pytest.mark.skipif(not ELASTICSEARCH_URL, reason="ELASTICSEARCH_URL is not set: no cluster to run against"),
+    pytest.mark.skipif(not ELASTICSEARCH_URL, reason="ELASTICSEARCH_URL is not set: no cluster here"),
 ]
 
 
