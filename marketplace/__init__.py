@@ -88,13 +88,14 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
     from marketplace.enterprises.routes import blp as enterprises
+    from marketplace.health.routes import blp as health
     from marketplace.inquiries.routes import blp as inquiries
     from marketplace.providers.routes import blp as providers
     from marketplace.search.routes import blp as search
     from marketplace.solutions.routes import blp as solutions
     from marketplace.taxonomy.routes import blp as taxonomy
 
-    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries, search):
+    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries, search, health):
         app.extensions["api"].register_blueprint(blueprint)
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS_PATH)

@@ -46,6 +46,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/search/solutions"),
     ("get", "/api/v1/search/cases"),
     ("get", "/api/v1/suggest"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
 }
 
 
@@ -65,7 +67,7 @@ def test_document_lists_every_endpoint(spec, app):
     routed = {
         (method.lower(), rule.rule.replace("<int:", "{").replace("<string:", "{").replace(">", "}"))
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1")
+        if rule.rule.startswith(("/api/v1", "/healthz", "/readyz"))
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert routed == EXPECTED_OPERATIONS

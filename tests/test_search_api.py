@@ -157,3 +157,14 @@ def test_rebuild_and_status_commands(app, world):
     assert "indexed 2 documents" in result.output
     status = runner.invoke(args=["index", "status"])
     assert '"lag": 0' in status.output and '"solution": 1' in status.output
+
+
+def test_readiness_reports_index_lag(app, world, monkeypatch):
+    """/readyz answers 200 with the lag while store and index answer, and 503 in the error shape otherwise."""
+    world.solution()
+    ready = world.client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["index_lag"] == 0 and ready.json["index_documents"]["solution"] == 1
+    assert world.client.get("/healthz").json == {"status": "ok"}
+    monkeypatch.setattr(app.extensions["search"], "_backend", _DownBackend())
+    assert_error(world.client.get("/readyz"), 503, "index")
