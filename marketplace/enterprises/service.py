@@ -6,10 +6,9 @@ from sqlalchemy import or_, select
 
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
-from marketplace.errors import Conflict, Forbidden, NotFound
-from marketplace.extensions import db
+from marketplace.common.profiles import create_profile, update_profile
+from marketplace.errors import Forbidden, NotFound
 from marketplace.models import Enterprise, Role, User
-from marketplace.providers.service import ensure_credit_code_free
 
 
 def can_see(actor: User | None, enterprise: Enterprise) -> bool:
@@ -39,13 +38,7 @@ def create_enterprise(actor: User, data: dict) -> Enterprise:
 
     :raises Conflict: if the account already has one, or the credit code is taken.
     """
-    if actor.enterprise is not None:
-        raise Conflict("该账号已创建企业档案")
-    ensure_credit_code_free(data["credit_code"])
-    enterprise = Enterprise(owner=actor, **data)
-    db.session.add(enterprise)
-    db.session.commit()
-    return enterprise
+    return create_profile(Enterprise, actor, data, "企业")
 
 
 def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise:
@@ -56,12 +49,7 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
     enterprise = get_enterprise(actor, enterprise_id)
     if enterprise.owner_id != actor.id and actor.role is not Role.ADMIN:
         raise Forbidden("只能修改自己的企业档案")
-    if "credit_code" in data:
-        ensure_credit_code_free(data["credit_code"], enterprise.id, Enterprise)
-    for key, value in data.items():
-        setattr(enterprise, key, value)
-    db.session.commit()
-    return enterprise
+    return update_profile(enterprise, data)
 
 
 def list_enterprises(actor: User, args: dict) -> dict:

@@ -6,20 +6,9 @@ from sqlalchemy import select
 
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
-from marketplace.errors import Conflict, Forbidden, Unprocessable
-from marketplace.extensions import db
-from marketplace.models import Enterprise, Provider, Role, User
-
-
-def ensure_credit_code_free(code: str, current_id: int | None = None, model=Provider) -> None:
-    """Refuse a credit code already used by another provider or enterprise.
-
-    :raises Conflict: naming the ``credit_code`` field.
-    """
-    for table in (Provider, Enterprise):
-        row = db.session.scalar(select(table).where(table.credit_code == code))
-        if row is not None and not (table is model and row.id == current_id):
-            raise Conflict("该统一社会信用代码已被登记", {"credit_code": ["该统一社会信用代码已被登记"]})
+from marketplace.common.profiles import create_profile, update_profile
+from marketplace.errors import Forbidden, Unprocessable
+from marketplace.models import Provider, Role, User
 
 
 def create_provider(actor: User, data: dict) -> Provider:
@@ -27,13 +16,7 @@ def create_provider(actor: User, data: dict) -> Provider:
 
     :raises Conflict: if the account already has one, or the credit code is taken.
     """
-    if actor.provider is not None:
-        raise Conflict("该账号已创建服务商档案")
-    ensure_credit_code_free(data["credit_code"])
-    provider = Provider(owner=actor, **data)
-    db.session.add(provider)
-    db.session.commit()
-    return provider
+    return create_profile(Provider, actor, data, "服务商")
 
 
 def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
@@ -44,12 +27,7 @@ def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
     provider = get_or_404(Provider, provider_id, "服务商")
     if actor.role is not Role.ADMIN and provider.owner_id != actor.id:
         raise Forbidden("只能修改自己的服务商档案")
-    if "credit_code" in data:
-        ensure_credit_code_free(data["credit_code"], provider.id)
-    for key, value in data.items():
-        setattr(provider, key, value)
-    db.session.commit()
-    return provider
+    return update_profile(provider, data)
 
 
 def get_provider(provider_id: int) -> Provider:

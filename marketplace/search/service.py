@@ -225,6 +225,16 @@ def _hydrate(model, hits, options=()) -> list:
     return [(hit, by_id[hit.id]) for hit in hits if hit.id in by_id]
 
 
+def _page(request: SearchRequest, result, items: list[Hit]) -> dict:
+    return {
+        "total": result.total,
+        "page": request.page,
+        "per_page": request.per_page,
+        "items": items,
+        "facets": _facet_labels(result.facets),
+    }
+
+
 def search_solutions(args: dict) -> dict:
     """Search published solutions."""
     request = _request("solution", args)
@@ -233,13 +243,7 @@ def search_solutions(args: dict) -> dict:
         Hit(row, hit.score, hit.highlight)
         for hit, row in _hydrate(Solution, result.hits, (selectinload(Solution.provider),))
     ]
-    return {
-        "total": result.total,
-        "page": request.page,
-        "per_page": request.per_page,
-        "items": items,
-        "facets": _facet_labels(result.facets),
-    }
+    return _page(request, result, items)
 
 
 def search_cases(actor: User | None, args: dict) -> dict:
@@ -255,13 +259,7 @@ def search_cases(actor: User | None, args: dict) -> dict:
     for hit, case in _hydrate(BenchmarkCase, result.hits):
         local = home_city is not None and case.city == home_city and case.is_promoted
         items.append(Hit(case, hit.score, hit.highlight, promoted_in_your_city=local))
-    return {
-        "total": result.total,
-        "page": request.page,
-        "per_page": request.per_page,
-        "items": items,
-        "facets": _facet_labels(result.facets),
-    }
+    return _page(request, result, items)
 
 
 def suggest(prefix: str, limit: int) -> list[str]:

@@ -1,0 +1,44 @@
+"""Registered organisations (providers and enterprises): one profile per account, unique credit codes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from marketplace.errors import Conflict
+from marketplace.extensions import db
+from marketplace.models import Enterprise, Provider, User
+
+
+def ensure_credit_code_free(code: str, current: Provider | Enterprise | None = None) -> None:
+    """Refuse a credit code already registered by any provider or enterprise other than ``current``.
+
+    :raises Conflict: naming the ``credit_code`` field.
+    """
+    for model in (Provider, Enterprise):
+        row = db.session.scalar(select(model).where(model.credit_code == code))
+        if row is not None and row is not current:
+            raise Conflict("该统一社会信用代码已被登记", {"credit_code": ["该统一社会信用代码已被登记"]})
+
+
+def create_profile(model: type[Provider | Enterprise], owner: User, data: dict, label: str):
+    """Create the one profile of ``owner``'s account.
+
+    :raises Conflict: if the account already has one, or the credit code is taken.
+    """
+    if db.session.scalar(select(model.id).where(model.owner_id == owner.id)) is not None:
+        raise Conflict(f"该账号已创建{label}档案")
+    ensure_credit_code_free(data["credit_code"])
+    profile = model(owner=owner, **data)
+    db.session.add(profile)
+    db.session.commit()
+    return profile
+
+
+def update_profile(profile: Provider | Enterprise, data: dict):
+    """Apply a partial update, keeping the credit code unique."""
+    if "credit_code" in data:
+        ensure_credit_code_free(data["credit_code"], profile)
+    for key, value in data.items():
+        setattr(profile, key, value)
+    db.session.commit()
+    return profile
