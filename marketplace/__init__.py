@@ -57,10 +57,11 @@ def register_extensions(app: Flask) -> None:
     from flask_smorest import Api
 
     from marketplace.auth.security import init_security
-    from marketplace.extensions import db, migrate
+    from marketplace.extensions import db, limiter, migrate
     from marketplace.search.service import init_search
 
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True
     )
@@ -85,17 +86,33 @@ def register_blueprints(app: Flask) -> None:
     from flask import Blueprint
     from swagger_ui_bundle import swagger_ui_path
 
+    from marketplace.assessments.routes import blp as assessments
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
     from marketplace.enterprises.routes import blp as enterprises
     from marketplace.health.routes import blp as health
     from marketplace.inquiries.routes import blp as inquiries
+    from marketplace.pilots.routes import blp as pilots
     from marketplace.providers.routes import blp as providers
+    from marketplace.recommendations.routes import blp as recommendations
     from marketplace.search.routes import blp as search
     from marketplace.solutions.routes import blp as solutions
     from marketplace.taxonomy.routes import blp as taxonomy
 
-    for blueprint in (taxonomy, auth, providers, solutions, cases, enterprises, inquiries, search, health):
+    for blueprint in (
+        taxonomy,
+        auth,
+        providers,
+        solutions,
+        cases,
+        enterprises,
+        inquiries,
+        search,
+        assessments,
+        pilots,
+        recommendations,
+        health,
+    ):
         app.extensions["api"].register_blueprint(blueprint)
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS_PATH)
@@ -111,7 +128,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the ``flask accounts``, ``flask seed`` and ``flask index`` command groups."""
-    from marketplace.commands import accounts_cli, index_cli, seed_cli
+    from marketplace.commands import accounts_cli, index_cli, matching_cli, seed_cli
 
-    for group in (accounts_cli, seed_cli, index_cli):
+    for group in (accounts_cli, seed_cli, index_cli, matching_cli):
         app.cli.add_command(group)

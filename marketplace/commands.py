@@ -19,6 +19,7 @@ from marketplace.search import service as search
 accounts_cli = AppGroup("accounts", help="Manage staff accounts.")
 seed_cli = AppGroup("seed", help="Load the demo catalog or synthetic data.")
 index_cli = AppGroup("index", help="Maintain the search index.")
+matching_cli = AppGroup("matching", help="Train and evaluate the recommender.")
 
 
 @accounts_cli.command("create")
@@ -119,3 +120,36 @@ def index_ensure_command(ctx):
         ctx.invoke(index_sync_command)
     else:
         ctx.invoke(index_rebuild_command)
+
+
+@matching_cli.command("train")
+@click.option("--if-missing", is_flag=True, help="Only when no model is active yet.")
+@click.option("--force", is_flag=True, help="Activate the new model even if it does not rank better.")
+def matching_train_command(if_missing, force):
+    """Fit a matcher on the catalog, the judgments and logged feedback; activate it if it ranks better."""
+    from marketplace.recommendations import models_store, training
+
+    if if_missing and models_store.active_row() is not None:
+        click.echo(f"active model {models_store.active_row().version}; nothing to do")
+        return
+    result = training.train(force=force)
+    click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+@matching_cli.command("evaluate")
+def matching_evaluate_command():
+    """Print NDCG@10, MRR and recall@10 of the active matcher and of plain BM25 on the judgments."""
+    from marketplace.recommendations import models_store, training
+
+    version, matcher = models_store.active_matcher()
+    report = training.evaluate(matcher)
+    click.echo(f"model {version}, judgments {training.judgments_path()}")
+    click.echo(f"{'kind':<9}{'ranker':<10}{'ndcg@10':>9}{'mrr':>8}{'recall@10':>11}{'queries':>9}")
+    for kind, rows in report.items():
+        for name in ("baseline", "matcher"):
+            m = rows[name]
+            click.echo(
+                f"{kind:<9}{name:<10}{m['ndcg@10']:>9.3f}{m['mrr']:>8.3f}{m['recall@10']:>11.3f}{m['queries']:>9}"
+            )
+        met = rows["matcher"]["ndcg@10"] >= rows["target_ndcg@10"]
+        click.echo(f"{kind:<9}target ndcg@10 ≥ {rows['target_ndcg@10']:.3f}: {'met' if met else 'NOT met'}")

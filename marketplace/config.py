@@ -15,6 +15,7 @@ ENV_KEYS = (
     "SEARCH_BACKEND",
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
+    "RATELIMIT_STORAGE_URI",
     "TOKEN_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
 )
@@ -33,9 +34,16 @@ def default_config(instance_path: str) -> dict:
         "ELASTICSEARCH_URL": None,
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
         "INDEX_DRAIN_TIMEOUT": 5.0,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RECOMMENDATION_RATE_LIMIT": "60/minute",
+        "EVENT_RATE_LIMIT": "600/minute",
         "TOKEN_TTL_SECONDS": 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),
+        "JUDGMENTS_PATH": str(
+            Path(__file__).resolve().parent.parent / "tests" / "relevance" / "judgments.json"
+        ),
     }
 
 

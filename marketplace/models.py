@@ -380,3 +380,46 @@ class IndexOutbox(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RecommendationLog(db.Model):
+    """One recommendation list as served: the request, the model and the items in order."""
+
+    __tablename__ = "recommendation_logs"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    profile: Mapped[dict] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(40))
+    items: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FeedbackEvent(db.Model):
+    """What a user did with an item of a recommendation list."""
+
+    __tablename__ = "feedback_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("recommendation_logs.request_id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    item_type: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RankerModel(db.Model):
+    """A trained matcher, saved under the instance folder; exactly one is active."""
+
+    __tablename__ = "ranker_models"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    path: Mapped[str] = mapped_column(String(500))
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+from marketplace.pilots import models as pilot_models  # noqa: E402,F401

@@ -26,6 +26,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.pilots.seeding import load_pilot_demo
 from marketplace.providers.schemas import ProviderSchema
 from marketplace.search import outbox
 from marketplace.solutions.schemas import SolutionSchema
@@ -81,6 +82,7 @@ class DemoLoader:
         solutions = self._load_solutions(providers)
         self._load_cases(providers, solutions, offices)
         self._load_enterprises()
+        self.counts.update(load_pilot_demo(self.demo_dir.parent, self.progress))
         db.session.commit()
         return self.counts
 

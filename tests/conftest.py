@@ -13,7 +13,12 @@ from marketplace import create_app, normalise_database_url
 from marketplace.extensions import db
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
-BASE_CONFIG = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "FAST_PASSWORD_HASHING": True}
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": TEST_SECRET,
+    "FAST_PASSWORD_HASHING": True,
+    "RATELIMIT_ENABLED": False,
+}
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 BACKENDS = [

@@ -214,3 +214,101 @@ def assert_error(response, status: int, field: str | None = None) -> dict:
     if field is not None:
         assert field in body["errors"], body
     return body
+
+
+def _indicator():
+    """The indicator the app reads, straight from ``seed_data``."""
+    from pathlib import Path
+
+    import seed_data
+    from marketplace.pilots.rules import load_indicator
+
+    return load_indicator(str(Path(seed_data.__file__).resolve().parent))
+
+
+def answers_worth(points: int) -> dict:
+    """Option answers to every 基础/管理 question that score exactly ``points`` (0–80)."""
+    reachable: dict[int, dict] = {0: {}}
+    for item in _indicator().choice_items:
+        reachable = {
+            total + option.points: {**chosen, item.code: option.code}
+            for total, chosen in sorted(reachable.items(), reverse=True)
+            for option in reversed(item.options)
+        }
+    if points not in reachable:
+        raise ValueError(f"no answers are worth exactly {points} points")
+    return reachable[points]
+
+
+def scenario_levels(level: int, constraint: int, guidance: int, rest: int = 0) -> dict:
+    """``constraint`` constraint and ``guidance`` guidance scenarios at ``level``; the others at ``rest``."""
+    flags = _indicator().scenarios
+    chosen = [code for code, flag in flags.items() if flag][:constraint]
+    chosen += [code for code, flag in flags.items() if not flag][:guidance]
+    return {code: level if code in chosen else rest for code in flags}
+
+
+def assessment_payload(points: int = 0, levels: dict | None = None, **overrides) -> dict:
+    """A self-assessment worth ``points`` from the options, with ``levels`` for the 16 scenarios."""
+    return {
+        "kind": "self",
+        "answers": answers_worth(points),
+        "scenario_levels": levels or scenario_levels(0, 0, 0),
+        **overrides,
+    }
+
+
+def level_payload(level: int, points_above_band: int = 5, **overrides) -> dict:
+    """An assessment that reaches exactly ``level`` (0–4): in its score band, gate just passed."""
+    if level == 0:
+        return assessment_payload(10, scenario_levels(1, 2, 2), **overrides)
+    row = next(r for r in _indicator().level_rule if r.level == level)
+    levels = scenario_levels(
+        level, row.min_constraint_scenarios, row.min_scenarios - row.min_constraint_scenarios, level - 1
+    )
+    return assessment_payload(min(row.min_score + points_above_band, 80), levels, **overrides)
+
+
+def enterprise_account(
+    client, city: str = "苏州市", province: str = "江苏省", **overrides
+) -> tuple[int, dict]:
+    """Register an enterprise account with a profile in ``city``; returns its id and auth header."""
+    headers = register(client, "enterprise")
+    body = enterprise_payload(city=city, province=province, **overrides)
+    response = client.post("/api/v1/enterprises", json=body, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json["id"], headers
+
+
+def assess(client, enterprise_id: int, headers: dict, payload: dict) -> dict:
+    """Record an assessment and return the response body."""
+    response = client.post(f"/api/v1/enterprises/{enterprise_id}/assessments", json=payload, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def sub_industry_payload(**overrides) -> dict:
+    """A valid 细分行业 body."""
+    return {"name": "注塑制品", "industry_codes": ["C292"], "target_count": 20, **overrides}
+
+
+def create_sub_industry(client, headers: dict, city: str = "苏州市", **overrides) -> dict:
+    """Define a 细分行业 of ``city`` as ``headers`` and return it."""
+    response = client.post(
+        f"/api/v1/cities/{city}/pilot/sub-industries", json=sub_industry_payload(**overrides), headers=headers
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def enrol(
+    client, headers: dict, sub_industry_id: int, enterprise_ids: list[int], city: str = "苏州市"
+) -> dict:
+    """Enrol enterprises in a 细分行业 and return it."""
+    response = client.post(
+        f"/api/v1/cities/{city}/pilot/sub-industries/{sub_industry_id}/enrolments",
+        json={"enterprise_ids": enterprise_ids},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.json
+    return response.json

@@ -236,7 +236,7 @@ class TestReview:
         assert world.client.get(f"{CASES}/{case['id']}", headers=headers).json["status"] == status
 
     def test_reviewers_do_not_see_unsubmitted_drafts(self, world):
-        """A provider's draft is private: its city's office cannot read, edit or approve it until submitted."""
+        """A provider's draft stays private: the city office cannot read, edit or approve it unsubmitted."""
         case = draft_case(world)
         url = f"{CASES}/{case['id']}"
         assert_error(world.client.get(url, headers=world.office), 404)

@@ -46,8 +46,30 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/v1/search/solutions"),
     ("get", "/api/v1/search/cases"),
     ("get", "/api/v1/suggest"),
+    ("post", "/api/v1/recommendations"),
+    ("get", "/api/v1/enterprises/{enterprise_id}/recommendations"),
+    ("get", "/api/v1/solutions/{solution_id}/similar"),
+    ("get", "/api/v1/cases/{case_id}/similar"),
+    ("post", "/api/v1/events"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/api/v1/indicators/digital-level"),
+    ("get", "/api/v1/enterprises/{enterprise_id}/assessments"),
+    ("post", "/api/v1/enterprises/{enterprise_id}/assessments"),
+    ("get", "/api/v1/cities/{city}/pilot"),
+    ("get", "/api/v1/cities/{city}/pilot/export"),
+    ("get", "/api/v1/cities/{city}/pilot/enterprises"),
+    ("get", "/api/v1/cities/{city}/pilot/sub-industries"),
+    ("post", "/api/v1/cities/{city}/pilot/sub-industries"),
+    ("get", "/api/v1/cities/{city}/pilot/sub-industries/{sub_industry_id}"),
+    ("patch", "/api/v1/cities/{city}/pilot/sub-industries/{sub_industry_id}"),
+    ("post", "/api/v1/cities/{city}/pilot/sub-industries/{sub_industry_id}/enrolments"),
+    ("delete", "/api/v1/cities/{city}/pilot/sub-industries/{sub_industry_id}/enrolments/{enterprise_id}"),
+    ("get", "/api/v1/retrofit-projects"),
+    ("post", "/api/v1/retrofit-projects"),
+    ("get", "/api/v1/retrofit-projects/{project_id}"),
+    ("post", "/api/v1/retrofit-projects/{project_id}/advance"),
+    ("post", "/api/v1/retrofit-projects/{project_id}/showcase"),
 }
 
 
@@ -74,9 +96,14 @@ def test_document_lists_every_endpoint(spec, app):
 
 
 def test_writes_declare_bearer_auth(spec):
-    """Every write operation declares the bearer scheme, except sign-up and sign-in."""
+    """Every write declares the bearer scheme, except sign-up, sign-in and the public recommender."""
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
-    public_writes = {"/api/v1/auth/register", "/api/v1/auth/token"}
+    public_writes = {
+        "/api/v1/auth/register",
+        "/api/v1/auth/token",
+        "/api/v1/recommendations",
+        "/api/v1/events",
+    }
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if method in {"post", "patch"} and path not in public_writes:

@@ -29,7 +29,7 @@ class SolutionInquiries(MethodView):
     @blp.response(201, InquirySchema)
     def post(self, data, solution_id):
         """Ask a provider about a published solution (enterprise accounts)."""
-        return service.create_inquiry(current_user(), solution_id, data["message"])
+        return service.create_inquiry(current_user(), solution_id, data["message"], data.get("request_id"))
 
 
 @blp.route("/inquiries")

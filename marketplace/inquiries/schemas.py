@@ -12,6 +12,9 @@ class InquiryCreateSchema(BaseSchema):
     """An enterprise's first message about a solution."""
 
     message = fields.String(required=True, validate=text(2, 2000))
+    request_id = fields.String(
+        validate=text(36, 36), metadata={"description": "the recommendation list it came from, if any"}
+    )
 
 
 class ReplySchema(BaseSchema):

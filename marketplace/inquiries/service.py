@@ -9,6 +9,7 @@ from marketplace.common.pagination import paginate
 from marketplace.errors import Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Inquiry, InquiryReply, InquiryStatus, ListingStatus, Role, Solution, User
+from marketplace.recommendations.service import log_inquiry
 from marketplace.solutions.service import get_solution
 
 
@@ -20,8 +21,8 @@ def _is_enterprise_party(actor: User, inquiry: Inquiry) -> bool:
     return actor.enterprise is not None and inquiry.enterprise_id == actor.enterprise.id
 
 
-def create_inquiry(actor: User, solution_id: int, message: str) -> Inquiry:
-    """Send an inquiry about a published solution from the caller's enterprise.
+def create_inquiry(actor: User, solution_id: int, message: str, request_id: str | None = None) -> Inquiry:
+    """Send an inquiry about a published solution from the caller's enterprise, logged as feedback.
 
     :raises Unprocessable: if the enterprise account has no profile yet.
     :raises NotFound: if the solution is not published.
@@ -33,6 +34,7 @@ def create_inquiry(actor: User, solution_id: int, message: str) -> Inquiry:
         raise NotFound("方案不存在")
     inquiry = Inquiry(solution=solution, enterprise=actor.enterprise, message=message)
     db.session.add(inquiry)
+    log_inquiry(actor, solution.id, request_id)
     db.session.commit()
     return inquiry
 

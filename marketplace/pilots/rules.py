@@ -172,7 +172,9 @@ def _check(indicator: Indicator) -> None:
     for item in indicator.items:
         if (item.measure is None) == (not item.options):
             raise ValueError(f"item {item.code} needs either options or a measure")
-        best = max(b.points for b in item.measure.bands) if item.measure else max(o.points for o in item.options)
+        best = (
+            max(b.points for b in item.measure.bands) if item.measure else max(o.points for o in item.options)
+        )
         if best != item.max_points:
             raise ValueError(f"item {item.code}: best answer is worth {best}, not {item.max_points}")
         if item.measure and (item.measure.better, item.measure.compare) not in {
@@ -289,21 +291,28 @@ def score_answers(
         points[item.part] += item.option(answers[item.code]).points
     for item in indicator.measure_items:
         if item.code in measures:
-            points[item.part] += item.measure.points(measures[item.code]["before"], measures[item.code]["after"])
+            points[item.part] += item.measure.points(
+                measures[item.code]["before"], measures[item.code]["after"]
+            )
     return Scores(**points)
 
 
 # -- Level rule ----------------------------------------------------------------------------
 
 
-def scenarios_at(scenario_levels: Mapping[str, int], constraints: Mapping[str, bool], level: int) -> tuple[int, int]:
+def scenarios_at(
+    scenario_levels: Mapping[str, int], constraints: Mapping[str, bool], level: int
+) -> tuple[int, int]:
     """How many scenarios are at ``level`` or above, and how many of those are constraint ones."""
     reached = [code for code, value in scenario_levels.items() if value >= level]
     return len(reached), sum(1 for code in reached if constraints[code])
 
 
 def meets(
-    requirement: LevelRequirement, score: int, scenario_levels: Mapping[str, int], constraints: Mapping[str, bool]
+    requirement: LevelRequirement,
+    score: int,
+    scenario_levels: Mapping[str, int],
+    constraints: Mapping[str, bool],
 ) -> bool:
     """True if the score band and the scenario gate of ``requirement`` both hold."""
     count, constraint_count = scenarios_at(scenario_levels, constraints, requirement.level)
@@ -513,7 +522,9 @@ def pilot_progress(members: Iterable[Member], targets: PilotTargets) -> PilotPro
     level = targets.target_level
     return PilotProgress(
         main=rule_progress(
-            (m.level for m in members if in_main_group(m.above_scale, m.tier)), targets.main_group_share, level
+            (m.level for m in members if in_main_group(m.above_scale, m.tier)),
+            targets.main_group_share,
+            level,
         ),
         little_giant=rule_progress(
             (m.level for m in members if in_little_giant_group(m.tier)), targets.little_giant_share, level

@@ -1,0 +1,1 @@
+"""Digital-level assessments (数字化水平评测) of enterprises."""

@@ -1,0 +1,1 @@
+"""City pilots: 细分行业, enrolment, retrofit projects, the dashboard and its exports."""

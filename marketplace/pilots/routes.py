@@ -1,0 +1,192 @@
+"""City pilot endpoints: 细分行业 and enrolment, the dashboard and export, retrofit projects."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.auth.security import authenticated, current_user
+from marketplace.cases.schemas import CaseSchema
+from marketplace.pilots import export, service
+from marketplace.pilots.schemas import (
+    AdvanceSchema,
+    BasisArgsSchema,
+    DashboardSchema,
+    EnrolmentSchema,
+    ExportArgsSchema,
+    PilotEnterprisePageSchema,
+    PilotEnterpriseQueryArgsSchema,
+    ProjectOutcomeSchema,
+    ProjectPageSchema,
+    ProjectQueryArgsSchema,
+    ProjectSchema,
+    ShowcaseSchema,
+    SubIndustrySchema,
+)
+
+blp = Blueprint(
+    "pilots", __name__, url_prefix="/api/v1", description="城市试点：细分行业、试点看板与改造项目"
+)
+
+PILOT = "/cities/<string:city>/pilot"
+EXPORT_DOC = {
+    "200": {
+        "description": "试点企业清单（CSV 为带 BOM 的 UTF-8；XLSX 首行为表头）",
+        "content": {
+            mime: {"schema": {"type": "string", "format": "binary"}} for mime in export.MIME_TYPES.values()
+        },
+    }
+}
+
+
+@blp.route(PILOT)
+class Dashboard(MethodView):
+    """A city's pilot dashboard."""
+
+    @authenticated(blp)
+    @blp.arguments(BasisArgsSchema, location="query")
+    @blp.response(200, DashboardSchema)
+    def get(self, args, city):
+        """Where each 细分行业 stands against the 90%/100% targets (the city's office and admins)."""
+        return service.dashboard(current_user(), city, args["basis"])
+
+
+@blp.route(f"{PILOT}/export")
+class Export(MethodView):
+    """The pilot's enterprise list as a file."""
+
+    @authenticated(blp)
+    @blp.doc(responses=EXPORT_DOC)
+    @blp.arguments(ExportArgsSchema, location="query")
+    def get(self, args, city):
+        """Download the enterprises with levels and gaps as CSV or XLSX (the city's office and admins)."""
+        rows = service.export_rows(current_user(), city, args["basis"])
+        return export.export_response(rows, city, args["format"])
+
+
+@blp.route(f"{PILOT}/enterprises")
+class PilotEnterprises(MethodView):
+    """The pilot's enterprises."""
+
+    @authenticated(blp)
+    @blp.arguments(PilotEnterpriseQueryArgsSchema, location="query")
+    @blp.response(200, PilotEnterprisePageSchema)
+    def get(self, args, city):
+        """List enrolled enterprises with first and latest levels and the gap to 二级."""
+        return service.pilot_enterprises(current_user(), city, args)
+
+
+@blp.route(f"{PILOT}/sub-industries")
+class SubIndustries(MethodView):
+    """The 细分行业 of a city's pilot."""
+
+    @authenticated(blp)
+    @blp.response(200, SubIndustrySchema(many=True))
+    def get(self, city):
+        """List the city's 细分行业."""
+        return service.list_sub_industries(current_user(), city)
+
+    @authenticated(blp)
+    @blp.arguments(SubIndustrySchema)
+    @blp.response(201, SubIndustrySchema)
+    def post(self, data, city):
+        """Define a 细分行业: the city's label, its GB/T codes and the retrofit target."""
+        return service.create_sub_industry(current_user(), city, data)
+
+
+@blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>")
+class SubIndustryById(MethodView):
+    """One 细分行业."""
+
+    @authenticated(blp)
+    @blp.response(200, SubIndustrySchema)
+    def get(self, city, sub_industry_id):
+        """Get a 细分行业 with its enrolled enterprises."""
+        return service.get_sub_industry(current_user(), city, sub_industry_id)
+
+    @authenticated(blp)
+    @blp.arguments(SubIndustrySchema(partial=True))
+    @blp.response(200, SubIndustrySchema)
+    def patch(self, data, city, sub_industry_id):
+        """Change a 细分行业's label, codes or retrofit target."""
+        return service.update_sub_industry(current_user(), city, sub_industry_id, data)
+
+
+@blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>/enrolments")
+class Enrolments(MethodView):
+    """Enrolment of enterprises in a 细分行业."""
+
+    @authenticated(blp)
+    @blp.arguments(EnrolmentSchema)
+    @blp.response(200, SubIndustrySchema)
+    def post(self, data, city, sub_industry_id):
+        """Enrol enterprises of the city whose industry falls under the 细分行业's codes."""
+        return service.enrol(current_user(), city, sub_industry_id, data["enterprise_ids"])
+
+
+@blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>/enrolments/<int:enterprise_id>")
+class Enrolment(MethodView):
+    """One enrolment."""
+
+    @authenticated(blp)
+    @blp.response(204)
+    def delete(self, city, sub_industry_id, enterprise_id):
+        """Take an enterprise without retrofit project out of the 细分行业."""
+        service.unenrol(current_user(), city, sub_industry_id, enterprise_id)
+
+
+@blp.route("/retrofit-projects")
+class Projects(MethodView):
+    """Retrofit projects (改造项目)."""
+
+    @authenticated(blp)
+    @blp.arguments(ProjectQueryArgsSchema, location="query")
+    @blp.response(200, ProjectPageSchema)
+    def get(self, args):
+        """List projects: a city office its city's, a provider or enterprise its own, admins all."""
+        return service.list_projects(current_user(), args)
+
+    @authenticated(blp)
+    @blp.arguments(ProjectSchema)
+    @blp.response(201, ProjectOutcomeSchema)
+    def post(self, data):
+        """Open a project at 诊断评估 for an enrolled enterprise of the office's city."""
+        return service.create_project(current_user(), data)
+
+
+@blp.route("/retrofit-projects/<int:project_id>")
+class ProjectById(MethodView):
+    """One retrofit project."""
+
+    @authenticated(blp)
+    @blp.response(200, ProjectOutcomeSchema)
+    def get(self, project_id):
+        """Get a project with its level before and after (its city's office, admins, the parties)."""
+        return service.get_project(current_user(), project_id)
+
+
+@blp.route("/retrofit-projects/<int:project_id>/advance")
+class AdvanceProject(MethodView):
+    """The project's next stage."""
+
+    @authenticated(blp)
+    @blp.arguments(AdvanceSchema)
+    @blp.response(200, ProjectOutcomeSchema)
+    def post(self, data, project_id):
+        """Move to the next stage: 诊断评估 → 备案审核 → 改造实施 → 竣工验收.
+
+        Acceptance needs an on-site assessment dated after the start and during or after implementation.
+        """
+        return service.advance_project(current_user(), project_id, data["note"])
+
+
+@blp.route("/retrofit-projects/<int:project_id>/showcase")
+class ShowcaseProject(MethodView):
+    """ "See and learn": promote an accepted project as a 样板."""
+
+    @authenticated(blp)
+    @blp.arguments(ShowcaseSchema)
+    @blp.response(201, CaseSchema)
+    def post(self, data, project_id):
+        """Make the project's benchmark case (once) and promote it in the city, in one call."""
+        return service.showcase_project(current_user(), project_id, data)

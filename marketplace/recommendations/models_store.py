@@ -1,0 +1,97 @@
+"""Saved matcher versions: train from the catalog, save, activate, and load the active one per worker."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import joblib
+from flask import current_app
+from sqlalchemy import select, update
+
+from marketplace.errors import ServiceUnavailable
+from marketplace.extensions import db
+from marketplace.models import BenchmarkCase, ListingStatus, RankerModel, Solution
+from marketplace.taxonomy.service import taxonomy
+from matching.matcher import Matcher
+
+RELOAD_SECONDS = 5.0
+_loaded: dict[str, tuple[str, Matcher]] = {}
+_checked: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def model_dir() -> Path:
+    """Where model files live."""
+    return Path(current_app.instance_path) / "models"
+
+
+def catalog_texts() -> tuple[list[str], list[list[str]]]:
+    """Texts of published solutions and cases with their scenarios, plus each scenario's own names."""
+    texts, labels = [], []
+    for solution in db.session.scalars(select(Solution).where(Solution.status == ListingStatus.PUBLISHED)):
+        texts.append(" ".join([solution.title, solution.summary, solution.description, *solution.tags]))
+        labels.append(solution.scenarios)
+    for case in db.session.scalars(
+        select(BenchmarkCase).where(BenchmarkCase.status == ListingStatus.PUBLISHED)
+    ):
+        texts.append(f"{case.title} {case.summary}")
+        labels.append(case.scenarios)
+    for scenario in taxonomy().scenarios.values():
+        texts.append(" ".join([scenario.name, *scenario.sub_scenarios]))
+        labels.append([scenario.code])
+    return texts, labels
+
+
+def fit_matcher(random_state: int = 0) -> Matcher:
+    """Fit the text models on the current catalog, with the prior ranker."""
+    texts, labels = catalog_texts()
+    return Matcher(current_app.config["SEED_DATA_DIR"], random_state=random_state).fit(texts, labels)
+
+
+def save(matcher: Matcher, metrics: dict, activate: bool) -> RankerModel:
+    """Save a matcher under a new version; optionally make it the active one."""
+    version = time.strftime("m%Y%m%d-%H%M%S-") + f"{time.monotonic_ns() % 1_000_000:06d}"
+    directory = model_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{version}.joblib"
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    joblib.dump(matcher, temporary)
+    os.replace(temporary, path)
+    row = RankerModel(version=version, path=str(path), metrics=metrics, active=False)
+    db.session.add(row)
+    if activate:
+        db.session.execute(update(RankerModel).values(active=False))
+        row.active = True
+    db.session.commit()
+    return row
+
+
+def active_row() -> RankerModel | None:
+    """The active model's record, if any."""
+    return db.session.scalar(select(RankerModel).where(RankerModel.active.is_(True)))
+
+
+def active_matcher() -> tuple[str, Matcher]:
+    """The active matcher of this process, re-read when another process activates a new version.
+
+    :raises ServiceUnavailable: if no model has been trained yet.
+    """
+    key = current_app.instance_path
+    now = time.monotonic()
+    with _lock:
+        cached = _loaded.get(key)
+        if cached is not None and now - _checked.get(key, 0.0) < RELOAD_SECONDS:
+            return cached
+    row = active_row()
+    if row is None:
+        raise ServiceUnavailable("推荐模型尚未训练，请运行 flask matching train")
+    with _lock:
+        cached = _loaded.get(key)
+        if cached is None or cached[0] != row.version:
+            cached = (row.version, joblib.load(row.path))
+            _loaded[key] = cached
+        _checked[key] = now
+        return cached

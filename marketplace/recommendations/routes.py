@@ -1,0 +1,78 @@
+"""Recommendation, similar-item and feedback endpoints."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from marketplace.auth.security import authenticated, current_user
+from marketplace.extensions import limiter
+from marketplace.recommendations import service
+from marketplace.recommendations.schemas import (
+    EventSchema,
+    LimitArgsSchema,
+    RecommendationRequestSchema,
+    RecommendationsSchema,
+)
+
+blp = Blueprint("recommendations", __name__, url_prefix="/api/v1", description="方案与样板推荐")
+
+
+@blp.route("/recommendations")
+class Recommendations(MethodView):
+    """Recommendations for a described need (public, rate-limited)."""
+
+    @limiter.limit(lambda: current_app.config["RECOMMENDATION_RATE_LIMIT"])
+    @blp.arguments(RecommendationRequestSchema)
+    @blp.response(200, RecommendationsSchema)
+    def post(self, data):
+        """Recommend solutions and benchmark cases, each with plain reasons."""
+        limit = data.pop("limit")
+        return service.recommend(service.profile_from_args(data), limit, current_user())
+
+
+@blp.route("/enterprises/<int:enterprise_id>/recommendations")
+class EnterpriseRecommendations(MethodView):
+    """Recommendations for a stored enterprise profile."""
+
+    @authenticated(blp)
+    @blp.arguments(LimitArgsSchema, location="query")
+    @blp.response(200, RecommendationsSchema)
+    def get(self, args, enterprise_id):
+        """Recommend for a profile (its owner, admins, and its city's office)."""
+        return service.recommend_for_enterprise(current_user(), enterprise_id, args["limit"])
+
+
+@blp.route("/solutions/<int:solution_id>/similar")
+class SimilarSolutions(MethodView):
+    """Items similar to a solution."""
+
+    @blp.arguments(LimitArgsSchema, location="query")
+    @blp.response(200, RecommendationsSchema)
+    def get(self, args, solution_id):
+        """Solutions and cases like this published solution."""
+        return service.similar("solution", solution_id, current_user(), args["limit"])
+
+
+@blp.route("/cases/<int:case_id>/similar")
+class SimilarCases(MethodView):
+    """Items similar to a case."""
+
+    @blp.arguments(LimitArgsSchema, location="query")
+    @blp.response(200, RecommendationsSchema)
+    def get(self, args, case_id):
+        """Solutions and cases like this published case."""
+        return service.similar("case", case_id, current_user(), args["limit"])
+
+
+@blp.route("/events")
+class Events(MethodView):
+    """Feedback on recommendation lists."""
+
+    @limiter.limit(lambda: current_app.config["EVENT_RATE_LIMIT"])
+    @blp.arguments(EventSchema)
+    @blp.response(201, EventSchema)
+    def post(self, data):
+        """Log an impression, click, favourite, inquiry or not-interested on a served item."""
+        return service.log_event(current_user(), data)

@@ -1,0 +1,368 @@
+"""Recommendations: retrieve candidates from the search index, re-rank with the matcher, explain, log."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from indexing.base import SearchRequest, SearchUnavailable
+from marketplace.assessments.service import indicator, latest_assessment, target_gap
+from marketplace.enterprises.service import get_enterprise
+from marketplace.errors import NotFound, ServiceUnavailable, Unprocessable
+from marketplace.extensions import db
+from marketplace.models import (
+    BenchmarkCase,
+    FeedbackEvent,
+    ListingStatus,
+    RecommendationLog,
+    Solution,
+    User,
+    case_solutions,
+)
+from marketplace.recommendations.models_store import active_matcher
+from marketplace.search.service import search_state
+from marketplace.taxonomy.service import taxonomy
+from matching.features import LEVEL_TWO, Candidate, Profile
+from matching.matcher import Match, diversify
+from matching.reasons import Names, explain
+
+RETRIEVE = 100
+SCENARIO_HINTS = 2
+MIN_SCENARIO_HINT = 0.2
+
+
+def names() -> Names:
+    """Taxonomy lookups for reasons."""
+    tax = taxonomy()
+    return Names(
+        industry=lambda code: tax.industries[code].name if code in tax.industries else code,
+        scenario=lambda code: tax.scenarios[code].name if code in tax.scenarios else code,
+        is_constraint=lambda code: tax.scenarios[code].constraint if code in tax.scenarios else False,
+    )
+
+
+def _search(request: SearchRequest):
+    try:
+        return search_state().backend.search(request)
+    except SearchUnavailable as error:
+        raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+
+
+def retrieve(kind: str, profile: Profile, scenario_hints: list[str]) -> dict[int, float]:
+    """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
+    scores: dict[int, float] = {}
+    plain = SearchRequest(kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today())
+    for hit in _search(plain).hits:
+        scores[hit.id] = max(scores.get(hit.id, 0.0), hit.score)
+    if scenario_hints:
+        tax = taxonomy()
+        industry = tax.industries.get(profile.industry)
+        words = [tax.scenarios[s].name for s in scenario_hints] + ([industry.name] if industry else [])
+        hinted = SearchRequest(
+            kind=kind,
+            q=" ".join(words),
+            filters={"scenario": tuple(scenario_hints)},
+            per_page=RETRIEVE,
+            facets=(),
+            today=date.today(),
+        )
+        for hit in _search(hinted).hits:
+            scores.setdefault(hit.id, 0.0)
+    return scores
+
+
+def solution_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
+    """Published solutions as candidates, with their evidence from cases."""
+    rows = db.session.scalars(
+        select(Solution)
+        .where(Solution.id.in_(list(ids)), Solution.status == ListingStatus.PUBLISHED)
+        .options(selectinload(Solution.provider))
+    ).all()
+    used = db.session.execute(
+        select(case_solutions.c.solution_id, BenchmarkCase.city, func.count())
+        .join(BenchmarkCase, BenchmarkCase.id == case_solutions.c.case_id)
+        .where(case_solutions.c.solution_id.in_(list(ids)), BenchmarkCase.status == ListingStatus.PUBLISHED)
+        .group_by(case_solutions.c.solution_id, BenchmarkCase.city)
+    ).all()
+    evidence, local = Counter(), Counter()
+    for solution_id, city, count in used:
+        evidence[solution_id] += count
+        if city == profile.city:
+            local[solution_id] += count
+    return [
+        Candidate(
+            kind="solution",
+            id=s.id,
+            title=s.title,
+            text=" ".join([s.title, s.summary, s.description, *s.tags]),
+            industries=tuple(s.industries),
+            scenarios=tuple(s.scenarios),
+            tags=tuple(s.tags),
+            price_min_cny=s.price_min_cny,
+            price_max_cny=s.price_max_cny,
+            deploy_days=s.deploy_days,
+            city=s.provider.city,
+            province=s.provider.province,
+            provider_id=s.provider_id,
+            uplifts=tuple((u["scenario"], u["from_level"], u["to_level"]) for u in s.level_uplifts),
+            evidence_cases=evidence[s.id],
+            local_cases=local[s.id],
+            accepted_claims=sum(1 for c in s.outcome_claims if c["source_type"] == "city_accepted"),
+            retrieval_score=ids[s.id],
+            extra={"row": s},
+        )
+        for s in rows
+    ]
+
+
+def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
+    """Published cases as candidates."""
+    rows = db.session.scalars(
+        select(BenchmarkCase).where(
+            BenchmarkCase.id.in_(list(ids)), BenchmarkCase.status == ListingStatus.PUBLISHED
+        )
+    ).all()
+    return [
+        Candidate(
+            kind="case",
+            id=c.id,
+            title=c.title,
+            text=f"{c.title} {c.summary}",
+            industries=(c.industry_code,),
+            scenarios=tuple(c.scenarios),
+            city=c.city,
+            province=c.province,
+            provider_id=c.provider_id,
+            evidence_cases=0,
+            accepted_claims=sum(1 for m in c.metrics if m.get("source_type") == "city_accepted"),
+            promoted_cities=(c.city,) if c.is_promoted else (),
+            level_before=c.level_before,
+            level_after=c.level_after,
+            retrieval_score=ids[c.id],
+            extra={"row": c, "metrics": c.metrics},
+        )
+        for c in rows
+    ]
+
+
+def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_id: int | None) -> dict | None:
+    """Which scenarios must rise to reach 二级, from the latest assessment or, lacking one, the rule."""
+    if profile.digital_level is not None and profile.digital_level >= LEVEL_TWO:
+        return None
+    ind = indicator()
+    requirement = next(row for row in ind.level_rule if row.level == LEVEL_TWO)
+    assessment = latest_assessment(enterprise_id) if enterprise_id else None
+    if assessment is not None:
+        gap = target_gap(assessment)
+        if gap is None:
+            return None
+        scenarios = [raise_.code for raise_ in gap.scenarios_to_raise]
+        basis = "latest_assessment"
+    elif profile.digital_level is None:
+        return None
+    else:
+        constraint = sorted(
+            (code for code, flag in ind.scenarios.items() if flag),
+            key=lambda code: -scenario_scores.get(code, 0.0),
+        )
+        scenarios = constraint[: requirement.min_constraint_scenarios]
+        basis = "level_rule"
+    return {
+        "target_level": LEVEL_TWO,
+        "basis": basis,
+        "min_scenarios": requirement.min_scenarios,
+        "min_constraint_scenarios": requirement.min_constraint_scenarios,
+        "scenarios": [
+            {"code": code, "name": names().scenario(code), "constraint": ind.scenarios.get(code, False)}
+            for code in scenarios
+        ],
+    }
+
+
+def _rank(kind: str, profile: Profile, matcher, hints: list[str], exclude: int | None = None) -> list[Match]:
+    ids = retrieve(kind, profile, hints)
+    ids.pop(exclude, None)
+    build = solution_candidates if kind == "solution" else case_candidates
+    return matcher.rank(profile, build(ids, profile))
+
+
+def recommend(
+    profile: Profile,
+    limit: int,
+    actor: User | None,
+    enterprise_id: int | None = None,
+    exclude: tuple[str, int] | None = None,
+) -> dict:
+    """Rank solutions and cases for ``profile``, explain each, and log the list for feedback."""
+    version, matcher = active_matcher()
+    scenario_scores = matcher.scenario_scores(profile)
+    plan = level_plan(profile, scenario_scores, enterprise_id)
+    if plan:
+        profile = Profile(
+            **{**profile.__dict__, "gap_scenarios": tuple(s["code"] for s in plan["scenarios"])}
+        )
+    hints = [
+        code for code, p in sorted(scenario_scores.items(), key=lambda kv: -kv[1]) if p >= MIN_SCENARIO_HINT
+    ][:SCENARIO_HINTS]
+    skip = dict([exclude]) if exclude else {}
+    solutions = diversify(_rank("solution", profile, matcher, hints, skip.get("solution")))[:limit]
+    cases = _rank("case", profile, matcher, hints, skip.get("case"))[:limit]
+    terms = search_state().analyzer.highlight_terms(profile.needs)
+    lookups = names()
+    request_id = str(uuid.uuid4())
+    db.session.add(
+        RecommendationLog(
+            request_id=request_id,
+            user_id=actor.id if actor else None,
+            profile=_profile_json(profile),
+            model_version=version,
+            items=[
+                {"item_type": m.candidate.kind, "item_id": m.candidate.id, "position": i}
+                for group in (solutions, cases)
+                for i, m in enumerate(group)
+            ],
+        )
+    )
+    db.session.commit()
+    return {
+        "request_id": request_id,
+        "model_version": version,
+        "level_plan": plan,
+        "solutions": [_solution_item(m, profile, lookups, terms) for m in solutions],
+        "cases": [_case_item(m, profile, lookups, terms) for m in cases],
+    }
+
+
+def _profile_json(profile: Profile) -> dict:
+    return {
+        key: list(value) if isinstance(value, tuple) else value for key, value in profile.__dict__.items()
+    }
+
+
+def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
+    row = match.candidate.extra["row"]
+    return {
+        "id": row.id,
+        "title": row.title,
+        "summary": row.summary,
+        "provider": {"id": row.provider_id, "name": row.provider.name, "city": row.provider.city},
+        "price_min_cny": row.price_min_cny,
+        "price_max_cny": row.price_max_cny,
+        "deploy_days": row.deploy_days,
+        "score": round(match.score, 4),
+        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+    }
+
+
+def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
+    row = match.candidate.extra["row"]
+    return {
+        "id": row.id,
+        "title": row.title,
+        "enterprise_name": row.enterprise_name,
+        "city": row.city,
+        "industry": row.industry_code,
+        "level_before": row.level_before,
+        "level_after": row.level_after,
+        "promoted": row.is_promoted,
+        "score": round(match.score, 4),
+        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+    }
+
+
+def profile_from_args(args: dict) -> Profile:
+    """A request body as a profile."""
+    return Profile(
+        industry=args["industry"],
+        needs=args["needs"],
+        scenarios=tuple(args.get("scenarios") or ()),
+        budget_max_cny=args.get("budget_max_cny"),
+        city=args.get("city"),
+        province=args.get("province"),
+        digital_level=args.get("digital_level"),
+    )
+
+
+def recommend_for_enterprise(actor: User, enterprise_id: int, limit: int) -> dict:
+    """Recommendations for a stored profile (its owner, admins, and its city's office)."""
+    enterprise = get_enterprise(actor, enterprise_id)
+    if not enterprise.needs.strip():
+        raise Unprocessable("企业档案未填写改造需求", {"needs": ["请先在企业档案中填写改造需求"]})
+    profile = Profile(
+        industry=enterprise.industry_code,
+        needs=enterprise.needs,
+        city=enterprise.city,
+        province=enterprise.province,
+        digital_level=enterprise.digital_level,
+    )
+    return recommend(profile, limit, actor, enterprise_id=enterprise.id)
+
+
+def similar(kind: str, item_id: int, actor: User | None, limit: int) -> dict:
+    """Items like a published solution or case, ranked as if its text were a request."""
+    model = Solution if kind == "solution" else BenchmarkCase
+    row = db.session.get(model, item_id)
+    if row is None or row.status is not ListingStatus.PUBLISHED:
+        raise NotFound("方案不存在" if kind == "solution" else "案例不存在")
+    industry = row.industries[0] if kind == "solution" else row.industry_code
+    profile = Profile(
+        industry=industry,
+        needs=f"{row.title} {row.summary}",
+        scenarios=tuple(row.scenarios),
+        city=None if kind == "solution" else row.city,
+    )
+    return recommend(profile, limit, actor, exclude=(kind, item_id))
+
+
+def log_event(actor: User | None, data: dict) -> FeedbackEvent:
+    """Record what a user did with an item of a served list.
+
+    :raises Unprocessable: if the request id is unknown or the item was not in that list.
+    """
+    log = db.session.get(RecommendationLog, data["request_id"])
+    if log is None:
+        raise Unprocessable(errors={"request_id": ["推荐请求不存在"]})
+    served = {(item["item_type"], item["item_id"]): item["position"] for item in log.items}
+    key = (data["item_type"], data["item_id"])
+    if key not in served:
+        raise Unprocessable(errors={"item_id": ["该条目不在此次推荐结果中"]})
+    event = FeedbackEvent(
+        request_id=log.request_id,
+        user_id=actor.id if actor else None,
+        item_type=data["item_type"],
+        item_id=data["item_id"],
+        type=data["type"],
+        position=data.get("position", served[key]),
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def log_inquiry(actor: User, solution_id: int, request_id: str | None) -> None:
+    """Record an inquiry as feedback on the list it came from, if it came from one (caller commits)."""
+    log = db.session.get(RecommendationLog, request_id) if request_id else None
+    position = None
+    if log is not None:
+        position = next(
+            (
+                i["position"]
+                for i in log.items
+                if i["item_type"] == "solution" and i["item_id"] == solution_id
+            ),
+            None,
+        )
+    db.session.add(
+        FeedbackEvent(
+            request_id=log.request_id if log is not None and position is not None else None,
+            user_id=actor.id,
+            item_type="solution",
+            item_id=solution_id,
+            type="inquiry",
+            position=position,
+        )
+    )

@@ -1,0 +1,182 @@
+"""Train, evaluate and activate matcher versions from judgments and logged feedback."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from flask import current_app
+from sklearn.model_selection import GroupKFold
+from sqlalchemy import select
+
+from indexing.base import SearchRequest
+from marketplace.extensions import db
+from marketplace.models import BenchmarkCase, FeedbackEvent, ListingStatus, RecommendationLog, Solution
+from marketplace.recommendations import models_store
+from marketplace.recommendations.service import _rank, _search
+from matching.evaluation import ndcg_at_k, summarise
+from matching.features import Profile
+from matching.matcher import Matcher, diversify
+from matching.ranker import LinearRanker
+
+EVENT_GRADES = {"inquiry": 3, "favorite": 2, "click": 1, "impression": 0, "not_interested": 0}
+KINDS = ("solution", "case")
+FOLDS = 5
+
+
+def judgments_path() -> Path:
+    """The judgment list: ``JUDGMENTS_PATH``, by default ``tests/relevance/judgments.json``."""
+    return Path(current_app.config["JUDGMENTS_PATH"])
+
+
+def judged_queries() -> list[tuple[Profile, dict[str, dict[int, int]]]]:
+    """The judged queries as profiles, with grades by kind and store id (mapped from seed keys).
+
+    Grades of items that are not published are dropped: they can never be served, so they would
+    only lower every ranker's attainable score alike.
+    """
+    document = json.loads(judgments_path().read_text(encoding="utf-8"))
+    ids = {
+        kind: dict(
+            db.session.execute(
+                select(model.seed_key, model.id).where(model.status == ListingStatus.PUBLISHED)
+            ).all()
+        )
+        for kind, model in (("solution", Solution), ("case", BenchmarkCase))
+    }
+    queries = []
+    for query in document["queries"]:
+        p = query["profile"]
+        profile = Profile(
+            industry=p["industry"],
+            needs=p["needs"],
+            scenarios=tuple(p.get("scenarios", ())),
+            budget_max_cny=p.get("budget_max_cny"),
+            city=p.get("city"),
+            province=p.get("province"),
+            digital_level=p.get("digital_level"),
+        )
+        grades = {
+            kind: {ids[kind][key]: grade for key, grade in query[f"{kind}s"].items() if key in ids[kind]}
+            for kind in KINDS
+        }
+        queries.append((profile, grades))
+    return queries
+
+
+def _hints(matcher: Matcher, profile: Profile) -> list[str]:
+    scores = matcher.scenario_scores(profile)
+    return [code for code, p in sorted(scores.items(), key=lambda kv: -kv[1]) if p >= 0.2][:2]
+
+
+def matcher_ranking(matcher: Matcher, profile: Profile, kind: str) -> list[int]:
+    """Ids the matcher ranks first for ``profile``, as the API would serve them."""
+    ranked = _rank(kind, profile, matcher, _hints(matcher, profile))
+    if kind == "solution":
+        ranked = diversify(ranked)
+    return [match.candidate.id for match in ranked]
+
+
+def baseline_ranking(profile: Profile, kind: str) -> list[int]:
+    """Plain BM25 over the same index: the needs text as the query."""
+    request = SearchRequest(kind=kind, q=profile.needs, per_page=10, facets=(), today=date.today())
+    return [hit.id for hit in _search(request).hits]
+
+
+def evaluate(matcher: Matcher, queries=None) -> dict:
+    """NDCG@10, MRR and recall@10 of the matcher and of the BM25 baseline, per kind, on the judgments."""
+    queries = queries if queries is not None else judged_queries()
+    report = {}
+    for kind in KINDS:
+        report[kind] = {
+            "matcher": summarise([(matcher_ranking(matcher, p, kind), g[kind]) for p, g in queries]),
+            "baseline": summarise([(baseline_ranking(p, kind), g[kind]) for p, g in queries]),
+        }
+        baseline = report[kind]["baseline"]["ndcg@10"]
+        report[kind]["target_ndcg@10"] = baseline + (1.0 - baseline) / 2.0
+    return report
+
+
+def _rows(matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]]):
+    """Feature rows of every retrieved candidate, graded by the judgments or events (unlisted: 0)."""
+    X, y, groups, ids = [], [], [], []
+    for group, (profile, kind, grades) in enumerate(labelled):
+        candidates = _rank(kind, profile, matcher, _hints(matcher, profile))
+        features, _ = matcher.features(profile, [m.candidate for m in candidates])
+        for match, row in zip(candidates, features, strict=True):
+            X.append(row)
+            y.append(grades.get(match.candidate.id, 0))
+            groups.append(group)
+            ids.append(match.candidate.id)
+    return np.array(X), np.array(y), np.array(groups), np.array(ids)
+
+
+def feedback_labels() -> list[tuple[Profile, str, dict[int, int]]]:
+    """Logged lists with their best event per item as a grade."""
+    labelled = []
+    for log in db.session.scalars(
+        select(RecommendationLog).where(
+            RecommendationLog.request_id.in_(
+                select(FeedbackEvent.request_id).where(FeedbackEvent.request_id.is_not(None))
+            )
+        )
+    ):
+        profile = Profile(**{k: tuple(v) if isinstance(v, list) else v for k, v in log.profile.items()})
+        events = db.session.scalars(select(FeedbackEvent).where(FeedbackEvent.request_id == log.request_id))
+        for kind in KINDS:
+            grades: dict[int, int] = {}
+            for event in events:
+                if event.item_type == kind:
+                    grades[event.item_id] = max(grades.get(event.item_id, 0), EVENT_GRADES[event.type])
+            if grades:
+                labelled.append((profile, kind, grades))
+    return labelled
+
+
+def grouped_ndcg(predicted: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: np.ndarray) -> float:
+    """Mean NDCG@10 of ranking each query group's rows by ``predicted``."""
+    scores = []
+    for group in np.unique(groups):
+        mask = groups == group
+        order = np.argsort(-predicted[mask], kind="stable")
+        grades = {i: g for i, g in zip(ids[mask], y[mask], strict=True) if g > 0}
+        if grades:
+            scores.append(ndcg_at_k(list(ids[mask][order]), grades))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def cross_validated_ndcg(X: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: np.ndarray) -> float:
+    """NDCG@10 on held-out query groups, the ranker fitted on the other groups each time."""
+    predicted = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=min(FOLDS, len(np.unique(groups)))).split(X, y, groups):
+        predicted[test] = LinearRanker().fit(X[train], y[train]).decision_function(X[test])
+    return grouped_ndcg(predicted, y, groups, ids)
+
+
+def train(force: bool = False) -> dict:
+    """Fit a new matcher on the catalog, judgments and feedback; activate it only if it ranks better."""
+    matcher = models_store.fit_matcher()
+    labelled = [(p, kind, g[kind]) for p, g in judged_queries() for kind in KINDS if g[kind]]
+    labelled += feedback_labels()
+    metrics: dict = {"training_lists": len(labelled)}
+    if labelled:
+        X, y, groups, ids = _rows(matcher, labelled)
+        metrics["cv_ndcg@10"] = cross_validated_ndcg(X, y, groups, ids)
+        metrics["prior_ndcg@10"] = grouped_ndcg(LinearRanker().decision_function(X), y, groups, ids)
+        learned = metrics["cv_ndcg@10"] > metrics["prior_ndcg@10"]
+        if learned:
+            matcher.fit_ranker(X, y)
+        metrics["ranker"] = "learned" if learned else "prior"
+        metrics["ndcg@10"] = max(metrics["cv_ndcg@10"], metrics["prior_ndcg@10"])
+    active = models_store.active_row()
+    score, best = metrics.get("ndcg@10"), (active.metrics or {}).get("ndcg@10") if active else None
+    activate = force or active is None or (score is not None and (best is None or score > best))
+    row = models_store.save(matcher, metrics, activate)
+    return {
+        "version": row.version,
+        "activated": activate,
+        "previous": active.version if active else None,
+        **metrics,
+    }

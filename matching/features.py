@@ -1,0 +1,157 @@
+"""The request, the candidates, and the features that relate them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FEATURES = (
+    "retrieval",
+    "text",
+    "scenario",
+    "industry",
+    "budget",
+    "deploy",
+    "uplift",
+    "locality",
+    "evidence",
+    "promotion",
+)
+PROMOTION_CAP = 1.0
+LEVEL_TWO = 2
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An enterprise's request: its sub-industry, its needs in its own words, and its constraints.
+
+    ``gap_scenarios`` are the scenarios it must lift to reach 二级 (level-up planning), if known.
+    """
+
+    industry: str
+    needs: str
+    scenarios: tuple[str, ...] = ()
+    budget_max_cny: int | None = None
+    city: str | None = None
+    province: str | None = None
+    digital_level: int | None = None
+    gap_scenarios: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A solution or case retrieved for a request, flattened from the store.
+
+    ``industries`` are the codes the item is tagged with (for a case, its one industry);
+    ``uplifts`` are ``(scenario, from_level, to_level)``; ``evidence_cases`` counts published cases
+    that used a solution and ``local_cases`` those in the requester's city; ``accepted_claims``
+    counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now.
+    """
+
+    kind: str
+    id: int
+    title: str
+    text: str
+    industries: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    price_min_cny: int | None = None
+    price_max_cny: int | None = None
+    deploy_days: int | None = None
+    city: str | None = None
+    province: str | None = None
+    provider_id: int | None = None
+    uplifts: tuple[tuple[str, int, int], ...] = ()
+    evidence_cases: int = 0
+    local_cases: int = 0
+    accepted_claims: int = 0
+    promoted_cities: tuple[str, ...] = ()
+    level_before: int | None = None
+    level_after: int | None = None
+    retrieval_score: float = 0.0
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+ANCESTOR_SCORES = {5: 1.0, 4: 1.0, 3: 0.9}
+SIBLING_SCORES = {4: 0.3, 3: 0.1}
+GENERIC_SCORE = 0.8
+
+
+def _common_prefix(a: str, b: str) -> str:
+    length = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        length += 1
+    return a[:length]
+
+
+def industry_affinity(requested: str, tagged: tuple[str, ...]) -> tuple[float, str | None]:
+    """How close the item's industries are to the requester's, and the closest shared code.
+
+    Codes are GB/T 4754 with the letter prefix, so ``C3670`` is a 小类 (5 characters), ``C367`` a
+    中类 (4), ``C36`` a 大类 (3). An item tagged with the requester's code or an ancestor of it
+    applies directly (1, or .9 for a whole 大类); one inside a requested 大类 or 中类 scores .9;
+    an item for all manufacturing (``C``) .8; a sibling is built for another product, so one in
+    the same 中类 scores only .3 and in the same 大类 .1; anything else 0.
+    """
+    best: tuple[float, str | None] = (0.0, None)
+    for code in tagged:
+        if code == "C":
+            score, shared = GENERIC_SCORE, "C"
+        elif requested.startswith(code):
+            score, shared = ANCESTOR_SCORES.get(len(code), 0.7), code
+        elif code.startswith(requested):
+            score, shared = 0.9, requested
+        else:
+            shared = _common_prefix(requested, code)
+            score = SIBLING_SCORES.get(len(shared), 0.0) if len(shared) >= 3 else 0.0
+            shared = shared if score else None
+        if score > best[0]:
+            best = (score, shared)
+    return best
+
+
+def budget_fit(budget: int | None, price_min: int | None) -> float:
+    """1 within budget, falling to 0 at twice the budget; .5 when either is unknown."""
+    if budget is None or price_min is None:
+        return 0.5
+    if price_min <= budget:
+        return 1.0
+    return max(0.0, 1.0 - (price_min - budget) / max(budget, 1))
+
+
+def deploy_speed(days: int | None) -> float:
+    """Faster deployment scores higher: 1 at a week or less, .5 at about two months."""
+    if days is None:
+        return 0.5
+    return 1.0 / (1.0 + max(days - 7, 0) / 50.0)
+
+
+def uplift_fit(profile: Profile, candidate: Candidate) -> float:
+    """Share of the requester's gap scenarios that the item's declared uplift brings to 二级 or above."""
+    if not profile.gap_scenarios:
+        return 0.0
+    lifted = {scenario for scenario, _, to_level in candidate.uplifts if to_level >= LEVEL_TWO}
+    return len(lifted & set(profile.gap_scenarios)) / len(profile.gap_scenarios)
+
+
+def locality(profile: Profile, candidate: Candidate) -> float:
+    """1 in the requester's city, .5 in its province."""
+    if profile.city and candidate.city == profile.city:
+        return 1.0
+    if profile.province and candidate.province == profile.province:
+        return 0.5
+    return 0.0
+
+
+def evidence(candidate: Candidate) -> float:
+    """Proof from practice: cases that used it (local ones count double) and city-accepted outcomes."""
+    raw = candidate.evidence_cases + candidate.local_cases + 2 * candidate.accepted_claims
+    if candidate.kind == "case" and candidate.level_after is not None and candidate.level_before is not None:
+        raw += candidate.level_after - candidate.level_before
+    return min(raw, 6) / 6.0
+
+
+def promotion(profile: Profile, candidate: Candidate) -> float:
+    """A running promotion in the requester's city; capped, so it can lift but not dominate."""
+    return PROMOTION_CAP if profile.city and profile.city in candidate.promoted_cities else 0.0

@@ -1,0 +1,150 @@
+"""The matcher: re-ranks retrieved candidates for an enterprise's request and says why."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+
+from matching import features as f
+from matching.ranker import LinearRanker
+from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
+
+VECTOR_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class Match:
+    """A ranked candidate with its score and the components behind it."""
+
+    candidate: f.Candidate
+    score: float
+    components: dict
+
+
+class Matcher(BaseEstimator):
+    """Text similarity, a needs→scenario model and structured fit, combined by a linear ranker.
+
+    ``fit`` learns the text models from the catalog (published solutions and cases); the
+    candidates to rank come from the search index at request time, so no document matrix is held.
+    Vectors of candidates already seen are cached (bounded) per process.
+
+    :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
+    :param ranker: the linear ranker; its prior applies until :meth:`fit_ranker` is called.
+    :param random_state: seed for the classifiers.
+    """
+
+    def __init__(self, seed_dir: str, ranker: LinearRanker | None = None, random_state: int = 0):
+        self.seed_dir = seed_dir
+        self.ranker = ranker
+        self.random_state = random_state
+
+    def _vectorizer(self) -> TextVectorizer:
+        return TextVectorizer(AnalyzerWords(self.seed_dir), AnalyzerNormaliser(self.seed_dir))
+
+    def fit(self, texts: Sequence[str], scenarios: Sequence[Sequence[str]]) -> Matcher:
+        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts."""
+        self.text_model_ = self._vectorizer().fit(texts)
+        self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
+            texts, scenarios
+        )
+        self.ranker_ = (
+            self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
+        )
+        return self
+
+    def fit_ranker(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Matcher:
+        """Fit the ranker on feature rows graded 0–3 (from judgments and logged events)."""
+        self.ranker_ = LinearRanker(
+            prior=self.ranker_.prior,
+            prior_strength=self.ranker_.prior_strength,
+            C=self.ranker_.C,
+            random_state=self.random_state,
+        ).fit(X, y, sample_weight)
+        return self
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_cache", None)
+        return state
+
+    def _candidate_vectors(self, candidates: Sequence[f.Candidate]) -> sparse.csr_matrix:
+        cache: OrderedDict = self.__dict__.setdefault("_cache", OrderedDict())
+        missing = [c for c in candidates if (c.kind, c.id, c.text) not in cache]
+        if missing:
+            for candidate, row in zip(
+                missing, self.text_model_.transform([c.text for c in missing]), strict=True
+            ):
+                cache[(candidate.kind, candidate.id, candidate.text)] = row
+            while len(cache) > VECTOR_CACHE_SIZE:
+                cache.popitem(last=False)
+        return sparse.vstack([cache[(c.kind, c.id, c.text)] for c in candidates], format="csr")
+
+    def scenario_scores(self, profile: f.Profile) -> dict[str, float]:
+        """How likely each scenario is what the request is about; named scenarios count as certain."""
+        scores = self.scenario_model_.scenario_scores(profile.needs) if profile.needs.strip() else {}
+        for scenario in profile.scenarios:
+            scores[scenario] = 1.0
+        return scores
+
+    def features(
+        self, profile: f.Profile, candidates: Sequence[f.Candidate]
+    ) -> tuple[np.ndarray, list[dict]]:
+        """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons."""
+        if not candidates:
+            return np.zeros((0, len(f.FEATURES))), []
+        query = " ".join([profile.needs, *profile.scenarios])
+        similarity = (self._candidate_vectors(candidates) @ self.text_model_.transform([query]).T).toarray()[
+            :, 0
+        ]
+        scenario_scores = self.scenario_scores(profile)
+        top_retrieval = max((c.retrieval_score for c in candidates), default=0.0) or 1.0
+        rows, details = [], []
+        for candidate, text_score in zip(candidates, similarity, strict=True):
+            matched = max(candidate.scenarios, key=lambda s: scenario_scores.get(s, 0.0), default=None)
+            industry, shared_code = f.industry_affinity(profile.industry, candidate.industries)
+            components = {
+                "retrieval": candidate.retrieval_score / top_retrieval,
+                "text": float(text_score),
+                "scenario": scenario_scores.get(matched, 0.0) if matched else 0.0,
+                "industry": industry,
+                "budget": f.budget_fit(profile.budget_max_cny, candidate.price_min_cny),
+                "deploy": f.deploy_speed(candidate.deploy_days),
+                "uplift": f.uplift_fit(profile, candidate),
+                "locality": f.locality(profile, candidate),
+                "evidence": f.evidence(candidate),
+                "promotion": f.promotion(profile, candidate),
+            }
+            rows.append([components[name] for name in f.FEATURES])
+            details.append({**components, "matched_scenario": matched, "shared_industry": shared_code})
+        return np.array(rows), details
+
+    def rank(self, profile: f.Profile, candidates: Sequence[f.Candidate]) -> list[Match]:
+        """Score and sort candidates, best first."""
+        X, details = self.features(profile, candidates)
+        if not details:
+            return []
+        scores = self.ranker_.decision_function(X)
+        order = np.argsort(-scores, kind="stable")
+        return [Match(candidates[i], float(scores[i]), details[i]) for i in order]
+
+
+def diversify(matches: Sequence[Match], per_provider: int = 2, window: int = 10) -> list[Match]:
+    """Keep at most ``per_provider`` items of one provider in the first ``window`` places.
+
+    The rest move below the window; if too few other items exist to fill it, they are left out,
+    so the first ``window`` places never break the cap.
+    """
+    top, deferred, counts = [], [], {}
+    for match in matches:
+        provider = match.candidate.provider_id
+        if len(top) < window and (provider is None or counts.get(provider, 0) < per_provider):
+            top.append(match)
+            counts[provider] = counts.get(provider, 0) + 1
+        else:
+            deferred.append(match)
+    return top + deferred if len(top) >= window else top

@@ -1,0 +1,115 @@
+"""Plain-Chinese reasons, each built from a real score component of the match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from matching.features import LEVEL_TWO, Candidate, Profile
+
+LEVEL_NAMES = {0: "未评级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
+MAX_REASONS = 5
+
+
+@dataclass(frozen=True)
+class Names:
+    """Lookups the reasons need from the taxonomy."""
+
+    industry: Callable[[str], str]
+    scenario: Callable[[str], str]
+    is_constraint: Callable[[str], bool]
+
+
+def _wan(cny: int) -> str:
+    value = cny / 10_000
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def price_band(candidate: Candidate) -> str:
+    """``3–8 万元`` for a price band."""
+    low, high = candidate.price_min_cny or 0, candidate.price_max_cny or 0
+    return f"{_wan(low)} 万元" if low == high else f"{_wan(low)}–{_wan(high)} 万元"
+
+
+def _matched_tag(candidate: Candidate, scenario: str | None, highlight_terms: set[str]) -> str | None:
+    for tag in candidate.tags:
+        if any(term and term in tag.lower() for term in highlight_terms):
+            return tag
+    return None if scenario is None else next(iter(candidate.tags), None)
+
+
+def explain(
+    profile: Profile,
+    candidate: Candidate,
+    components: dict,
+    names: Names,
+    highlight_terms: set[str] = frozenset(),
+) -> list[str]:
+    """The reasons a candidate was recommended, strongest signals first; never generic filler."""
+    reasons: list[tuple[float, str]] = []
+    shared = components.get("shared_industry")
+    if shared == "C" and components["industry"] > 0:
+        reasons.append((components["industry"], "适用于各类制造业"))
+    elif shared:
+        reasons.append((components["industry"] + 0.5, f"同属{names.industry(shared)}（{shared}）"))
+    scenario = components.get("matched_scenario")
+    if scenario and components["scenario"] >= 0.3:
+        tag = _matched_tag(candidate, scenario, highlight_terms)
+        label = f"{tag}（{names.scenario(scenario)}）" if tag else names.scenario(scenario)
+        reasons.append((components["scenario"] + components["text"], f"匹配需求：{label}"))
+    if candidate.kind == "solution":
+        reasons.extend(_solution_reasons(profile, candidate, components, names))
+    else:
+        reasons.extend(_case_reasons(profile, candidate, components))
+    reasons.sort(key=lambda item: -item[0])
+    return [text for _, text in reasons[:MAX_REASONS]]
+
+
+def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, names: Names):
+    if profile.budget_max_cny is not None and candidate.price_min_cny is not None:
+        if candidate.price_min_cny <= profile.budget_max_cny:
+            yield 0.9, f"预算内（报价 {price_band(candidate)}）"
+        else:
+            yield 0.2, f"起价超出预算（报价 {price_band(candidate)}）"
+    if candidate.deploy_days is not None and candidate.deploy_days <= 30:
+        yield 0.4, f"约 {candidate.deploy_days} 天可上线"
+    lifted = [
+        (scenario, before, after)
+        for scenario, before, after in candidate.uplifts
+        if scenario in profile.gap_scenarios and after >= LEVEL_TWO
+    ]
+    for scenario, before, after in lifted[:2]:
+        kind = "约束性" if names.is_constraint(scenario) else "指导性"
+        yield (
+            0.95,
+            f"助力达二级：{names.scenario(scenario)}（{kind}场景）{LEVEL_NAMES[before]}→{LEVEL_NAMES[after]}",
+        )
+    if candidate.local_cases:
+        yield 0.8, f"本市样板案例 {candidate.local_cases} 个使用该方案"
+    elif candidate.evidence_cases:
+        yield 0.6, f"样板案例 {candidate.evidence_cases} 个使用该方案"
+    if candidate.accepted_claims:
+        yield 0.5, f"效果数据经城市验收（{candidate.accepted_claims} 项）"
+    if components["locality"] >= 1.0:
+        yield 0.3, "本市服务商"
+    elif components["locality"] > 0:
+        yield 0.2, "本省服务商"
+    if components["promotion"] > 0:
+        yield 0.7, f"{profile.city}主管部门推广"
+
+
+def _case_reasons(profile: Profile, candidate: Candidate, components: dict):
+    if candidate.level_before is not None and candidate.level_after is not None:
+        if candidate.level_after > candidate.level_before:
+            yield (
+                0.7,
+                f"改造后由{LEVEL_NAMES[candidate.level_before]}升至{LEVEL_NAMES[candidate.level_after]}",
+            )
+    for metric in candidate.extra.get("metrics", [])[:1]:
+        yield 0.6, f"{metric['name']}：{metric['before']:g}→{metric['after']:g}{metric['unit']}"
+    if components["locality"] >= 1.0:
+        yield 0.65, "本市样板，可就近参观学习"
+    elif components["locality"] > 0:
+        yield 0.3, "本省样板"
+    if components["promotion"] > 0:
+        yield 0.75, f"{profile.city}主管部门推广"

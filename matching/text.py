@@ -1,0 +1,117 @@
+"""Text models over the shared analysis chain: TF-IDF similarity and a needs→scenario classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import MultiLabelBinarizer, normalize
+
+
+@cache
+def _analyzer(seed_dir: str):
+    from indexing.analysis import Analyzer
+
+    return Analyzer.from_seed_data(seed_dir)
+
+
+class AnalyzerWords:
+    """The shared chain's word tokeniser, picklable: only ``seed_dir`` is saved with a model."""
+
+    def __init__(self, seed_dir: str):
+        self.seed_dir = seed_dir
+
+    def __call__(self, text: str) -> list[str]:
+        return _analyzer(self.seed_dir).analyse(text).words
+
+
+class AnalyzerNormaliser(AnalyzerWords):
+    """The shared chain's normaliser, picklable like :class:`AnalyzerWords`."""
+
+    def __call__(self, text: str) -> str:  # type: ignore[override]
+        return _analyzer(self.seed_dir).normalise(text)
+
+
+class TextVectorizer(BaseEstimator):
+    """TF-IDF over the analyser's words, stacked with TF-IDF over character 2–3-grams.
+
+    Words carry meaning (and synonyms folded by the analyser); character n-grams catch what the
+    segmenter splits differently. Rows are L2-normalised, so a dot product is a cosine.
+
+    :param words: the analysis chain's word tokeniser (``lambda text: analyzer.analyse(text).words``).
+    :param normalise: the analysis chain's normaliser, applied before character n-grams.
+    :param char_weight: the share of the character block in the combined vector.
+    """
+
+    def __init__(
+        self, words: Callable[[str], list[str]], normalise: Callable[[str], str], char_weight: float = 0.4
+    ):
+        self.words = words
+        self.normalise = normalise
+        self.char_weight = char_weight
+
+    def fit(self, texts: Sequence[str], y=None) -> TextVectorizer:
+        """Learn both vocabularies and their IDF from ``texts``."""
+        self.word_vectorizer_ = TfidfVectorizer(
+            analyzer=self.words, sublinear_tf=True, min_df=1, dtype=np.float32
+        ).fit(texts)
+        self.char_vectorizer_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 3),
+            preprocessor=self.normalise,
+            sublinear_tf=True,
+            min_df=2,
+            max_features=200_000,
+            dtype=np.float32,
+        ).fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Vectorise ``texts``; returns one L2-normalised row per text."""
+        words = normalize(self.word_vectorizer_.transform(texts)) * (1.0 - self.char_weight) ** 0.5
+        chars = normalize(self.char_vectorizer_.transform(texts)) * self.char_weight**0.5
+        return sparse.hstack([words, chars], format="csr")
+
+
+class ScenarioClassifier(BaseEstimator):
+    """Maps needs in plain words to the indicator's scenarios, trained on the catalog's own labels.
+
+    One logistic regression per scenario (one-vs-rest) over :class:`TextVectorizer` features, so
+    "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use.
+
+    :param vectorizer: an unfitted :class:`TextVectorizer`.
+    :param C: inverse regularisation strength of each logistic regression.
+    :param random_state: seed for the solver.
+    """
+
+    def __init__(self, vectorizer: TextVectorizer, C: float = 8.0, random_state: int = 0):
+        self.vectorizer = vectorizer
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> ScenarioClassifier:
+        """Learn from texts, each with the scenario codes it is labelled with."""
+        self.vectorizer_ = self.vectorizer.fit(texts)
+        self.binarizer_ = MultiLabelBinarizer().fit(labels)
+        self.classes_ = list(self.binarizer_.classes_)
+        model = LogisticRegression(
+            C=self.C, max_iter=2000, class_weight="balanced", random_state=self.random_state
+        )
+        self.model_ = OneVsRestClassifier(model).fit(
+            self.vectorizer_.transform(texts), self.binarizer_.transform(labels)
+        )
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability of each scenario (columns in ``classes_`` order) for each text."""
+        return self.model_.predict_proba(self.vectorizer_.transform(texts))
+
+    def scenario_scores(self, text: str) -> dict[str, float]:
+        """Scenario → probability for one text."""
+        return dict(zip(self.classes_, self.predict_proba([text])[0].tolist(), strict=True))

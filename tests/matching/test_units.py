@@ -1,0 +1,161 @@
+"""The matching package's estimators, features, metrics and reasons, without Flask."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from marketplace.config import default_config
+from matching.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank, summarise
+from matching.features import Candidate, Profile, budget_fit, industry_affinity, uplift_fit
+from matching.matcher import Match, Matcher, diversify
+from matching.ranker import LinearRanker
+from matching.reasons import Names, explain
+
+SEED_DIR = default_config(".")["SEED_DATA_DIR"]
+
+
+def test_ndcg_mrr_recall_by_hand():
+    """The metrics agree with a hand computation."""
+    grades = {"a": 3, "b": 1, "c": 2}
+    assert ndcg_at_k(["a", "c", "b"], grades) == pytest.approx(1.0)
+    worst = ndcg_at_k(["x", "b", "c", "a"], grades)
+    ideal = 7 + 3 / np.log2(3) + 1 / 2
+    actual = 1 / np.log2(3) + 3 / 2 + 7 / np.log2(5)
+    assert worst == pytest.approx(actual / ideal)
+    assert reciprocal_rank(["x", "b", "c"], grades) == pytest.approx(1 / 3)
+    assert recall_at_k(["c", "x"], grades, k=2) == 0.5
+    assert summarise([(["a"], {"a": 0})])["queries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("requested", "tagged", "expected"),
+    [
+        ("C3670", ("C3670",), (1.0, "C3670")),
+        ("C3670", ("C36",), (0.9, "C36")),
+        ("C36", ("C3670",), (0.9, "C36")),
+        ("C3670", ("C",), (0.8, "C")),
+        ("C3670", ("C3660",), (0.1, "C36")),
+        ("C2929", ("C2921",), (0.3, "C292")),
+        ("C3670", ("C17",), (0.0, None)),
+    ],
+)
+def test_industry_affinity(requested, tagged, expected):
+    """Same code and ancestors fit; generic items nearly; siblings hardly; other industries not."""
+    assert industry_affinity(requested, tagged) == expected
+
+
+def test_budget_and_uplift_fit():
+    """Within budget scores 1, twice the budget 0; uplift counts gap scenarios brought to 二级."""
+    assert budget_fit(50_000, 30_000) == 1.0 and budget_fit(50_000, 100_000) == 0.0
+    assert budget_fit(None, 30_000) == 0.5
+    profile = Profile(industry="C2929", needs="x", gap_scenarios=("quality", "energy"))
+    candidate = Candidate(
+        kind="solution",
+        id=1,
+        title="t",
+        text="t",
+        industries=("C",),
+        scenarios=("quality",),
+        uplifts=(("quality", 1, 2),),
+    )
+    assert uplift_fit(profile, candidate) == 0.5
+
+
+def test_ranker_follows_sklearn_conventions():
+    """__init__ stores parameters; fit sets attributes ending in _ and returns self; weights learn."""
+    ranker = LinearRanker(prior_strength=0.0)
+    assert not hasattr(ranker, "weights_")
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 10))
+    y = (X[:, 5] > 0.5).astype(int) * 3
+    assert ranker.fit(X, y) is ranker
+    assert np.argmax(ranker.weights_) == 5
+
+
+def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
+    """The needs→scenario model maps plain words to the scenario whose texts use them."""
+    texts = [
+        "视觉检测 外观缺陷 黑点 划痕 工业相机 质检",
+        "AOI 光学检测 缺陷 漏检",
+        "能耗监测 电费 电表 节能",
+        "峰谷电价 用电分析 能源管理",
+        "排产 插单 交期 计划",
+        "APS 智能排产 订单 工序",
+    ]
+    labels = [
+        ["quality"],
+        ["quality"],
+        ["energy"],
+        ["energy"],
+        ["planning_scheduling"],
+        ["planning_scheduling"],
+    ]
+    matcher = Matcher(SEED_DIR).fit(texts, labels)
+    assert matcher.text_model_ and matcher.scenario_model_ and matcher.ranker_
+    restored = pickle.loads(pickle.dumps(matcher))
+    scores = restored.scenario_scores(Profile(industry="C2929", needs="每个月电费越来越高"))
+    assert max(scores, key=scores.get) == "energy"
+
+
+def test_diversify_caps_a_provider_in_the_top():
+    """At most two items of one provider in the top ten; the rest move down, order kept."""
+
+    def match(i, provider):
+        return Match(
+            Candidate(
+                kind="solution", id=i, title="", text="", industries=(), scenarios=(), provider_id=provider
+            ),
+            1.0 - i / 100,
+            {},
+        )
+
+    ranked = diversify([match(1, 7), match(2, 7), match(3, 7), match(4, 8), match(5, 9)], window=4)
+    assert [m.candidate.id for m in ranked] == [1, 2, 4, 5, 3]
+    short = diversify([match(1, 7), match(2, 7), match(3, 7), match(4, 8)], window=10)
+    assert [m.candidate.id for m in short] == [1, 2, 4]
+
+
+def test_reasons_come_from_components():
+    """Reasons name the industry, the need, the budget, the level-up and the evidence; no filler."""
+    names = Names(
+        industry=lambda c: {"C3670": "汽车零部件及配件制造"}.get(c, c),
+        scenario=lambda c: {"quality": "质量管理"}.get(c, c),
+        is_constraint=lambda c: True,
+    )
+    profile = Profile(
+        industry="C3670", needs="外观缺陷", budget_max_cny=100_000, city="苏州市", gap_scenarios=("quality",)
+    )
+    candidate = Candidate(
+        kind="solution",
+        id=1,
+        title="t",
+        text="t",
+        industries=("C3670",),
+        scenarios=("quality",),
+        tags=("外观缺陷检测",),
+        price_min_cny=30_000,
+        price_max_cny=80_000,
+        deploy_days=14,
+        uplifts=(("quality", 1, 2),),
+        local_cases=2,
+        evidence_cases=2,
+    )
+    components = {
+        "industry": 1.0,
+        "shared_industry": "C3670",
+        "scenario": 0.9,
+        "matched_scenario": "quality",
+        "text": 0.5,
+        "locality": 0.0,
+        "promotion": 0.0,
+    }
+    reasons = explain(profile, candidate, components, names, {"外观缺陷"})
+    assert "同属汽车零部件及配件制造（C3670）" in reasons
+    assert "匹配需求：外观缺陷检测（质量管理）" in reasons
+    assert "预算内（报价 3–8 万元）" in reasons
+    assert "助力达二级：质量管理（约束性场景）一级→二级" in reasons
+    assert "本市样板案例 2 个使用该方案" in reasons
+    assert len(reasons) <= 5

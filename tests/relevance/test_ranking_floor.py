@@ -1,0 +1,41 @@
+"""The matcher, trained as ``flask matching train`` does, keeps its ranking quality on the judgments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from marketplace import create_app
+from marketplace.extensions import db
+from marketplace.recommendations import models_store, training
+from tests.conftest import BASE_CONFIG
+
+FLOOR = json.loads((Path(__file__).parent / "floor.json").read_text(encoding="utf-8"))
+pytestmark = pytest.mark.slow
+
+
+def test_matcher_beats_bm25_and_stays_above_the_floor(tmp_path):
+    """On the demo catalog the matcher ranks better than plain BM25 and never below the recorded floor."""
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        upgrade()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    assert runner.invoke(args=["matching", "train"]).exit_code == 0
+    with app.test_request_context():
+        _, matcher = models_store.active_matcher()
+        report = training.evaluate(matcher)
+        db.engine.dispose()
+    for kind in ("solution", "case"):
+        scores = report[kind]
+        assert scores["matcher"]["ndcg@10"] > scores["baseline"]["ndcg@10"], report
+        assert scores["matcher"]["ndcg@10"] >= FLOOR[kind], report

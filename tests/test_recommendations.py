@@ -1,0 +1,188 @@
+"""Recommendations through the API: ranking, reasons, level-up planning, access, feedback and models."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace import create_app
+from marketplace.extensions import db
+from marketplace.models import FeedbackEvent, RankerModel
+from marketplace.recommendations import models_store
+from tests.factories import assert_error
+
+NEEDS = {"industry": "C2929", "needs": "客户老投诉我们的注塑件有黑点缩水，全靠老师傅拿眼看外观缺陷"}
+
+
+@pytest.fixture
+def catalog(world, runner):
+    """A small catalog with a trained, active model."""
+    vision = world.solution(title="注塑件外观缺陷视觉检测一体机")
+    costly = world.solution(
+        title="高端注塑件外观缺陷视觉检测产线", price_min_cny=400_000, price_max_cny=900_000, level_uplifts=[]
+    )
+    energy = world.solution(
+        headers=world.other_provider,
+        title="车间能耗监测平台",
+        industries=["C"],
+        scenarios=["energy"],
+        tags=["能耗监测"],
+        level_uplifts=[],
+        delivery_modes=["saas"],
+        summary="电表接入，分项计量，找出最耗电的设备",
+        description="按设备、班组统计用电，峰谷电价优化。",
+    )
+    case = world.case(title="注塑企业视觉质检改造样板", solution_ids=[vision["id"]])
+    result = runner.invoke(args=["matching", "train"])
+    assert result.exit_code == 0, result.output
+    return {"vision": vision, "costly": costly, "energy": energy, "case": case}
+
+
+def _recommend(client, **body):
+    response = client.post("/api/v1/recommendations", json={**NEEDS, **body})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_recommends_with_reasons(world, catalog):
+    """The fitting solution and the peer case come first, each with reasons from real components."""
+    body = _recommend(world.client, budget_max_cny=100_000, city="苏州市")
+    assert body["request_id"] and body["model_version"]
+    top = body["solutions"][0]
+    assert top["id"] == catalog["vision"]["id"]
+    assert "预算内（报价 3–8 万元）" in top["reasons"]
+    assert any(reason.startswith("匹配需求：") for reason in top["reasons"])
+    assert any(reason.startswith("同属") for reason in top["reasons"])
+    assert "本市样板案例 1 个使用该方案" in top["reasons"]
+    assert body["cases"][0]["id"] == catalog["case"]["id"]
+    assert body["cases"][0]["reasons"]
+
+
+def test_budget_trap_ranks_below_and_says_why(world, catalog):
+    """A solution far over budget ranks below an equally relevant one within it, and says so."""
+    solutions = _recommend(world.client, budget_max_cny=100_000)["solutions"]
+    order = [item["id"] for item in solutions]
+    assert order.index(catalog["vision"]["id"]) < order.index(catalog["costly"]["id"])
+    costly = next(item for item in solutions if item["id"] == catalog["costly"]["id"])
+    assert any("超出预算" in reason for reason in costly["reasons"])
+
+
+def test_level_plan_for_an_enterprise_below_level_two(world, catalog):
+    """Below 二级, the plan names the constraint scenarios to lift first."""
+    body = _recommend(world.client, digital_level=1)
+    plan = body["level_plan"]
+    assert plan["target_level"] == 2 and plan["basis"] == "level_rule"
+    assert len(plan["scenarios"]) == plan["min_constraint_scenarios"] == 3
+    assert all(s["constraint"] for s in plan["scenarios"])
+    assert _recommend(world.client, digital_level=2)["level_plan"] is None
+
+
+def test_at_most_two_per_provider_in_the_top_ten(world, runner):
+    """One provider's many similar listings do not crowd out the others."""
+    for n in range(4):
+        world.solution(title=f"注塑件外观缺陷视觉检测方案{n}")
+    other = world.solution(headers=world.other_provider, title="注塑外观缺陷视觉检测")
+    runner.invoke(args=["matching", "train"])
+    solutions = _recommend(world.client)["solutions"]
+    providers = [item["provider"]["id"] for item in solutions[:10]]
+    assert providers.count(world.provider_id) <= 2
+    assert other["id"] in [item["id"] for item in solutions[:3]]
+
+
+def test_enterprise_recommendations_follow_profile_privacy(world, catalog):
+    """The owner and its city's office get recommendations for a stored profile; others do not."""
+    url = f"/api/v1/enterprises/{world.enterprise_id}/recommendations"
+    assert world.client.get(url, headers=world.enterprise).status_code == 200
+    assert world.client.get(url, headers=world.office).status_code == 200
+    assert_error(world.client.get(url, headers=world.other_office), 404)
+    assert_error(world.client.get(url, headers=world.provider), 404)
+    assert_error(world.client.get(url), 401)
+
+
+def test_similar_items(world, catalog):
+    """Similar items exclude the item itself; unpublished items are not found."""
+    sid = catalog["vision"]["id"]
+    body = world.client.get(f"/api/v1/solutions/{sid}/similar").json
+    assert sid not in [item["id"] for item in body["solutions"]]
+    assert catalog["costly"]["id"] in [item["id"] for item in body["solutions"]]
+    assert world.client.get(f"/api/v1/cases/{catalog['case']['id']}/similar").status_code == 200
+    draft = world.solution(status="draft")
+    assert_error(world.client.get(f"/api/v1/solutions/{draft['id']}/similar"), 404)
+
+
+def test_feedback_events(app, world, catalog):
+    """Events on served items are logged; unknown lists and items are refused; inquiries log themselves."""
+    body = _recommend(world.client)
+    item = body["solutions"][0]
+    event = {
+        "request_id": body["request_id"],
+        "item_type": "solution",
+        "item_id": item["id"],
+        "type": "click",
+    }
+    response = world.client.post("/api/v1/events", json=event)
+    assert response.status_code == 201 and response.json["position"] == 0
+    assert_error(
+        world.client.post("/api/v1/events", json={**event, "request_id": "0" * 36}), 422, "request_id"
+    )
+    assert_error(world.client.post("/api/v1/events", json={**event, "item_id": 99999}), 422, "item_id")
+    assert_error(world.client.post("/api/v1/events", json={**event, "type": "purchase"}), 422, "type")
+    inquiry = world.client.post(
+        f"/api/v1/solutions/{item['id']}/inquiries",
+        json={"message": "想了解报价", "request_id": body["request_id"]},
+        headers=world.enterprise,
+    )
+    assert inquiry.status_code == 201
+    with app.app_context():
+        logged = db.session.scalars(db.select(FeedbackEvent).where(FeedbackEvent.type == "inquiry")).all()
+        assert [(e.request_id, e.item_id, e.position) for e in logged] == [
+            (body["request_id"], item["id"], 0)
+        ]
+
+
+def test_no_model_is_503(world):
+    """Before any training the endpoint says so, in the error shape."""
+    assert_error(world.client.post("/api/v1/recommendations", json=NEEDS), 503)
+
+
+def test_bad_requests_are_named(client):
+    """Bad fields are named."""
+    assert_error(client.post("/api/v1/recommendations", json={**NEEDS, "industry": "C99"}), 422, "industry")
+    assert_error(client.post("/api/v1/recommendations", json={"industry": "C29"}), 422, "needs")
+    assert_error(client.post("/api/v1/recommendations", json={**NEEDS, "limit": 500}), 422, "limit")
+
+
+def test_training_activates_only_a_better_model_and_workers_follow(app, world, catalog, runner, monkeypatch):
+    """A retrain without evidence of improvement stays inactive; --force activates and is picked up."""
+    with app.app_context():
+        first = models_store.active_row().version
+    runner.invoke(args=["matching", "train"])
+    with app.app_context():
+        assert models_store.active_row().version == first
+        assert db.session.scalar(db.select(db.func.count(RankerModel.version))) == 2
+    monkeypatch.setattr(models_store, "RELOAD_SECONDS", 0.0)
+    result = runner.invoke(args=["matching", "train", "--force"])
+    assert result.exit_code == 0
+    with app.app_context():
+        newest = models_store.active_row().version
+    assert newest != first
+    assert _recommend(world.client)["model_version"] == newest
+
+
+def test_public_endpoint_is_rate_limited(tmp_path, database_url):
+    """Past the limit the caller gets 429 in the error shape."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k" * 48,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "RATELIMIT_ENABLED": True,
+            "RECOMMENDATION_RATE_LIMIT": "2/minute",
+        }
+    )
+    client = app.test_client()
+    statuses = [client.post("/api/v1/recommendations", json=NEEDS).status_code for _ in range(3)]
+    assert statuses[:2] == [503, 503]
+    assert_error(client.post("/api/v1/recommendations", json=NEEDS), 429)
+    with app.app_context():
+        db.engine.dispose()
