@@ -132,7 +132,7 @@ def matching_train_command(if_missing, force):
     if if_missing and models_store.active_row() is not None:
         click.echo(f"active model {models_store.active_row().version}; nothing to do")
         return
-    result = training.train(force=force)
+    result = training.train(force=force, progress=True)
     click.echo(json.dumps(result, ensure_ascii=False, indent=1))
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from marketplace import create_app, normalise_database_url
 from marketplace.extensions import db
@@ -50,16 +50,32 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+def _worker_database(url: str, worker_id: str) -> str:
+    """With pytest-xdist, give each worker its own database next to the configured one."""
+    if worker_id == "master":
+        return url
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_{worker_id}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+        if not connection.execute(query, {"name": name}).scalar():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def postgres_schema(tmp_path_factory):
-    """Reset the PostgreSQL test database and migrate it once with Alembic."""
-    engine = create_engine(normalise_database_url(POSTGRES_URL))
+def postgres_schema(tmp_path_factory, worker_id):
+    """Reset this worker's PostgreSQL test database and migrate it once with Alembic."""
+    url = _worker_database(POSTGRES_URL, worker_id)
+    engine = create_engine(normalise_database_url(url))
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    _migrate(POSTGRES_URL, str(tmp_path_factory.mktemp("pg")))
-    return POSTGRES_URL
+    _migrate(url, str(tmp_path_factory.mktemp("pg")))
+    return url
 
 
 def _truncate_all() -> None:

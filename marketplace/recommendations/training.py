@@ -10,6 +10,7 @@ import numpy as np
 from flask import current_app
 from sklearn.model_selection import GroupKFold
 from sqlalchemy import select
+from tqdm import tqdm
 
 from indexing.base import SearchRequest
 from marketplace.extensions import db
@@ -99,10 +100,11 @@ def evaluate(matcher: Matcher, queries=None) -> dict:
     return report
 
 
-def _rows(matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]]):
+def _rows(matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]], progress: bool = False):
     """Feature rows of every retrieved candidate, graded by the judgments or events (unlisted: 0)."""
     X, y, groups, ids = [], [], [], []
-    for group, (profile, kind, grades) in enumerate(labelled):
+    lists = tqdm(labelled, desc="training lists", unit="个", disable=not progress)
+    for group, (profile, kind, grades) in enumerate(lists):
         candidates = _rank(kind, profile, matcher, _hints(matcher, profile))
         features, _ = matcher.features(profile, [m.candidate for m in candidates])
         for match, row in zip(candidates, features, strict=True):
@@ -155,14 +157,14 @@ def cross_validated_ndcg(X: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: 
     return grouped_ndcg(predicted, y, groups, ids)
 
 
-def train(force: bool = False) -> dict:
+def train(force: bool = False, progress: bool = False) -> dict:
     """Fit a new matcher on the catalog, judgments and feedback; activate it only if it ranks better."""
     matcher = models_store.fit_matcher()
     labelled = [(p, kind, g[kind]) for p, g in judged_queries() for kind in KINDS if g[kind]]
     labelled += feedback_labels()
     metrics: dict = {"training_lists": len(labelled)}
     if labelled:
-        X, y, groups, ids = _rows(matcher, labelled)
+        X, y, groups, ids = _rows(matcher, labelled, progress)
         metrics["cv_ndcg@10"] = cross_validated_ndcg(X, y, groups, ids)
         metrics["prior_ndcg@10"] = grouped_ndcg(LinearRanker().decision_function(X), y, groups, ids)
         learned = metrics["cv_ndcg@10"] > metrics["prior_ndcg@10"]
