@@ -128,10 +128,10 @@ def deploy_speed(days: int | None) -> float:
 
 
 def uplift_fit(profile: Profile, candidate: Candidate) -> float:
-    """Share of the requester's gap scenarios that the item's declared uplift brings to 二级 or above."""
+    """Share of the requester's gap scenarios that the item's declared uplift lifts from below 二级 to it."""
     if not profile.gap_scenarios:
         return 0.0
-    lifted = {scenario for scenario, _, to_level in candidate.uplifts if to_level >= LEVEL_TWO}
+    lifted = {scenario for scenario, before, after in candidate.uplifts if before < LEVEL_TWO <= after}
     return len(lifted & set(profile.gap_scenarios)) / len(profile.gap_scenarios)
 
 

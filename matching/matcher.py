@@ -35,12 +35,15 @@ class Matcher(BaseEstimator):
 
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
     :param ranker: the linear ranker; its prior applies until :meth:`fit_ranker` is called.
+    :param min_relevance: the least text similarity or scenario probability a candidate needs.
     :param random_state: seed for the classifiers.
     """
 
-    def __init__(self, seed_dir: str, ranker: LinearRanker | None = None, random_state: int = 0):
+    def __init__(self, seed_dir: str, ranker: LinearRanker | None = None, min_relevance: float = 0.15,
+                 random_state: int = 0):
         self.seed_dir = seed_dir
         self.ranker = ranker
+        self.min_relevance = min_relevance
         self.random_state = random_state
 
     def _vectorizer(self) -> TextVectorizer:
@@ -124,13 +127,21 @@ class Matcher(BaseEstimator):
         return np.array(rows), details
 
     def rank(self, profile: f.Profile, candidates: Sequence[f.Candidate]) -> list[Match]:
-        """Score and sort candidates, best first."""
+        """Score and sort candidates, best first, leaving out those unrelated to the need.
+
+        A candidate is kept if its text resembles the need, or it serves a scenario the need is
+        likely about; price, place or evidence alone never make an unrelated item a match.
+        """
         X, details = self.features(profile, candidates)
         if not details:
             return []
         scores = self.ranker_.decision_function(X)
         order = np.argsort(-scores, kind="stable")
-        return [Match(candidates[i], float(scores[i]), details[i]) for i in order]
+        return [
+            Match(candidates[i], float(scores[i]), details[i])
+            for i in order
+            if max(details[i]["text"], details[i]["scenario"]) >= self.min_relevance
+        ]
 
 
 def diversify(matches: Sequence[Match], per_provider: int = 2, window: int = 10) -> list[Match]:

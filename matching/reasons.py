@@ -76,7 +76,7 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
     lifted = [
         (scenario, before, after)
         for scenario, before, after in candidate.uplifts
-        if scenario in profile.gap_scenarios and after >= LEVEL_TWO
+        if scenario in profile.gap_scenarios and before < LEVEL_TWO <= after
     ]
     for scenario, before, after in lifted[:2]:
         kind = "约束性" if names.is_constraint(scenario) else "指导性"
