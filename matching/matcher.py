@@ -39,8 +39,13 @@ class Matcher(BaseEstimator):
     :param random_state: seed for the classifiers.
     """
 
-    def __init__(self, seed_dir: str, ranker: LinearRanker | None = None, min_relevance: float = 0.15,
-                 random_state: int = 0):
+    def __init__(
+        self,
+        seed_dir: str,
+        ranker: LinearRanker | None = None,
+        min_relevance: float = 0.15,
+        random_state: int = 0,
+    ):
         self.seed_dir = seed_dir
         self.ranker = ranker
         self.min_relevance = min_relevance
