@@ -6,7 +6,10 @@ from http import HTTPStatus
 
 from flask import Flask, current_app, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
+
+from marketplace.extensions import db
 
 DEFAULT_MESSAGES = {
     400: "请求格式有误",
@@ -121,6 +124,18 @@ def handle_validation_error(error: ValidationError):
     return error_response(422, None, messages)
 
 
+def handle_integrity_error(error: IntegrityError):
+    """A uniqueness race the service's own checks could not see: nothing was written."""
+    db.session.rollback()
+    return error_response(409, "数据冲突（可能已被他人同时提交），请刷新后重试")
+
+
+def handle_data_error(error: DataError | OverflowError):
+    """A value the database cannot hold (too long or too large): nothing was written."""
+    db.session.rollback()
+    return error_response(422, "取值超出允许范围")
+
+
 def handle_unexpected_error(error: Exception):
     """Log an unexpected error and answer 500 without leaking details."""
     current_app.logger.exception("unhandled error", exc_info=error)
@@ -132,4 +147,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(APIError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)
+    app.register_error_handler(OverflowError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -105,3 +105,24 @@ def test_bad_query_argument_is_named(client):
     """A bad query parameter gets a 422 naming it."""
     assert_error(client.get("/api/v1/solutions?per_page=500"), 422, "per_page")
     assert_error(client.get("/api/v1/solutions?page=abc"), 422, "page")
+
+
+def test_huge_ids_and_numbers_are_refused_not_crashed(client):
+    """Ids beyond the store's range are simply not found; huge filters are named."""
+    assert_error(client.get("/api/v1/solutions/100000000000000000000"), 404)
+    assert_error(client.get("/api/v1/solutions/3000000000"), 404)
+    assert_error(client.get("/api/v1/solutions?provider_id=100000000000000000000"), 422, "provider_id")
+    assert_error(client.get("/api/v1/solutions?price_max_cny=100000000000000000000"), 422, "price_max_cny")
+    assert_error(client.get("/api/v1/search/solutions?deploy_days_max=100000000000"), 422, "deploy_days_max")
+    assert_error(client.get("/api/v1/cases?solution_id=3000000000"), 422, "solution_id")
+
+
+def test_database_races_become_conflicts(app):
+    """A uniqueness violation that slipped past the service checks is a 409, and nothing is written."""
+    from sqlalchemy.exc import IntegrityError
+
+    @app.route("/race")
+    def race():
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    assert_error(app.test_client().get("/race"), 409)

@@ -331,14 +331,15 @@ class TestCityScoping:
         """Admin reads any city."""
         assert len(dashboard(pilot, headers=pilot.world.admin)["sub_industries"]) == 3
 
-    def test_enterprise_moved_away_leaves_the_dashboard(self, pilot):
-        """Scoping follows the profile: an enterprise now in 宁波市 is no longer counted in 苏州市."""
-        pilot.world.client.patch(
+    def test_enrolled_enterprise_cannot_move_away(self, pilot):
+        """An enrolled enterprise cannot silently move city: its pilot record would be orphaned."""
+        response = pilot.world.client.patch(
             f"/api/v1/enterprises/{pilot.e5}",
             json={"city": "宁波市", "province": "浙江省"},
             headers=pilot.world.admin,
         )
-        assert by_name(dashboard(pilot))["注塑制品"]["enrolled"]["total"] == 4
+        assert_error(response, 409, "city")
+        assert by_name(dashboard(pilot))["注塑制品"]["enrolled"]["total"] == 5
 
 
 class TestExport:

@@ -186,3 +186,20 @@ def test_public_endpoint_is_rate_limited(tmp_path, database_url):
     assert_error(client.post("/api/v1/recommendations", json=NEEDS), 429)
     with app.app_context():
         db.engine.dispose()
+
+
+def test_a_signed_in_users_list_takes_feedback_only_from_them(world, catalog):
+    """Nobody else can write events against a signed-in user's recommendation list."""
+    response = world.client.post("/api/v1/recommendations", json=NEEDS, headers=world.enterprise)
+    body = response.json
+    event = {
+        "request_id": body["request_id"],
+        "item_type": "solution",
+        "item_id": body["solutions"][0]["id"],
+        "type": "not_interested",
+    }
+    assert_error(
+        world.client.post("/api/v1/events", json=event, headers=world.other_enterprise), 422, "request_id"
+    )
+    assert_error(world.client.post("/api/v1/events", json=event), 422, "request_id")
+    assert world.client.post("/api/v1/events", json=event, headers=world.enterprise).status_code == 201

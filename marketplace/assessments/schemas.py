@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from marketplace.assessments import service
 from marketplace.common.schemas import BaseSchema, PageArgsSchema, between, one_of, page_schema, text
@@ -68,7 +68,10 @@ class AssessmentSchema(BaseSchema):
         validate=one_of(AssessmentKind),
         metadata={"description": "self 自评 | onsite 现场评定"},
     )
-    assessed_on = fields.Date(load_default=date.today)
+    assessed_on = fields.Date(
+        load_default=date.today,
+        validate=validate.Range(min=date(2000, 1, 1), error="评测日期不能早于 2000-01-01"),
+    )
     answers = fields.Dict(
         keys=fields.String(),
         values=fields.String(),

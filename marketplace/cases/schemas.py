@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import ValidationError, fields, validates_schema
 
 from marketplace.common.schemas import (
     BaseSchema,
+    Id,
     PageArgsSchema,
     between,
     list_size,
@@ -44,8 +47,10 @@ class PromotionSchema(BaseSchema):
 
     @validates_schema
     def bounded(self, data, **kwargs):
-        """A promotion ends after it starts, and lasts at most a year."""
+        """A promotion has not ended yet, ends after it starts, and lasts at most a year."""
         starts, ends = data.get("starts_on"), data.get("ends_on")
+        if ends and ends < date.today():
+            raise ValidationError("结束日期已过", field_name="ends_on")
         if starts and ends:
             if ends < starts:
                 raise ValidationError("结束日期不能早于开始日期", field_name="ends_on")
@@ -63,7 +68,7 @@ class CaseSchema(BaseSchema):
     province = Province(load_default=None, allow_none=True)
     industry = IndustryCode(required=True, attribute="industry_code")
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
-    solution_ids = fields.List(fields.Integer(), load_default=list, validate=list_size(20))
+    solution_ids = fields.List(Id(), load_default=list, validate=list_size(20))
     summary = fields.String(required=True, validate=text(2, 5000))
     metrics = fields.List(fields.Nested(MetricSchema), load_default=list, validate=list_size(20))
     level_before = fields.Integer(required=True, validate=between(0, 4))
@@ -91,8 +96,8 @@ class CaseQueryArgsSchema(PageArgsSchema):
     province = fields.List(fields.String())
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
-    solution_id = fields.List(fields.Integer())
-    provider_id = fields.List(fields.Integer())
+    solution_id = fields.List(Id())
+    provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))
     promoted = fields.Boolean(metadata={"description": "only cases with a running promotion"})
     level_after_min = fields.Integer(validate=between(0, 4))

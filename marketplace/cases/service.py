@@ -156,15 +156,12 @@ def promote_case(actor: User, case_id: int, data: dict) -> CasePromotion:
 
     :raises Forbidden: unless the caller is the office of the case's city.
     :raises Conflict: if the case is unpublished or a promotion overlaps.
-    :raises Unprocessable: if the promotion would already be over.
     """
     case = get_case(actor, case_id)
     if actor.role is not Role.CITY_OFFICE or actor.city != case.city:
         raise Forbidden("只有案例所在城市的主管部门可以推广该案例")
     if case.status is not ListingStatus.PUBLISHED:
         raise Conflict("只能推广已发布的案例")
-    if data["ends_on"] < date.today():
-        raise Unprocessable(errors={"ends_on": ["结束日期已过"]})
     for other in case.promotions:
         if (
             other.ended_at is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketplace.common.schemas import MAX_ID
 from marketplace.errors import Conflict, NotFound
 from marketplace.extensions import db
 from marketplace.models import ListingStatus, utcnow
@@ -49,7 +50,7 @@ def check_editable(listing) -> None:
 
 def get_or_404(model, ident: int, label: str):
     """Load a row by primary key, or raise a 404 naming what was missing."""
-    row = db.session.get(model, ident)
+    row = db.session.get(model, ident) if 0 < ident <= MAX_ID else None
     if row is None:
         raise NotFound(f"{label}不存在")
     return row

@@ -67,6 +67,16 @@ def list_size(max_len: int, min_len: int = 0) -> validate.Length:
     return validate.Length(min=min_len, max=max_len, error=f"应包含 {min_len} 到 {max_len} 项")
 
 
+MAX_ID = 2**31 - 1
+
+
+class Id(fields.Integer):
+    """A row id: a positive 32-bit integer, as the store keeps them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=between(1, MAX_ID), **kwargs)
+
+
 class PageArgsSchema(BaseSchema):
     """Paging arguments shared by every list endpoint."""
 

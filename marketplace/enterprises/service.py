@@ -7,7 +7,8 @@ from sqlalchemy import or_, select
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
-from marketplace.errors import Forbidden, NotFound
+from marketplace.errors import Conflict, Forbidden, NotFound
+from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
 
 
@@ -45,11 +46,25 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
     """Change a profile (its owner or an admin).
 
     :raises Forbidden: for a city office or anyone else who can see it.
+    :raises Conflict: for a move to another city while the enterprise is in a city's pilot.
     """
     enterprise = get_enterprise(actor, enterprise_id)
     if enterprise.owner_id != actor.id and actor.role is not Role.ADMIN:
         raise Forbidden("只能修改自己的企业档案")
+    if data.get("city", enterprise.city) != enterprise.city and in_city_pilot(enterprise.id):
+        raise Conflict("企业已纳入本市试点，变更所在城市请联系城市主管部门", {"city": ["企业已纳入本市试点"]})
     return update_profile(enterprise, data)
+
+
+def in_city_pilot(enterprise_id: int) -> bool:
+    """True if the enterprise is enrolled in a pilot 细分行业 or has a retrofit project."""
+    from marketplace.pilots.models import PilotEnrolment, RetrofitProject
+
+    return any(
+        db.session.scalar(select(model.enterprise_id).where(model.enterprise_id == enterprise_id).limit(1))
+        is not None
+        for model in (PilotEnrolment, RetrofitProject)
+    )
 
 
 def list_enterprises(actor: User, args: dict) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from marketplace.common.schemas import BaseSchema, PageArgsSchema, one_of, page_schema, text
+from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, one_of, page_schema, text
 from marketplace.models import InquiryStatus
 
 
@@ -55,7 +55,7 @@ class InquiryQueryArgsSchema(PageArgsSchema):
     """Filters of the inquiry list."""
 
     status = fields.List(fields.String(validate=one_of(InquiryStatus)))
-    solution_id = fields.List(fields.Integer())
+    solution_id = fields.List(Id())
 
 
 InquiryPageSchema = page_schema(InquirySchema)

@@ -10,6 +10,7 @@ from marketplace.assessments.schemas import GapSchema
 from marketplace.cases.schemas import PromotionSchema
 from marketplace.common.schemas import (
     BaseSchema,
+    Id,
     PageArgsSchema,
     between,
     list_size,
@@ -54,7 +55,7 @@ class SubIndustrySchema(BaseSchema):
 class EnrolmentSchema(BaseSchema):
     """Enterprises of the city to enrol in a 细分行业."""
 
-    enterprise_ids = fields.List(fields.Integer(), required=True, validate=list_size(500, 1))
+    enterprise_ids = fields.List(Id(), required=True, validate=list_size(500, 1))
 
 
 class BasisArgsSchema(BaseSchema):
@@ -76,7 +77,7 @@ class ExportArgsSchema(BasisArgsSchema):
 class PilotEnterpriseQueryArgsSchema(PageArgsSchema, BasisArgsSchema):
     """Filters of the pilot's enterprise list."""
 
-    sub_industry_id = fields.List(fields.Integer())
+    sub_industry_id = fields.List(Id())
     below_target = fields.Boolean(metadata={"description": "true: 未达二级（含未评测）"})
     in_groups = fields.Boolean(metadata={"description": "true: 仅计入 90% 或小巨人考核的企业"})
 
@@ -138,11 +139,11 @@ class ProjectSchema(BaseSchema):
 
     id = fields.Integer(dump_only=True)
     city = fields.String(dump_only=True)
-    enterprise_id = fields.Integer(required=True)
+    enterprise_id = Id(required=True)
     enterprise_name = fields.Function(lambda p: p.enterprise.name, dump_only=True)
-    provider_id = fields.Integer(required=True)
+    provider_id = Id(required=True)
     provider_name = fields.Function(lambda p: p.provider.name, dump_only=True)
-    solution_id = fields.Integer(load_default=None, allow_none=True)
+    solution_id = Id(load_default=None, allow_none=True)
     sub_industry_id = fields.Integer(dump_only=True)
     sub_industry_name = fields.Function(lambda p: p.sub_industry.name, dump_only=True)
     title = fields.String(required=True, validate=text(2, 120))
@@ -184,9 +185,9 @@ class ProjectQueryArgsSchema(PageArgsSchema):
 
     city = fields.List(fields.String())
     status = fields.List(fields.String(validate=one_of(ProjectStatus)))
-    sub_industry_id = fields.List(fields.Integer())
-    provider_id = fields.List(fields.Integer())
-    enterprise_id = fields.List(fields.Integer())
+    sub_industry_id = fields.List(Id())
+    provider_id = fields.List(Id())
+    enterprise_id = fields.List(Id())
 
 
 ProjectPageSchema = page_schema(ProjectSchema)

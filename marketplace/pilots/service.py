@@ -81,7 +81,7 @@ def check_city_staff(actor: User, city: str) -> None:
     """
     if actor.role not in (Role.CITY_OFFICE, Role.ADMIN):
         raise Forbidden("试点数据仅限城市主管部门和平台管理员")
-    if not is_city_staff(actor, city):
+    if not 2 <= len(city) <= 50 or not is_city_staff(actor, city):
         raise NotFound("该城市的试点不存在")
 
 

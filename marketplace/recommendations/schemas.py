@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from marketplace.common.schemas import BaseSchema, between, list_size, one_of, text
+from marketplace.common.schemas import BaseSchema, Id, between, list_size, one_of, text
 from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode
 
 EVENT_TYPES = ("impression", "click", "favorite", "inquiry", "not_interested")
@@ -103,7 +103,7 @@ class EventSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     request_id = fields.String(required=True, validate=text(36, 36))
     item_type = fields.String(required=True, validate=one_of(ITEM_TYPES))
-    item_id = fields.Integer(required=True, validate=between(1))
+    item_id = Id(required=True)
     type = fields.String(required=True, validate=one_of(EVENT_TYPES))
     position = fields.Integer(validate=between(0, 1000))
     created_at = fields.DateTime(dump_only=True)

@@ -319,12 +319,12 @@ def similar(kind: str, item_id: int, actor: User | None, limit: int) -> dict:
 
 
 def log_event(actor: User | None, data: dict) -> FeedbackEvent:
-    """Record what a user did with an item of a served list.
+    """Record what a user did with an item of a served list; a signed-in user's list is only theirs.
 
-    :raises Unprocessable: if the request id is unknown or the item was not in that list.
+    :raises Unprocessable: if the request id is unknown (or another user's) or the item was not in it.
     """
     log = db.session.get(RecommendationLog, data["request_id"])
-    if log is None:
+    if log is None or (log.user_id is not None and (actor is None or actor.id != log.user_id)):
         raise Unprocessable(errors={"request_id": ["推荐请求不存在"]})
     served = {(item["item_type"], item["item_id"]): item["position"] for item in log.items}
     key = (data["item_type"], data["item_id"])
@@ -346,6 +346,8 @@ def log_event(actor: User | None, data: dict) -> FeedbackEvent:
 def log_inquiry(actor: User, solution_id: int, request_id: str | None) -> None:
     """Record an inquiry as feedback on the list it came from, if it came from one (caller commits)."""
     log = db.session.get(RecommendationLog, request_id) if request_id else None
+    if log is not None and log.user_id not in (None, actor.id):
+        log = None
     position = None
     if log is not None:
         position = next(

@@ -6,8 +6,8 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from indexing.base import SORTS
 from marketplace.cases.schemas import PromotionSchema
-from marketplace.common.schemas import BaseSchema, PageArgsSchema, between, one_of, text
-from marketplace.solutions.schemas import DELIVERY_MODES
+from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, between, one_of, text
+from marketplace.solutions.schemas import DELIVERY_MODES, MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
 MAX_RESULT_WINDOW = 10_000
@@ -25,9 +25,9 @@ class SearchArgsSchema(PageArgsSchema):
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
     city = fields.List(fields.String(validate=text(1, 50)))
     province = fields.List(fields.String(validate=text(1, 20)))
-    provider_id = fields.List(fields.Integer(validate=between(1)))
-    price_max_cny = fields.Integer(validate=between(0))
-    deploy_days_max = fields.Integer(validate=between(1))
+    provider_id = fields.List(Id())
+    price_max_cny = fields.Integer(validate=between(0, MAX_PRICE_CNY))
+    deploy_days_max = fields.Integer(validate=between(1, 730))
     promoted = fields.Boolean()
     sort = fields.String(load_default="relevance", validate=one_of(SORTS))
 

@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from marketplace.common.schemas import (
     BaseSchema,
+    Id,
     PageArgsSchema,
     between,
     list_size,
@@ -80,10 +81,12 @@ class SolutionQueryArgsSchema(PageArgsSchema):
     scenario = fields.List(ScenarioCode())
     tag = fields.List(fields.String())
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
-    provider_id = fields.List(fields.Integer())
+    provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))
-    price_max_cny = fields.Integer(validate=between(0), metadata={"description": "lowest price ≤ this"})
-    deploy_days_max = fields.Integer(validate=between(1))
+    price_max_cny = fields.Integer(
+        validate=between(0, MAX_PRICE_CNY), metadata={"description": "lowest price ≤ this"}
+    )
+    deploy_days_max = fields.Integer(validate=between(1, 730))
     mine = fields.Boolean(load_default=False, metadata={"description": "only the caller's own"})
 
 
