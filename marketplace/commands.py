@@ -123,13 +123,15 @@ def index_ensure_command(ctx):
 
 
 @matching_cli.command("train")
-@click.option("--if-missing", is_flag=True, help="Only when no model is active yet.")
+@click.option(
+    "--if-missing", is_flag=True, help="Only when no model is active yet, or the active one is outdated."
+)
 @click.option("--force", is_flag=True, help="Activate the new model even if it does not rank better.")
 def matching_train_command(if_missing, force):
     """Fit a matcher on the catalog, the judgments and logged feedback; activate it if it ranks better."""
     from marketplace.recommendations import models_store, training
 
-    if if_missing and models_store.active_row() is not None:
+    if if_missing and not models_store.needs_training():
         click.echo(f"active model {models_store.active_row().version}; nothing to do")
         return
     result = training.train(force=force, progress=True)

@@ -15,6 +15,7 @@ FEATURES = (
     "locality",
     "evidence",
     "promotion",
+    "solution_fit",
 )
 PROMOTION_CAP = 1.0
 LEVEL_TWO = 2
@@ -44,7 +45,8 @@ class Candidate:
     ``industries`` are the codes the item is tagged with (for a case, its one industry);
     ``uplifts`` are ``(scenario, from_level, to_level)``; ``evidence_cases`` counts published cases
     that used a solution and ``local_cases`` those in the requester's city; ``accepted_claims``
-    counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now.
+    counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now;
+    ``solution_ids`` are the solutions a case used.
     """
 
     kind: str
@@ -67,6 +69,7 @@ class Candidate:
     promoted_cities: tuple[str, ...] = ()
     level_before: int | None = None
     level_after: int | None = None
+    solution_ids: tuple[int, ...] = ()
     retrieval_score: float = 0.0
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -155,3 +158,14 @@ def evidence(candidate: Candidate) -> float:
 def promotion(profile: Profile, candidate: Candidate) -> float:
     """A running promotion in the requester's city; capped, so it can lift but not dominate."""
     return PROMOTION_CAP if profile.city and profile.city in candidate.promoted_cities else 0.0
+
+
+def solution_fit(candidate: Candidate, solution_scores: dict[int, float]) -> tuple[float, int | None]:
+    """How well the best solution a case used fits the request (its relative score), and which one.
+
+    ``solution_scores`` maps the solutions ranked for the same request to their score relative to
+    the best, 0–1. A case is worth learning from when what it did is what the requester needs.
+    """
+    best = max(candidate.solution_ids, key=lambda i: solution_scores.get(i, 0.0), default=None)
+    score = solution_scores.get(best, 0.0) if best is not None else 0.0
+    return (score, best) if score > 0 else (0.0, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +15,7 @@ from matching.ranker import LinearRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 VECTOR_CACHE_SIZE = 50_000
+RELEVANCE = ("text", "scenario", "solution_fit")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Matcher(BaseEstimator):
 
     def fit(self, texts: Sequence[str], scenarios: Sequence[Sequence[str]]) -> Matcher:
         """Learn the text similarity and the needs→scenario model from the catalog's labelled texts."""
+        self.features_ = f.FEATURES
         self.text_model_ = self._vectorizer().fit(texts)
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
             texts, scenarios
@@ -100,9 +102,16 @@ class Matcher(BaseEstimator):
         return scores
 
     def features(
-        self, profile: f.Profile, candidates: Sequence[f.Candidate]
+        self,
+        profile: f.Profile,
+        candidates: Sequence[f.Candidate],
+        solution_scores: Mapping[int, float] | None = None,
     ) -> tuple[np.ndarray, list[dict]]:
-        """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons."""
+        """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons.
+
+        :param solution_scores: for cases, the solutions ranked for the same request, by id, with
+            their score relative to the best (see :func:`relative_scores`).
+        """
         if not candidates:
             return np.zeros((0, len(f.FEATURES))), []
         query = " ".join([profile.needs, *profile.scenarios])
@@ -115,6 +124,7 @@ class Matcher(BaseEstimator):
         for candidate, text_score in zip(candidates, similarity, strict=True):
             matched = max(candidate.scenarios, key=lambda s: scenario_scores.get(s, 0.0), default=None)
             industry, shared_code = f.industry_affinity(profile.industry, candidate.industries)
+            used, used_id = f.solution_fit(candidate, solution_scores or {})
             components = {
                 "retrieval": candidate.retrieval_score / top_retrieval,
                 "text": float(text_score),
@@ -126,18 +136,26 @@ class Matcher(BaseEstimator):
                 "locality": f.locality(profile, candidate),
                 "evidence": f.evidence(candidate),
                 "promotion": f.promotion(profile, candidate),
+                "solution_fit": used,
             }
             rows.append([components[name] for name in f.FEATURES])
-            details.append({**components, "matched_scenario": matched, "shared_industry": shared_code})
+            names = {"matched_scenario": matched, "shared_industry": shared_code, "used_solution": used_id}
+            details.append({**components, **names})
         return np.array(rows), details
 
-    def rank(self, profile: f.Profile, candidates: Sequence[f.Candidate]) -> list[Match]:
+    def rank(
+        self,
+        profile: f.Profile,
+        candidates: Sequence[f.Candidate],
+        solution_scores: Mapping[int, float] | None = None,
+    ) -> list[Match]:
         """Score and sort candidates, best first, leaving out those unrelated to the need.
 
-        A candidate is kept if its text resembles the need, or it serves a scenario the need is
-        likely about; price, place or evidence alone never make an unrelated item a match.
+        A candidate is kept if its text resembles the need, it serves a scenario the need is likely
+        about, or (a case) it used a solution that fits the need; price, place or evidence alone
+        never make an unrelated item a match.
         """
-        X, details = self.features(profile, candidates)
+        X, details = self.features(profile, candidates, solution_scores)
         if not details:
             return []
         scores = self.ranker_.decision_function(X)
@@ -145,8 +163,16 @@ class Matcher(BaseEstimator):
         return [
             Match(candidates[i], float(scores[i]), details[i])
             for i in order
-            if max(details[i]["text"], details[i]["scenario"]) >= self.min_relevance
+            if max(details[i][name] for name in RELEVANCE) >= self.min_relevance
         ]
+
+
+def relative_scores(matches: Sequence[Match]) -> dict[int, float]:
+    """Ranked solutions by id with their score relative to the best, 0–1 (negative scores count 0)."""
+    top = max((m.score for m in matches), default=0.0)
+    if top <= 0:
+        return {}
+    return {m.candidate.id: max(m.score, 0.0) / top for m in matches}
 
 
 def diversify(matches: Sequence[Match], per_provider: int = 2, window: int = 10) -> list[Match]:

@@ -20,6 +20,7 @@ PRIOR_WEIGHTS = {
     "locality": 0.2,
     "evidence": 0.3,
     "promotion": 0.1,
+    "solution_fit": 1.5,
 }
 
 

@@ -99,6 +99,9 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
 
 
 def _case_reasons(profile: Profile, candidate: Candidate, components: dict):
+    used = candidate.extra.get("solution_titles", {}).get(components.get("used_solution"))
+    if used and components["solution_fit"] >= 0.5:
+        yield 0.5 + components["solution_fit"], f"用了与您需求相符的方案：{used}"
     if candidate.level_before is not None and candidate.level_after is not None:
         if candidate.level_after > candidate.level_before:
             yield (

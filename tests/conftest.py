@@ -66,8 +66,9 @@ def _worker_database(url: str, worker_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_schema(tmp_path_factory, worker_id):
+def postgres_schema(tmp_path_factory, request):
     """Reset this worker's PostgreSQL test database and migrate it once with Alembic."""
+    worker_id = getattr(request.config, "workerinput", {}).get("workerid", "master")
     url = _worker_database(POSTGRES_URL, worker_id)
     engine = create_engine(normalise_database_url(url))
     with engine.begin() as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import joblib
 import pytest
 
 from marketplace import create_app
@@ -166,6 +167,27 @@ def test_training_activates_only_a_better_model_and_workers_follow(app, world, c
         newest = models_store.active_row().version
     assert newest != first
     assert _recommend(world.client)["model_version"] == newest
+
+
+def test_outdated_model_is_503_until_train_if_missing_replaces_it(
+    app, world, catalog, runner, monkeypatch
+):
+    """A model fitted on other features cannot score: the API says so, and ``--if-missing`` retrains."""
+    with app.app_context():
+        row = models_store.active_row()
+        matcher = joblib.load(row.path)
+        matcher.features_ = matcher.features_[:-1]
+        joblib.dump(matcher, row.path)
+        stale = row.version
+    monkeypatch.setattr(models_store, "RELOAD_SECONDS", 0.0)
+    monkeypatch.setattr(models_store, "_loaded", {})
+    assert_error(world.client.post("/api/v1/recommendations", json=NEEDS), 503)
+    result = runner.invoke(args=["matching", "train", "--if-missing"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert models_store.active_row().version != stale
+    assert _recommend(world.client)["model_version"] != stale
+    assert "nothing to do" in runner.invoke(args=["matching", "train", "--if-missing"]).output
 
 
 def test_public_endpoint_is_rate_limited(tmp_path, database_url):

@@ -14,7 +14,9 @@ from sqlalchemy import select, update
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, ListingStatus, RankerModel, Solution
+from marketplace.recommendations.texts import case_text, solution_text
 from marketplace.taxonomy.service import taxonomy
+from matching.features import FEATURES
 from matching.matcher import Matcher
 
 RELOAD_SECONDS = 5.0
@@ -32,12 +34,12 @@ def catalog_texts() -> tuple[list[str], list[list[str]]]:
     """Texts of published solutions and cases with their scenarios, plus each scenario's own names."""
     texts, labels = [], []
     for solution in db.session.scalars(select(Solution).where(Solution.status == ListingStatus.PUBLISHED)):
-        texts.append(" ".join([solution.title, solution.summary, solution.description, *solution.tags]))
+        texts.append(solution_text(solution))
         labels.append(solution.scenarios)
     for case in db.session.scalars(
         select(BenchmarkCase).where(BenchmarkCase.status == ListingStatus.PUBLISHED)
     ):
-        texts.append(f"{case.title} {case.summary}")
+        texts.append(case_text(case))
         labels.append(case.scenarios)
     for scenario in taxonomy().scenarios.values():
         texts.append(" ".join([scenario.name, *scenario.sub_scenarios]))
@@ -69,6 +71,17 @@ def save(matcher: Matcher, metrics: dict, activate: bool) -> RankerModel:
     return row
 
 
+def is_current(matcher: Matcher) -> bool:
+    """Whether a saved matcher was fitted on this code's features (an older one cannot score)."""
+    return getattr(matcher, "features_", None) == FEATURES
+
+
+def needs_training() -> bool:
+    """True when no model is active or the active one was fitted on other features."""
+    row = active_row()
+    return row is None or not is_current(joblib.load(row.path))
+
+
 def active_row() -> RankerModel | None:
     """The active model's record, if any."""
     return db.session.scalar(select(RankerModel).where(RankerModel.active.is_(True)))
@@ -92,6 +105,8 @@ def active_matcher() -> tuple[str, Matcher]:
         cached = _loaded.get(key)
         if cached is None or cached[0] != row.version:
             cached = (row.version, joblib.load(row.path))
+            if not is_current(cached[1]):
+                raise ServiceUnavailable("推荐模型版本过旧，请运行 flask matching train")
             _loaded[key] = cached
         _checked[key] = now
         return cached

@@ -24,10 +24,11 @@ from marketplace.models import (
     case_solutions,
 )
 from marketplace.recommendations.models_store import active_matcher
+from marketplace.recommendations.texts import case_text, solution_text
 from marketplace.search.service import search_state
 from marketplace.taxonomy.service import taxonomy
 from matching.features import LEVEL_TWO, Candidate, Profile
-from matching.matcher import Match, diversify
+from matching.matcher import Match, diversify, relative_scores
 from matching.reasons import Names, explain
 
 RETRIEVE = 100
@@ -52,20 +53,20 @@ def _search(request: SearchRequest):
         raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
 
 
-def retrieve(kind: str, profile: Profile, scenario_hints: list[str]) -> dict[int, float]:
+def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
     """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
     scores: dict[int, float] = {}
     plain = SearchRequest(kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today())
     for hit in _search(plain).hits:
         scores[hit.id] = max(scores.get(hit.id, 0.0), hit.score)
-    if scenario_hints:
+    if hints:
         tax = taxonomy()
         industry = tax.industries.get(profile.industry)
-        words = [tax.scenarios[s].name for s in scenario_hints] + ([industry.name] if industry else [])
+        words = [tax.scenarios[s].name for s in hints] + ([industry.name] if industry else [])
         hinted = SearchRequest(
             kind=kind,
             q=" ".join(words),
-            filters={"scenario": tuple(scenario_hints)},
+            filters={"scenario": tuple(hints)},
             per_page=RETRIEVE,
             facets=(),
             today=date.today(),
@@ -98,7 +99,7 @@ def solution_candidates(ids: dict[int, float], profile: Profile) -> list[Candida
             kind="solution",
             id=s.id,
             title=s.title,
-            text=" ".join([s.title, s.summary, s.description, *s.tags]),
+            text=solution_text(s),
             industries=tuple(s.industries),
             scenarios=tuple(s.scenarios),
             tags=tuple(s.tags),
@@ -131,7 +132,7 @@ def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
             kind="case",
             id=c.id,
             title=c.title,
-            text=f"{c.title} {c.summary}",
+            text=case_text(c),
             industries=(c.industry_code,),
             scenarios=tuple(c.scenarios),
             city=c.city,
@@ -142,8 +143,9 @@ def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
             promoted_cities=(c.city,) if c.is_promoted else (),
             level_before=c.level_before,
             level_after=c.level_after,
+            solution_ids=tuple(s.id for s in c.solutions),
             retrieval_score=ids[c.id],
-            extra={"row": c, "metrics": c.metrics},
+            extra={"row": c, "metrics": c.metrics, "solution_titles": {s.id: s.title for s in c.solutions}},
         )
         for c in rows
     ]
@@ -183,11 +185,27 @@ def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_i
     }
 
 
-def _rank(kind: str, profile: Profile, matcher, hints: list[str], exclude: int | None = None) -> list[Match]:
-    ids = retrieve(kind, profile, hints)
-    ids.pop(exclude, None)
-    build = solution_candidates if kind == "solution" else case_candidates
-    return matcher.rank(profile, build(ids, profile))
+def scenario_hints(scenario_scores: dict[str, float]) -> list[str]:
+    """The likeliest scenarios of a request, used to retrieve candidates beyond its words."""
+    ranked = sorted(scenario_scores.items(), key=lambda kv: -kv[1])
+    return [code for code, p in ranked if p >= MIN_SCENARIO_HINT][:SCENARIO_HINTS]
+
+
+def rank_lists(
+    profile: Profile, matcher, hints: list[str], skip: dict[str, int] | None = None
+) -> tuple[list[Match], list[Match]]:
+    """Ranked solutions (not yet diversified) and cases, each case scored by the solutions it used.
+
+    :param skip: an item id per kind to leave out (the item a "similar" list is about).
+    """
+    skip = skip or {}
+    ranked = {}
+    for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
+        ids = retrieve(kind, profile, hints)
+        ids.pop(skip.get(kind), None)
+        context = relative_scores(ranked["solution"]) if kind == "case" else None
+        ranked[kind] = matcher.rank(profile, build(ids, profile), context)
+    return ranked["solution"], ranked["case"]
 
 
 def recommend(
@@ -205,12 +223,10 @@ def recommend(
         profile = Profile(
             **{**profile.__dict__, "gap_scenarios": tuple(s["code"] for s in plan["scenarios"])}
         )
-    hints = [
-        code for code, p in sorted(scenario_scores.items(), key=lambda kv: -kv[1]) if p >= MIN_SCENARIO_HINT
-    ][:SCENARIO_HINTS]
-    skip = dict([exclude]) if exclude else {}
-    solutions = diversify(_rank("solution", profile, matcher, hints, skip.get("solution")))[:limit]
-    cases = _rank("case", profile, matcher, hints, skip.get("case"))[:limit]
+    solutions, cases = rank_lists(
+        profile, matcher, scenario_hints(scenario_scores), dict([exclude]) if exclude else None
+    )
+    solutions, cases = diversify(solutions)[:limit], cases[:limit]
     terms = search_state().analyzer.highlight_terms(profile.needs)
     lookups = names()
     request_id = str(uuid.uuid4())

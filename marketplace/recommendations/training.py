@@ -16,10 +16,10 @@ from indexing.base import SearchRequest
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, FeedbackEvent, ListingStatus, RecommendationLog, Solution
 from marketplace.recommendations import models_store
-from marketplace.recommendations.service import _rank, _search
+from marketplace.recommendations.service import _search, rank_lists, scenario_hints
 from matching.evaluation import ndcg_at_k, summarise
-from matching.features import Profile
-from matching.matcher import Matcher, diversify
+from matching.features import FEATURES, Profile
+from matching.matcher import Match, Matcher, diversify
 from matching.ranker import LinearRanker
 
 EVENT_GRADES = {"inquiry": 3, "favorite": 2, "click": 1, "impression": 0, "not_interested": 0}
@@ -67,17 +67,17 @@ def judged_queries() -> list[tuple[Profile, dict[str, dict[int, int]]]]:
     return queries
 
 
-def _hints(matcher: Matcher, profile: Profile) -> list[str]:
-    scores = matcher.scenario_scores(profile)
-    return [code for code, p in sorted(scores.items(), key=lambda kv: -kv[1]) if p >= 0.2][:2]
+def ranked_lists(matcher: Matcher, profile: Profile) -> dict[str, list[Match]]:
+    """Both ranked lists of ``profile`` by kind, undiversified."""
+    solutions, cases = rank_lists(profile, matcher, scenario_hints(matcher.scenario_scores(profile)))
+    return {"solution": solutions, "case": cases}
 
 
-def matcher_ranking(matcher: Matcher, profile: Profile, kind: str) -> list[int]:
-    """Ids the matcher ranks first for ``profile``, as the API would serve them."""
-    ranked = _rank(kind, profile, matcher, _hints(matcher, profile))
-    if kind == "solution":
-        ranked = diversify(ranked)
-    return [match.candidate.id for match in ranked]
+def matcher_rankings(matcher: Matcher, profile: Profile) -> dict[str, list[int]]:
+    """Ids the matcher ranks first for ``profile`` by kind, as the API would serve them."""
+    lists = ranked_lists(matcher, profile)
+    lists["solution"] = diversify(lists["solution"])
+    return {kind: [match.candidate.id for match in matches] for kind, matches in lists.items()}
 
 
 def baseline_ranking(profile: Profile, kind: str) -> list[int]:
@@ -89,10 +89,11 @@ def baseline_ranking(profile: Profile, kind: str) -> list[int]:
 def evaluate(matcher: Matcher, queries=None) -> dict:
     """NDCG@10, MRR and recall@10 of the matcher and of the BM25 baseline, per kind, on the judgments."""
     queries = queries if queries is not None else judged_queries()
+    rankings = [matcher_rankings(matcher, p) for p, _ in queries]
     report = {}
     for kind in KINDS:
         report[kind] = {
-            "matcher": summarise([(matcher_ranking(matcher, p, kind), g[kind]) for p, g in queries]),
+            "matcher": summarise([(r[kind], g[kind]) for r, (_, g) in zip(rankings, queries, strict=True)]),
             "baseline": summarise([(baseline_ranking(p, kind), g[kind]) for p, g in queries]),
         }
         baseline = report[kind]["baseline"]["ndcg@10"]
@@ -105,10 +106,8 @@ def _rows(matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]],
     X, y, groups, ids = [], [], [], []
     lists = tqdm(labelled, desc="training lists", unit="个", disable=not progress)
     for group, (profile, kind, grades) in enumerate(lists):
-        candidates = _rank(kind, profile, matcher, _hints(matcher, profile))
-        features, _ = matcher.features(profile, [m.candidate for m in candidates])
-        for match, row in zip(candidates, features, strict=True):
-            X.append(row)
+        for match in ranked_lists(matcher, profile)[kind]:
+            X.append([match.components[name] for name in FEATURES])
             y.append(grades.get(match.candidate.id, 0))
             groups.append(group)
             ids.append(match.candidate.id)
@@ -174,7 +173,8 @@ def train(force: bool = False, progress: bool = False) -> dict:
         metrics["ndcg@10"] = max(metrics["cv_ndcg@10"], metrics["prior_ndcg@10"])
     active = models_store.active_row()
     score, best = metrics.get("ndcg@10"), (active.metrics or {}).get("ndcg@10") if active else None
-    activate = force or active is None or (score is not None and (best is None or score > best))
+    outdated = models_store.needs_training()
+    activate = force or outdated or (score is not None and (best is None or score > best))
     row = models_store.save(matcher, metrics, activate)
     return {
         "version": row.version,

@@ -9,8 +9,16 @@ import pytest
 
 from marketplace.config import default_config
 from matching.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank, summarise
-from matching.features import Candidate, Profile, budget_fit, industry_affinity, uplift_fit
-from matching.matcher import Match, Matcher, diversify
+from matching.features import (
+    FEATURES,
+    Candidate,
+    Profile,
+    budget_fit,
+    industry_affinity,
+    solution_fit,
+    uplift_fit,
+)
+from matching.matcher import Match, Matcher, diversify, relative_scores
 from matching.ranker import LinearRanker
 from matching.reasons import Names, explain
 
@@ -69,7 +77,7 @@ def test_ranker_follows_sklearn_conventions():
     ranker = LinearRanker(prior_strength=0.0)
     assert not hasattr(ranker, "weights_")
     rng = np.random.default_rng(0)
-    X = rng.random((200, 10))
+    X = rng.random((200, len(FEATURES)))
     y = (X[:, 5] > 0.5).astype(int) * 3
     assert ranker.fit(X, y) is ranker
     assert np.argmax(ranker.weights_) == 5
@@ -159,3 +167,33 @@ def test_reasons_come_from_components():
     assert "助力达二级：质量管理（约束性场景）一级→二级" in reasons
     assert "本市样板案例 2 个使用该方案" in reasons
     assert len(reasons) <= 5
+
+
+def test_cases_score_by_the_solutions_they_used():
+    """A case's solution fit is the relative score of its best-fitting used solution, and it is explained."""
+    ranked = [
+        Match(Candidate(kind="solution", id=i, title="", text="", industries=(), scenarios=()), score, {})
+        for i, score in ((1, 2.0), (2, 1.0), (3, -0.5))
+    ]
+    scores = relative_scores(ranked)
+    assert scores == {1: 1.0, 2: 0.5, 3: 0.0}
+    assert relative_scores([]) == {}
+    case = Candidate(
+        kind="case",
+        id=9,
+        title="c",
+        text="c",
+        industries=("C3670",),
+        scenarios=("quality",),
+        solution_ids=(3, 2, 7),
+        extra={"solution_titles": {2: "AI视觉质检一体机", 3: "x", 7: "y"}},
+    )
+    assert solution_fit(case, scores) == (0.5, 2)
+    assert solution_fit(case, {}) == (0.0, None)
+    names = Names(industry=str, scenario=str, is_constraint=lambda c: False)
+    components = {"industry": 0.0, "scenario": 0.0, "text": 0.0, "locality": 0.0, "promotion": 0.0}
+    fitted = {**components, "solution_fit": 0.9, "used_solution": 2}
+    profile = Profile("C3670", "质检")
+    assert "用了与您需求相符的方案：AI视觉质检一体机" in explain(profile, case, fitted, names)
+    weak = {**components, "solution_fit": 0.2, "used_solution": 2}
+    assert not any("方案" in r for r in explain(profile, case, weak, names))
