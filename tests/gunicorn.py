@@ -1,0 +1,138 @@
+"""Serve the app with gunicorn on a temporary store, for tests that need real worker processes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+
+from marketplace import create_app
+from marketplace.auth.service import create_account
+from marketplace.extensions import db
+from tests.conftest import TEST_SECRET
+from tests.factories import PASSWORD, provider_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_EMAIL = "admin@example.cn"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(port: int, method: str, path: str, body=None, token: str | None = None):
+    """One request on a fresh connection, so that requests spread over the workers.
+
+    :returns: the status and the decoded JSON body.
+    :raises OSError, http.client.HTTPException: if the server drops the connection.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def token(port: int, email: str) -> str:
+    """Sign in and return the access token."""
+    status, body = call(port, "POST", "/api/v1/auth/token", {"email": email, "password": PASSWORD})
+    assert status == 200, body
+    return body["access_token"]
+
+
+def provider_token(port: int, email: str) -> str:
+    """Register a provider account with its company profile; return its token."""
+    body = {"email": email, "password": PASSWORD, "role": "provider", "name": "服务商"}
+    assert call(port, "POST", "/api/v1/auth/register", body)[0] == 201
+    provider = token(port, email)
+    assert call(port, "POST", "/api/v1/providers", provider_payload(), provider)[0] == 201
+    return provider
+
+
+@dataclass
+class Served:
+    """A running gunicorn: its port, its master process, and an app on the same store and index."""
+
+    port: int
+    process: subprocess.Popen
+    app: Flask
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the master's children, i.e. its workers."""
+        pid = self.process.pid
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@contextmanager
+def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
+    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account."""
+    config = {
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "INDEX_DIR": str(tmp_path / "index"),
+        "SECRET_KEY": TEST_SECRET,
+    }
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        create_account(ADMIN_EMAIL, PASSWORD, "admin", "管理员")
+        db.engine.dispose()
+    port = free_port()
+    env = {
+        **os.environ,
+        **{key: config[key] for key in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY")},
+        "APP_ENV": "development",
+        "BIND": f"127.0.0.1:{port}",
+        "WORKERS": str(workers),
+    }
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if call(port, "GET", "/api/v1/scenarios")[0] == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("gunicorn did not start: " + log.read_text()[-2000:])
+            time.sleep(0.2)
+        yield Served(port=port, process=process, app=app)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        with app.app_context():
+            db.engine.dispose()
