@@ -963,16 +963,19 @@ def _render_size(results: dict) -> list[str]:
     return lines
 
 
-def write_section(path: Path, markdown: str) -> None:
-    """Replace the marked section of ``path`` with ``markdown``, creating the file or section if needed."""
-    section = f"{DOC_BEGIN}\n{markdown}{DOC_END}\n"
+def write_section(path: Path, markdown: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
+    """Replace the section of ``path`` between the markers ``begin`` and ``end`` with ``markdown``.
+
+    The file, or the section at its end, is created if missing.
+    """
+    section = f"{begin}\n{markdown}{end}\n"
     if not path.exists():
         path.write_text(f"# Benchmarks\n\n{section}", encoding="utf-8")
         return
     text = path.read_text(encoding="utf-8")
-    if DOC_BEGIN in text and DOC_END in text:
-        head, rest = text.split(DOC_BEGIN, 1)
-        tail = rest.split(DOC_END, 1)[1].removeprefix("\n")
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1].removeprefix("\n")
         path.write_text(head + section + tail, encoding="utf-8")
     else:
         path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
