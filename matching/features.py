@@ -16,6 +16,7 @@ FEATURES = (
     "evidence",
     "promotion",
     "solution_fit",
+    "consensus",
 )
 PROMOTION_CAP = 1.0
 LEVEL_TWO = 2

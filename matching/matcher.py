@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from matching import features as f
 from matching.ranker import LinearRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 VECTOR_CACHE_SIZE = 50_000
+KINDS = ("solution", "case")
 RELEVANCE = ("text", "scenario", "solution_fit")
+CONSENSUS_TOP = 5
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class Matcher(BaseEstimator):
     Vectors of candidates already seen are cached (bounded) per process.
 
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
-    :param ranker: the linear ranker; its prior applies until :meth:`fit_ranker` is called.
+    :param ranker: the linear ranker, cloned per kind (solutions and cases weigh features
+        differently); its prior applies until :meth:`fit_ranker` is called for that kind.
     :param min_relevance: the least text similarity or scenario probability a candidate needs.
     :param random_state: seed for the classifiers.
     """
@@ -62,19 +65,15 @@ class Matcher(BaseEstimator):
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
             texts, scenarios
         )
-        self.ranker_ = (
-            self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
-        )
+        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
+        self.rankers_ = {kind: clone(ranker) for kind in KINDS}
         return self
 
-    def fit_ranker(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Matcher:
-        """Fit the ranker on feature rows graded 0–3 (from judgments and logged events)."""
-        self.ranker_ = LinearRanker(
-            prior=self.ranker_.prior,
-            prior_strength=self.ranker_.prior_strength,
-            C=self.ranker_.C,
-            random_state=self.random_state,
-        ).fit(X, y, sample_weight)
+    def fit_ranker(
+        self, kind: str, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> Matcher:
+        """Fit the ranker of one kind on feature rows graded 0–3 (from judgments and logged events)."""
+        self.rankers_[kind] = clone(self.rankers_[kind]).fit(X, y, sample_weight)
         return self
 
     def __getstate__(self) -> dict:
@@ -105,26 +104,26 @@ class Matcher(BaseEstimator):
         self,
         profile: f.Profile,
         candidates: Sequence[f.Candidate],
-        solution_scores: Mapping[int, float] | None = None,
+        solutions: Sequence[Match] | None = None,
     ) -> tuple[np.ndarray, list[dict]]:
         """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons.
 
-        :param solution_scores: for cases, the solutions ranked for the same request, by id, with
-            their score relative to the best (see :func:`relative_scores`).
+        :param solutions: when ranking cases, the solutions already ranked for the same request:
+            a case is scored by the solutions it used, and by its resemblance to the best ones.
         """
         if not candidates:
             return np.zeros((0, len(f.FEATURES))), []
         query = " ".join([profile.needs, *profile.scenarios])
-        similarity = (self._candidate_vectors(candidates) @ self.text_model_.transform([query]).T).toarray()[
-            :, 0
-        ]
+        vectors = self._candidate_vectors(candidates)
+        similarity = (vectors @ self.text_model_.transform([query]).T).toarray()[:, 0]
         scenario_scores = self.scenario_scores(profile)
         top_retrieval = max((c.retrieval_score for c in candidates), default=0.0) or 1.0
+        solution_scores = relative_scores(solutions or ())
         rows, details = [], []
         for candidate, text_score in zip(candidates, similarity, strict=True):
             matched = max(candidate.scenarios, key=lambda s: scenario_scores.get(s, 0.0), default=None)
             industry, shared_code = f.industry_affinity(profile.industry, candidate.industries)
-            used, used_id = f.solution_fit(candidate, solution_scores or {})
+            used, used_id = f.solution_fit(candidate, solution_scores)
             components = {
                 "retrieval": candidate.retrieval_score / top_retrieval,
                 "text": float(text_score),
@@ -137,17 +136,32 @@ class Matcher(BaseEstimator):
                 "evidence": f.evidence(candidate),
                 "promotion": f.promotion(profile, candidate),
                 "solution_fit": used,
+                "consensus": 0.0,
             }
             rows.append([components[name] for name in f.FEATURES])
             names = {"matched_scenario": matched, "shared_industry": shared_code, "used_solution": used_id}
             details.append({**components, **names})
-        return np.array(rows), details
+        X = np.array(rows)
+        if solutions is None:
+            first_pass = self.rankers_[candidates[0].kind].decision_function(X)
+            surest = [i for i in np.argsort(-first_pass, kind="stable") if self._relevant(details[i])]
+            reference = vectors[surest[:CONSENSUS_TOP]]
+        else:
+            reference = self._candidate_vectors([m.candidate for m in solutions[:CONSENSUS_TOP]])
+        column = f.FEATURES.index("consensus")
+        X[:, column] = _consensus(vectors, reference)
+        for detail, value in zip(details, X[:, column], strict=True):
+            detail["consensus"] = float(value)
+        return X, details
+
+    def _relevant(self, detail: dict) -> bool:
+        return max(detail[name] for name in RELEVANCE) >= self.min_relevance
 
     def rank(
         self,
         profile: f.Profile,
         candidates: Sequence[f.Candidate],
-        solution_scores: Mapping[int, float] | None = None,
+        solutions: Sequence[Match] | None = None,
     ) -> list[Match]:
         """Score and sort candidates, best first, leaving out those unrelated to the need.
 
@@ -155,16 +169,28 @@ class Matcher(BaseEstimator):
         about, or (a case) it used a solution that fits the need; price, place or evidence alone
         never make an unrelated item a match.
         """
-        X, details = self.features(profile, candidates, solution_scores)
+        X, details = self.features(profile, candidates, solutions)
         if not details:
             return []
-        scores = self.ranker_.decision_function(X)
+        scores = self.rankers_[candidates[0].kind].decision_function(X)
         order = np.argsort(-scores, kind="stable")
         return [
-            Match(candidates[i], float(scores[i]), details[i])
-            for i in order
-            if max(details[i][name] for name in RELEVANCE) >= self.min_relevance
+            Match(candidates[i], float(scores[i]), details[i]) for i in order if self._relevant(details[i])
         ]
+
+
+def _consensus(vectors: sparse.csr_matrix, reference: sparse.csr_matrix) -> np.ndarray:
+    """Cosine of each row of ``vectors`` to the centroid of ``reference`` (the surest solution matches).
+
+    Pseudo-relevance feedback: what resembles the surest matches is likely relevant too, even when
+    it shares few words with the request. Cases compare with the best solutions, whose ranking is
+    surer than a first pass over short case stories.
+    """
+    if reference.shape[0] == 0:
+        return np.zeros(vectors.shape[0])
+    centroid = np.asarray(reference.mean(axis=0)).ravel()
+    norm = np.linalg.norm(centroid)
+    return vectors @ (centroid / norm) if norm else np.zeros(vectors.shape[0])
 
 
 def relative_scores(matches: Sequence[Match]) -> dict[int, float]:

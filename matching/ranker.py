@@ -21,6 +21,7 @@ PRIOR_WEIGHTS = {
     "evidence": 0.3,
     "promotion": 0.1,
     "solution_fit": 1.5,
+    "consensus": 1.5,
 }
 
 

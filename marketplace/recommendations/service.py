@@ -28,7 +28,7 @@ from marketplace.recommendations.texts import case_text, solution_text
 from marketplace.search.service import search_state
 from marketplace.taxonomy.service import taxonomy
 from matching.features import LEVEL_TWO, Candidate, Profile
-from matching.matcher import Match, diversify, relative_scores
+from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
 RETRIEVE = 100
@@ -203,8 +203,7 @@ def rank_lists(
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        context = relative_scores(ranked["solution"]) if kind == "case" else None
-        ranked[kind] = matcher.rank(profile, build(ids, profile), context)
+        ranked[kind] = matcher.rank(profile, build(ids, profile), ranked.get("solution"))
     return ranked["solution"], ranked["case"]
 
 

@@ -101,11 +101,11 @@ def evaluate(matcher: Matcher, queries=None) -> dict:
     return report
 
 
-def _rows(matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]], progress: bool = False):
-    """Feature rows of every retrieved candidate, graded by the judgments or events (unlisted: 0)."""
+def _rows(matcher: Matcher, kind: str, labelled: list[tuple[Profile, dict[int, int]]], progress=False):
+    """Feature rows of every retrieved candidate of ``kind``, graded by judgments or events (unlisted: 0)."""
     X, y, groups, ids = [], [], [], []
-    lists = tqdm(labelled, desc="training lists", unit="个", disable=not progress)
-    for group, (profile, kind, grades) in enumerate(lists):
+    lists = tqdm(labelled, desc=f"training lists ({kind})", unit="个", disable=not progress)
+    for group, (profile, grades) in enumerate(lists):
         for match in ranked_lists(matcher, profile)[kind]:
             X.append([match.components[name] for name in FEATURES])
             y.append(grades.get(match.candidate.id, 0))
@@ -162,15 +162,24 @@ def train(force: bool = False, progress: bool = False) -> dict:
     labelled = [(p, kind, g[kind]) for p, g in judged_queries() for kind in KINDS if g[kind]]
     labelled += feedback_labels()
     metrics: dict = {"training_lists": len(labelled)}
-    if labelled:
-        X, y, groups, ids = _rows(matcher, labelled, progress)
-        metrics["cv_ndcg@10"] = cross_validated_ndcg(X, y, groups, ids)
-        metrics["prior_ndcg@10"] = grouped_ndcg(LinearRanker().decision_function(X), y, groups, ids)
-        learned = metrics["cv_ndcg@10"] > metrics["prior_ndcg@10"]
-        if learned:
-            matcher.fit_ranker(X, y)
-        metrics["ranker"] = "learned" if learned else "prior"
-        metrics["ndcg@10"] = max(metrics["cv_ndcg@10"], metrics["prior_ndcg@10"])
+    chosen = []
+    for kind in KINDS:  # solutions first: case rows depend on the fitted solution ranking
+        lists = [(profile, grades) for profile, k, grades in labelled if k == kind]
+        if not lists:
+            continue
+        X, y, groups, ids = _rows(matcher, kind, lists, progress)
+        cv = cross_validated_ndcg(X, y, groups, ids)
+        prior = grouped_ndcg(LinearRanker().decision_function(X), y, groups, ids)
+        if cv > prior:
+            matcher.fit_ranker(kind, X, y)
+            # The consensus feature follows the ranker's own first pass: refit on the rows it gives.
+            X, y, groups, ids = _rows(matcher, kind, lists, progress)
+            matcher.fit_ranker(kind, X, y)
+        ranker = "learned" if cv > prior else "prior"
+        metrics[kind] = {"cv_ndcg@10": cv, "prior_ndcg@10": prior, "ranker": ranker}
+        chosen.append(max(cv, prior))
+    if chosen:
+        metrics["ndcg@10"] = float(np.mean(chosen))
     active = models_store.active_row()
     score, best = metrics.get("ndcg@10"), (active.metrics or {}).get("ndcg@10") if active else None
     outdated = models_store.needs_training()

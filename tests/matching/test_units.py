@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from marketplace.config import default_config
 from matching.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank, summarise
@@ -18,7 +19,7 @@ from matching.features import (
     solution_fit,
     uplift_fit,
 )
-from matching.matcher import Match, Matcher, diversify, relative_scores
+from matching.matcher import Match, Matcher, _consensus, diversify, relative_scores
 from matching.ranker import LinearRanker
 from matching.reasons import Names, explain
 
@@ -102,7 +103,7 @@ def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
         ["planning_scheduling"],
     ]
     matcher = Matcher(SEED_DIR).fit(texts, labels)
-    assert matcher.text_model_ and matcher.scenario_model_ and matcher.ranker_
+    assert matcher.text_model_ and matcher.scenario_model_ and set(matcher.rankers_) == {"solution", "case"}
     restored = pickle.loads(pickle.dumps(matcher))
     scores = restored.scenario_scores(Profile(industry="C2929", needs="每个月电费越来越高"))
     assert max(scores, key=scores.get) == "energy"
@@ -197,3 +198,11 @@ def test_cases_score_by_the_solutions_they_used():
     assert "用了与您需求相符的方案：AI视觉质检一体机" in explain(profile, case, fitted, names)
     weak = {**components, "solution_fit": 0.2, "used_solution": 2}
     assert not any("方案" in r for r in explain(profile, case, weak, names))
+
+
+def test_consensus_is_the_cosine_to_the_centroid_of_the_surest_matches():
+    """Pseudo-relevance feedback: rows like the reference score high; no reference gives zeros."""
+    vectors = sparse.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]))
+    scores = _consensus(vectors, vectors[[0]])
+    assert scores == pytest.approx([1.0, 0.0, 0.6])
+    assert _consensus(vectors, vectors[[]]).tolist() == [0.0, 0.0, 0.0]
