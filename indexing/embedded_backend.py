@@ -120,10 +120,18 @@ class EmbeddedBackend(SearchBackend):
     # -- versions -------------------------------------------------------------------------
 
     def _current_name(self) -> str:
+        """The name of the live version; on a first start, an empty first version is created.
+
+        :raises FileNotFoundError: if the pointer vanished after this process had opened a version
+            (the index directory was moved or unmounted), so that an empty index never silently
+            replaces the real one while it is away.
+        """
         pointer = self.index_dir / "CURRENT"
         try:
             return pointer.read_text().strip()
         except FileNotFoundError:
+            if self._version is not None:
+                raise
             return self._create_first_version()
 
     def _create_first_version(self) -> str:
@@ -233,7 +241,10 @@ class EmbeddedBackend(SearchBackend):
 
     def rebuild(self, documents: Iterable[IndexDocument]) -> int:
         """Build a new version directory, then switch ``CURRENT`` to it atomically."""
-        self._current_name()
+        try:
+            self._current_name()
+        except OSError as error:
+            raise SearchUnavailable(f"embedded index unavailable: {error}") from error
         name = f"v{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
         path = self.index_dir / name
         path.mkdir()

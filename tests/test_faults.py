@@ -123,11 +123,15 @@ def test_killing_workers_during_a_burst_of_writes_loses_no_acknowledged_write(tm
         assert call(port, "GET", "/api/v1/search/solutions?q=%E6%8A%97%E6%95%85%E9%9A%9C")[0] == 200
 
 
-def test_writes_succeed_while_the_index_is_gone_and_reach_it_once_it_is_back(app, client, world):
-    """With the live index directory gone, writes answer 2xx, search 503; the next write drains the outbox."""
+@pytest.mark.parametrize("gone", ["live version", "index directory"])
+def test_writes_succeed_while_the_index_is_gone_and_reach_it_once_it_is_back(app, client, world, gone):
+    """With the index moved away, writes answer 2xx, search 503; once back, the next write drains the outbox.
+
+    Moving the whole index directory must not make a running process start an empty index in its place.
+    """
     world.solution(title="索引在线时发布的方案")
     index_dir = Path(app.config["INDEX_DIR"])
-    live = index_dir / _live_version(index_dir)
+    live = index_dir / _live_version(index_dir) if gone == "live version" else index_dir
     away = live.with_name(f"{live.name}.unmounted")
     live.rename(away)
     try:
