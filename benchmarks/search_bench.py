@@ -510,13 +510,20 @@ class KeepAliveClient:
 
 
 def run_http(
-    port: int, paths: Sequence[str], count: int, concurrency: int, warmup: int, server_pids: Sequence[int]
+    port: int,
+    paths: Sequence[str],
+    count: int,
+    concurrency: int,
+    warmup: int,
+    server_pids: Sequence[int],
+    client: type[KeepAliveClient] = KeepAliveClient,
 ) -> dict:
-    """Send ``count`` GETs from ``concurrency`` threads, each on its own keep-alive client.
+    """Send ``count`` requests from ``concurrency`` threads, each on its own keep-alive client.
 
+    Each request is ``client.get(path)``: a GET, unless ``client`` sends something else.
     The CPU time is that of ``server_pids`` (the gunicorn master and workers), not the client's.
     """
-    clients = [KeepAliveClient(port) for _ in range(concurrency)]
+    clients = [client(port) for _ in range(concurrency)]
     for number in range(warmup):
         clients[number % concurrency].get(paths[number % len(paths)])
     for client in clients:

@@ -146,8 +146,10 @@ class Matcher(BaseEstimator):
             first_pass = self.rankers_[candidates[0].kind].decision_function(X)
             surest = [i for i in np.argsort(-first_pass, kind="stable") if self._relevant(details[i])]
             reference = vectors[surest[:CONSENSUS_TOP]]
-        else:
+        elif solutions:
             reference = self._candidate_vectors([m.candidate for m in solutions[:CONSENSUS_TOP]])
+        else:
+            reference = vectors[[]]
         column = f.FEATURES.index("consensus")
         X[:, column] = _consensus(vectors, reference)
         for detail, value in zip(details, X[:, column], strict=True):
