@@ -59,6 +59,7 @@ class SearchRequest:
     ``filters`` maps a name of :data:`TERM_FILTERS` to the values to OR together; different
     names are ANDed. ``facets`` lists the facets to count; each facet's counts ignore that
     facet's own filter (disjunctive counting). ``today`` decides which promotions are running.
+    ``highlight`` marks the query's words in each hit; candidate retrieval turns it off.
     """
 
     kind: str
@@ -72,6 +73,7 @@ class SearchRequest:
     page: int = 1
     per_page: int = 20
     facets: tuple[str, ...] = FACETS
+    highlight: bool = True
 
 
 @dataclass(frozen=True)

@@ -340,7 +340,7 @@ class EmbeddedBackend(SearchBackend):
         result = searcher.search(
             query, limit=request.per_page, offset=(request.page - 1) * request.per_page, count=True, **options
         )
-        terms = self.analyzer.highlight_terms(request.q) if text is not None else set()
+        terms = self.analyzer.highlight_terms(request.q) if text is not None and request.highlight else set()
         hits = []
         for order_key, address in result.hits:
             stored = searcher.doc(address)

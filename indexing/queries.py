@@ -331,7 +331,7 @@ def parse_search_response(
     both backends mark the same words; a field appears in ``highlight`` only if it matched.
     Hits sorted by a field carry no score and get ``0.0``.
     """
-    terms = analyzer.highlight_terms(request.q) if request.q.strip() else set()
+    terms = analyzer.highlight_terms(request.q) if request.q.strip() and request.highlight else set()
     hits = []
     for hit in response["hits"]["hits"]:
         source = hit.get("_source", {})

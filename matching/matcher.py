@@ -15,6 +15,7 @@ from matching.ranker import LinearRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 VECTOR_CACHE_SIZE = 50_000
+SCENARIO_CACHE_SIZE = 1_000
 KINDS = ("solution", "case")
 RELEVANCE = ("text", "scenario", "solution_fit")
 CONSENSUS_TOP = 5
@@ -79,6 +80,7 @@ class Matcher(BaseEstimator):
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state.pop("_cache", None)
+        state.pop("_scenario_cache", None)
         return state
 
     def _candidate_vectors(self, candidates: Sequence[f.Candidate]) -> sparse.csr_matrix:
@@ -93,9 +95,20 @@ class Matcher(BaseEstimator):
                 cache.popitem(last=False)
         return sparse.vstack([cache[(c.kind, c.id, c.text)] for c in candidates], format="csr")
 
+    def _needs_scenarios(self, needs: str) -> dict[str, float]:
+        """The scenario model's probabilities for a needs text, memoised (bounded) per process."""
+        cache: OrderedDict = self.__dict__.setdefault("_scenario_cache", OrderedDict())
+        if needs in cache:
+            cache.move_to_end(needs)
+        else:
+            cache[needs] = self.scenario_model_.scenario_scores(needs)
+            while len(cache) > SCENARIO_CACHE_SIZE:
+                cache.popitem(last=False)
+        return cache[needs]
+
     def scenario_scores(self, profile: f.Profile) -> dict[str, float]:
         """How likely each scenario is what the request is about; named scenarios count as certain."""
-        scores = self.scenario_model_.scenario_scores(profile.needs) if profile.needs.strip() else {}
+        scores = dict(self._needs_scenarios(profile.needs)) if profile.needs.strip() else {}
         for scenario in profile.scenarios:
             scores[scenario] = 1.0
         return scores

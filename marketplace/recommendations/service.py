@@ -56,7 +56,9 @@ def _search(request: SearchRequest):
 def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
     """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
     scores: dict[int, float] = {}
-    plain = SearchRequest(kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today())
+    plain = SearchRequest(
+        kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today(), highlight=False
+    )
     for hit in _search(plain).hits:
         scores[hit.id] = max(scores.get(hit.id, 0.0), hit.score)
     if hints:
@@ -70,6 +72,7 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
             per_page=RETRIEVE,
             facets=(),
             today=date.today(),
+            highlight=False,
         )
         for hit in _search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
@@ -228,10 +231,17 @@ def recommend(
     solutions, cases = diversify(solutions)[:limit], cases[:limit]
     terms = search_state().analyzer.highlight_terms(profile.needs)
     lookups = names()
-    request_id = str(uuid.uuid4())
+    answer = {
+        "request_id": str(uuid.uuid4()),
+        "model_version": version,
+        "level_plan": plan,
+        # Built before the commit below, which expires every loaded row.
+        "solutions": [_solution_item(m, profile, lookups, terms) for m in solutions],
+        "cases": [_case_item(m, profile, lookups, terms) for m in cases],
+    }
     db.session.add(
         RecommendationLog(
-            request_id=request_id,
+            request_id=answer["request_id"],
             user_id=actor.id if actor else None,
             profile=_profile_json(profile),
             model_version=version,
@@ -243,13 +253,7 @@ def recommend(
         )
     )
     db.session.commit()
-    return {
-        "request_id": request_id,
-        "model_version": version,
-        "level_plan": plan,
-        "solutions": [_solution_item(m, profile, lookups, terms) for m in solutions],
-        "cases": [_case_item(m, profile, lookups, terms) for m in cases],
-    }
+    return answer
 
 
 def _profile_json(profile: Profile) -> dict:
