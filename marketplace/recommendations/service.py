@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import date
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from indexing.base import SearchRequest, SearchUnavailable
 from marketplace.assessments.service import indicator, latest_assessment, target_gap
@@ -21,13 +17,12 @@ from marketplace.models import (
     RecommendationLog,
     Solution,
     User,
-    case_solutions,
 )
+from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.recommendations.texts import case_text, solution_text
 from marketplace.search.service import search_state
 from marketplace.taxonomy.service import taxonomy
-from matching.features import LEVEL_TWO, Candidate, Profile
+from matching.features import LEVEL_TWO, Profile
 from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
@@ -77,81 +72,6 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
         for hit in _search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
     return scores
-
-
-def solution_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
-    """Published solutions as candidates, with their evidence from cases."""
-    rows = db.session.scalars(
-        select(Solution)
-        .where(Solution.id.in_(list(ids)), Solution.status == ListingStatus.PUBLISHED)
-        .options(selectinload(Solution.provider))
-    ).all()
-    used = db.session.execute(
-        select(case_solutions.c.solution_id, BenchmarkCase.city, func.count())
-        .join(BenchmarkCase, BenchmarkCase.id == case_solutions.c.case_id)
-        .where(case_solutions.c.solution_id.in_(list(ids)), BenchmarkCase.status == ListingStatus.PUBLISHED)
-        .group_by(case_solutions.c.solution_id, BenchmarkCase.city)
-    ).all()
-    evidence, local = Counter(), Counter()
-    for solution_id, city, count in used:
-        evidence[solution_id] += count
-        if city == profile.city:
-            local[solution_id] += count
-    return [
-        Candidate(
-            kind="solution",
-            id=s.id,
-            title=s.title,
-            text=solution_text(s),
-            industries=tuple(s.industries),
-            scenarios=tuple(s.scenarios),
-            tags=tuple(s.tags),
-            price_min_cny=s.price_min_cny,
-            price_max_cny=s.price_max_cny,
-            deploy_days=s.deploy_days,
-            city=s.provider.city,
-            province=s.provider.province,
-            provider_id=s.provider_id,
-            uplifts=tuple((u["scenario"], u["from_level"], u["to_level"]) for u in s.level_uplifts),
-            evidence_cases=evidence[s.id],
-            local_cases=local[s.id],
-            accepted_claims=sum(1 for c in s.outcome_claims if c["source_type"] == "city_accepted"),
-            retrieval_score=ids[s.id],
-            extra={"row": s},
-        )
-        for s in rows
-    ]
-
-
-def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
-    """Published cases as candidates."""
-    rows = db.session.scalars(
-        select(BenchmarkCase).where(
-            BenchmarkCase.id.in_(list(ids)), BenchmarkCase.status == ListingStatus.PUBLISHED
-        )
-    ).all()
-    return [
-        Candidate(
-            kind="case",
-            id=c.id,
-            title=c.title,
-            text=case_text(c),
-            industries=(c.industry_code,),
-            scenarios=tuple(c.scenarios),
-            city=c.city,
-            province=c.province,
-            provider_id=c.provider_id,
-            evidence_cases=0,
-            accepted_claims=sum(1 for m in c.metrics if m.get("source_type") == "city_accepted"),
-            promoted_cities=(c.city,) if c.is_promoted else (),
-            level_before=c.level_before,
-            level_after=c.level_after,
-            solution_ids=tuple(s.id for s in c.solutions),
-            retrieval_score=ids[c.id],
-            extra={"row": c, "metrics": c.metrics, "solution_titles": {s.id: s.title for s in c.solutions}},
-        )
-        for c in rows
-    ]
 
 
 def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_id: int | None) -> dict | None:
@@ -235,7 +155,6 @@ def recommend(
         "request_id": str(uuid.uuid4()),
         "model_version": version,
         "level_plan": plan,
-        # Built before the commit below, which expires every loaded row.
         "solutions": [_solution_item(m, profile, lookups, terms) for m in solutions],
         "cases": [_case_item(m, profile, lookups, terms) for m in cases],
     }
@@ -265,13 +184,13 @@ def _profile_json(profile: Profile) -> dict:
 def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
     row = match.candidate.extra["row"]
     return {
-        "id": row.id,
-        "title": row.title,
-        "summary": row.summary,
-        "provider": {"id": row.provider_id, "name": row.provider.name, "city": row.provider.city},
-        "price_min_cny": row.price_min_cny,
-        "price_max_cny": row.price_max_cny,
-        "deploy_days": row.deploy_days,
+        "id": row["id"],
+        "title": row["title"],
+        "summary": row["summary"],
+        "provider": {"id": row["provider_id"], "name": row["provider_name"], "city": row["provider_city"]},
+        "price_min_cny": row["price_min_cny"],
+        "price_max_cny": row["price_max_cny"],
+        "deploy_days": row["deploy_days"],
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }
@@ -280,14 +199,14 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
 def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
     row = match.candidate.extra["row"]
     return {
-        "id": row.id,
-        "title": row.title,
-        "enterprise_name": row.enterprise_name,
-        "city": row.city,
-        "industry": row.industry_code,
-        "level_before": row.level_before,
-        "level_after": row.level_after,
-        "promoted": row.is_promoted,
+        "id": row["id"],
+        "title": row["title"],
+        "enterprise_name": row["enterprise_name"],
+        "city": row["city"],
+        "industry": row["industry_code"],
+        "level_before": row["level_before"],
+        "level_after": row["level_after"],
+        "promoted": bool(row["promoted_cities"]),
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }
