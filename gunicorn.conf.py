@@ -1,19 +1,82 @@
-"""gunicorn settings for the service; ``scripts/serve`` uses them."""
+"""gunicorn settings for the service; ``scripts/serve`` uses them.
+
+Logs are JSON lines on stderr (the app writes one access line per request, so gunicorn's own access
+log is off). Request metrics are shared between workers through prometheus_client's multiprocess
+mode, in ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set; emptied at start).
+"""
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("THREADS", 1))
 preload_app = True
-accesslog = "-"
+accesslog = None
 timeout = 30
+
+_metrics_dir_is_ours = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+# prometheus_client picks its multiprocess storage when first imported, i.e. when the app preloads.
+if _metrics_dir_is_ours:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="marketplace-metrics-")
+METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+logconfig_dict = {
+    "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["json"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True, "qualname": "gunicorn.error"},
+        "gunicorn.access": {
+            "level": "WARNING",
+            "handlers": [],
+            "propagate": False,
+            "qualname": "gunicorn.access",
+        },
+    },
+    "handlers": {
+        "json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    },
+    "formatters": {"json": {"()": "marketplace.observability.JsonFormatter"}},
+}
 
 
 def on_starting(server):
-    """Load the read-only taxonomy and analysis chain once, before workers fork, so they share it."""
+    """Empty the metrics directory; load the read-only taxonomy and analysis chain once, before forking."""
     from marketplace.config import default_config
     from marketplace.search.service import warm_up
 
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for path in METRICS_DIR.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     warm_up(default_config(".")["SEED_DATA_DIR"])
+
+
+def post_fork(server, worker):
+    """Drop the database connections inherited from the preloaded master, without closing them for it.
+
+    The search backend needs nothing here: ``SearchState.backend`` creates a new one in every process.
+    """
+    from marketplace.extensions import db
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
+def child_exit(server, worker):
+    """Let prometheus_client drop a dead worker's live gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory if gunicorn made it."""
+    if _metrics_dir_is_ours:
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -52,14 +52,16 @@ def normalise_database_url(url: str) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the store, migrations, the API and security to the app."""
+    """Bind logging and metrics, the store, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
     from flask_smorest import Api
 
     from marketplace.auth.security import init_security
     from marketplace.extensions import db, limiter, migrate
+    from marketplace.observability import init_observability
     from marketplace.search.service import init_search
 
+    init_observability(app)
     db.init_app(app)
     limiter.init_app(app)
     migrate.init_app(

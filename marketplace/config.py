@@ -17,10 +17,16 @@ ENV_KEYS = (
     "ELASTICSEARCH_INDEX_PREFIX",
     "RATELIMIT_STORAGE_URI",
     "RECOMMENDATION_RATE_LIMIT",
+    "AUTH_RATE_LIMIT",
+    "INQUIRY_RATE_LIMIT",
     "TOKEN_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
+    "LOG_LEVEL",
+    "METRICS_TOKEN",
+    "CORS_ORIGINS",
+    "HSTS_SECONDS",
 )
-INT_KEYS = {"TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH"}
+INT_KEYS = {"TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
 
 
 def default_config(instance_path: str) -> dict:
@@ -39,6 +45,12 @@ def default_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RECOMMENDATION_RATE_LIMIT": "60/minute",
         "EVENT_RATE_LIMIT": "600/minute",
+        "AUTH_RATE_LIMIT": "10/minute;100/hour",
+        "INQUIRY_RATE_LIMIT": "20/minute;200/day",
+        "LOG_LEVEL": "INFO",
+        "METRICS_TOKEN": None,
+        "CORS_ORIGINS": "",
+        "HSTS_SECONDS": 0,
         "TOKEN_TTL_SECONDS": 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,15 +15,22 @@ from marketplace.auth.schemas import (
     UserSchema,
 )
 from marketplace.auth.security import authenticated, current_user
+from marketplace.extensions import limiter
 from marketplace.models import Role
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="账号与令牌")
+
+
+def auth_rate_limit() -> str:
+    """The per-address limit of sign-up, sign-in and account creation."""
+    return current_app.config["AUTH_RATE_LIMIT"]
 
 
 @blp.route("/auth/register")
 class Register(MethodView):
     """Self-service sign-up."""
 
+    @limiter.limit(auth_rate_limit)
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
@@ -34,6 +42,7 @@ class Register(MethodView):
 class Token(MethodView):
     """Credentials for a token."""
 
+    @limiter.limit(auth_rate_limit)
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     def post(self, data):
@@ -56,6 +65,7 @@ class Me(MethodView):
 class Accounts(MethodView):
     """Staff accounts, created by admins."""
 
+    @limiter.limit(auth_rate_limit)
     @authenticated(blp, Role.ADMIN)
     @blp.arguments(StaffAccountSchema)
     @blp.response(201, UserSchema)

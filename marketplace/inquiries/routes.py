@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from marketplace.auth.security import authenticated, current_user
+from marketplace.extensions import limiter
 from marketplace.inquiries import service
 from marketplace.inquiries.schemas import (
     InquiryCreateSchema,
@@ -20,10 +22,16 @@ from marketplace.models import Role
 blp = Blueprint("inquiries", __name__, url_prefix="/api/v1", description="供需对接")
 
 
+def inquiry_rate_limit() -> str:
+    """The per-address limit of new inquiries and replies."""
+    return current_app.config["INQUIRY_RATE_LIMIT"]
+
+
 @blp.route("/solutions/<int:solution_id>/inquiries")
 class SolutionInquiries(MethodView):
     """Inquiries about one solution."""
 
+    @limiter.limit(inquiry_rate_limit)
     @authenticated(blp, Role.ENTERPRISE)
     @blp.arguments(InquiryCreateSchema)
     @blp.response(201, InquirySchema)
@@ -66,6 +74,7 @@ class InquiryById(MethodView):
 class Replies(MethodView):
     """The thread of an inquiry."""
 
+    @limiter.limit(inquiry_rate_limit)
     @authenticated(blp)
     @blp.arguments(ReplySchema)
     @blp.response(201, InquirySchema)
