@@ -139,17 +139,26 @@ def matching_train_command(if_missing, force):
 
 
 @matching_cli.command("evaluate")
-def matching_evaluate_command():
+@click.option(
+    "--held-out",
+    "folds",
+    type=click.IntRange(2, 20),
+    default=None,
+    help="Also rank each judged query with rankers refitted without it (K folds).",
+)
+def matching_evaluate_command(folds):
     """Print NDCG@10, MRR and recall@10 of the active matcher and of plain BM25 on the judgments."""
     from marketplace.recommendations import models_store, training
 
     version, matcher = models_store.active_matcher()
     report = training.evaluate(matcher)
+    held_out = training.held_out_evaluation(matcher, folds, progress=True) if folds else None
     click.echo(f"model {version}, judgments {training.judgments_path()}")
     click.echo(f"{'kind':<9}{'ranker':<10}{'ndcg@10':>9}{'mrr':>8}{'recall@10':>11}{'queries':>9}")
     for kind, rows in report.items():
-        for name in ("baseline", "matcher"):
-            m = rows[name]
+        figures = [(name, rows[name]) for name in ("baseline", "matcher")]
+        figures += [("held-out", held_out[kind])] if held_out else []
+        for name, m in figures:
             click.echo(
                 f"{kind:<9}{name:<10}{m['ndcg@10']:>9.3f}{m['mrr']:>8.3f}{m['recall@10']:>11.3f}{m['queries']:>9}"
             )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 from flask import current_app
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, KFold
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -25,6 +26,7 @@ from matching.ranker import LinearRanker
 EVENT_GRADES = {"inquiry": 3, "favorite": 2, "click": 1, "impression": 0, "not_interested": 0}
 KINDS = ("solution", "case")
 FOLDS = 5
+Labelled = list[tuple[Profile, str, dict[int, int]]]  # (request, kind, grade by item id)
 
 
 def judgments_path() -> Path:
@@ -114,7 +116,7 @@ def _rows(matcher: Matcher, kind: str, labelled: list[tuple[Profile, dict[int, i
     return np.array(X), np.array(y), np.array(groups), np.array(ids)
 
 
-def feedback_labels() -> list[tuple[Profile, str, dict[int, int]]]:
+def feedback_labels() -> Labelled:
     """Logged lists with their best event per item as a grade."""
     labelled = []
     for log in db.session.scalars(
@@ -156,12 +158,15 @@ def cross_validated_ndcg(X: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: 
     return grouped_ndcg(predicted, y, groups, ids)
 
 
-def train(force: bool = False, progress: bool = False) -> dict:
-    """Fit a new matcher on the catalog, judgments and feedback; activate it only if it ranks better."""
-    matcher = models_store.fit_matcher()
-    labelled = [(p, kind, g[kind]) for p, g in judged_queries() for kind in KINDS if g[kind]]
-    labelled += feedback_labels()
-    metrics: dict = {"training_lists": len(labelled)}
+def fit_rankers(
+    matcher: Matcher, labelled: list[tuple[Profile, str, dict[int, int]]], progress=False
+) -> dict:
+    """Fit each kind's ranker on graded lists where that beats the prior on held-out groups.
+
+    :returns: per kind, the cross-validated and prior NDCG@10 of its candidate rows, and which won;
+        ``ndcg@10`` is their mean (the figure a new model must beat to become active).
+    """
+    metrics: dict = {}
     chosen = []
     for kind in KINDS:  # solutions first: case rows depend on the fitted solution ranking
         lists = [(profile, grades) for profile, k, grades in labelled if k == kind]
@@ -180,6 +185,40 @@ def train(force: bool = False, progress: bool = False) -> dict:
         chosen.append(max(cv, prior))
     if chosen:
         metrics["ndcg@10"] = float(np.mean(chosen))
+    return metrics
+
+
+def _labelled(queries) -> Labelled:
+    return [(p, kind, g[kind]) for p, g in queries for kind in KINDS if g[kind]]
+
+
+def held_out_evaluation(matcher: Matcher, folds: int = FOLDS, progress: bool = False) -> dict:
+    """The matcher's figures on judged queries its rankers never saw: K-fold over the queries.
+
+    For each fold the rankers are refitted from the prior on the other folds' judgments (the text
+    models learn from the catalog only), then the fold's queries are ranked end to end as the API
+    would. This estimates how the ranking generalises beyond the judgments it was tuned on.
+    """
+    queries = judged_queries()
+    rankings: list = [None] * len(queries)
+    splits = KFold(n_splits=folds, shuffle=True, random_state=matcher.random_state).split(queries)
+    for train_index, test_index in tqdm(list(splits), desc="folds", unit="折", disable=not progress):
+        fold = copy.deepcopy(matcher)
+        fold.rankers_ = {kind: LinearRanker(random_state=matcher.random_state) for kind in KINDS}
+        fit_rankers(fold, _labelled([queries[i] for i in train_index]))
+        for i in test_index:
+            rankings[i] = matcher_rankings(fold, queries[i][0])
+    return {
+        kind: summarise([(r[kind], g[kind]) for r, (_, g) in zip(rankings, queries, strict=True)])
+        for kind in KINDS
+    }
+
+
+def train(force: bool = False, progress: bool = False) -> dict:
+    """Fit a new matcher on the catalog, judgments and feedback; activate it only if it ranks better."""
+    matcher = models_store.fit_matcher()
+    labelled = _labelled(judged_queries()) + feedback_labels()
+    metrics = {"training_lists": len(labelled), **fit_rankers(matcher, labelled, progress)}
     active = models_store.active_row()
     score, best = metrics.get("ndcg@10"), (active.metrics or {}).get("ndcg@10") if active else None
     outdated = models_store.needs_training()

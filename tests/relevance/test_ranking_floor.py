@@ -39,3 +39,10 @@ def test_matcher_beats_bm25_and_stays_above_the_floor(tmp_path):
         scores = report[kind]
         assert scores["matcher"]["ndcg@10"] > scores["baseline"]["ndcg@10"], report
         assert scores["matcher"]["ndcg@10"] >= FLOOR[kind], report
+    result = runner.invoke(args=["matching", "evaluate", "--held-out", "3"])
+    assert result.exit_code == 0, result.output
+    table = [line.split() for line in result.output.splitlines()]
+    rows = {(row[0], row[1]): float(row[2]) for row in table if row[1:2] in (["baseline"], ["held-out"])}
+    for kind in ("solution", "case"):
+        # Rankers refitted without the query still rank it better than BM25.
+        assert rows[(kind, "held-out")] > rows[(kind, "baseline")], result.output
