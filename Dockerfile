@@ -16,4 +16,5 @@ RUN useradd --create-home --uid 10001 app && mkdir -p /app/instance && chown app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "-w", "4", "-b", "0.0.0.0:8000", "wsgi:app"]
+ENV BIND=0.0.0.0:8000
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
