@@ -64,6 +64,8 @@ def post_fork(server, worker):
     from marketplace.extensions import db
 
     app = worker.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):  # e.g. the benchmarks' bare Flask floor
+        return
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
