@@ -40,7 +40,8 @@ class Matcher(BaseEstimator):
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
     :param ranker: the linear ranker, cloned per kind (solutions and cases weigh features
         differently); its prior applies until :meth:`fit_ranker` is called for that kind.
-    :param min_relevance: the least text similarity or scenario probability a candidate needs.
+    :param min_relevance: the least text similarity, scenario probability or (a case) solution fit
+        a candidate needs.
     :param random_state: seed for the classifiers.
     """
 
