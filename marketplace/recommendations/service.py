@@ -26,7 +26,7 @@ from matching.features import LEVEL_TWO, Profile
 from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
-RETRIEVE = 50
+RETRIEVE = 100
 SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
 
