@@ -54,9 +54,9 @@ def normalise_database_url(url: str) -> str:
 def register_extensions(app: Flask) -> None:
     """Bind logging and metrics, the store, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
-    from flask_smorest import Api
 
     from marketplace.auth.security import init_security
+    from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, limiter, migrate
     from marketplace.observability import init_observability
     from marketplace.search.service import init_search
@@ -68,7 +68,9 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True
     )
     plugin = MarshmallowPlugin(schema_name_resolver=openapi_schema_name)
-    api = app.extensions["api"] = Api(app, spec_kwargs={"marshmallow_plugin": plugin})
+    api = app.extensions["api"] = DocumentedApi(
+        app, spec_kwargs={"marshmallow_plugin": plugin, "extra_plugins": [ErrorResponsesPlugin()]}
+    )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

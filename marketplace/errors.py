@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+from apispec import BasePlugin
 from flask import Flask, current_app, jsonify
-from marshmallow import ValidationError
+from flask_smorest import Api
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -140,6 +142,75 @@ def handle_unexpected_error(error: Exception):
     """Log an unexpected error and answer 500 without leaking details."""
     current_app.logger.exception("unhandled error", exc_info=error)
     return error_response(500)
+
+
+class ErrorSchema(Schema):
+    """The one error shape, as the OpenAPI document shows it."""
+
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "HTTP status phrase"})
+    message = fields.String(required=True, metadata={"description": "What went wrong, in Chinese"})
+    errors = fields.Dict(
+        keys=fields.String(), required=True, metadata={"description": "Messages per offending field"}
+    )
+
+
+WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+def possible_errors(path: str, method: str, operation: dict) -> list[int]:
+    """The error statuses the handlers above can give an operation, read from its own documentation.
+
+    An operation that reads the caller (it declares the bearer scheme, required or optional) refuses
+    an invalid or expired token (401); one that requires it also refuses other roles (403). Bodies
+    can be malformed (400), too large (413) or invalid (422); so can query arguments and ids beyond
+    range in the path (422). A path names a resource that may not exist or be hidden (404); a write
+    may meet a state or uniqueness conflict (409).
+    """
+    statuses = []
+    security = operation.get("security") or []
+    if security:
+        statuses.append(401)
+    if security and {} not in security:
+        statuses.append(403)
+    if "{" in path:
+        statuses.append(404)
+    if "requestBody" in operation:
+        statuses += [400, 413]
+    if "{" in path or "requestBody" in operation or operation.get("parameters"):
+        statuses.append(422)
+    if method in WRITE_METHODS:
+        statuses.append(409)
+    return statuses
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Document on every operation the errors it can answer, each in the one shape."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        """Add the error responses of :func:`possible_errors` that the operation does not declare yet."""
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            declared = {str(status) for status in responses}
+            for status in possible_errors(path, method, operation):
+                if str(status) not in declared:
+                    responses[str(status)] = HTTPStatus(status).name
+
+
+class DocumentedApi(Api):
+    """flask-smorest's Api with our error shape and no catch-all ``default`` response.
+
+    Every error status an operation can answer is listed by :class:`ErrorResponsesPlugin`, or by
+    :func:`may_answer` for causes only the route knows (rate limits, the search index).
+    """
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def may_answer(blp, *statuses: int):
+    """Document further error statuses of one operation, e.g. 429 when rate-limited, 503 for search."""
+    return blp.doc(responses={str(status): HTTPStatus(status).name for status in statuses})
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 import pytest
 
 EXPECTED_OPERATIONS = {
@@ -122,3 +124,31 @@ def test_interactive_docs_are_served_offline(client):
     assert page.status_code == 200 and b"/api/docs/assets/swagger-ui-bundle.js" in page.data
     with client.get("/api/docs/assets/swagger-ui-bundle.js") as asset:
         assert asset.status_code == 200 and asset.mimetype == "text/javascript"
+
+
+def test_error_responses_are_documented_in_the_one_shape(spec):
+    """No catch-all ``default``: each operation lists the errors it can answer, all in the one shape."""
+    error = spec["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"code", "status", "message", "errors"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            assert "default" not in responses, (method, path)
+            if operation.get("security"):
+                assert "401" in responses, (method, path)
+            if "{" in path:
+                assert {"404", "422"} <= set(responses), (method, path)
+            if operation.get("security") == [{"bearerAuth": []}]:
+                assert "403" in responses, (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "422"} <= set(responses), (method, path)
+    for status in ("401", "404", "429", "503"):
+        body = spec["components"]["responses"][HTTPStatus(int(status)).name]["content"]["application/json"]
+        assert body["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "429" in spec["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    assert "503" in spec["paths"]["/api/v1/search/solutions"]["get"]["responses"]
+    industries = spec["paths"]["/api/v1/industries"]["get"]["responses"]
+    assert "401" not in industries and "403" not in industries
+    assert spec["paths"]["/api/v1/solutions/{solution_id}"]["get"]["security"] == [{}, {"bearerAuth": []}]

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from indexing.base import SearchUnavailable
+from marketplace.extensions import db
 from marketplace.search import outbox
 from tests.factories import assert_error, case_payload
 
@@ -157,6 +158,37 @@ def test_rebuild_and_status_commands(app, world):
     assert "indexed 2 documents" in result.output
     status = runner.invoke(args=["index", "status"])
     assert '"lag": 0' in status.output and '"solution": 1' in status.output
+
+
+def test_rebuild_discards_outbox_rows_it_covers(app, world, monkeypatch):
+    """Rows queued before a rebuild (``seed --no-index``) are not indexed twice; rows queued during it are."""
+    first = world.solution()["id"]
+    second = world.solution(title="能耗监测平台")["id"]
+    with app.app_context():
+        outbox.enqueue("solution", [first, second])
+        db.session.commit()
+    backend = app.extensions["search"].backend
+    indexed: list[int] = []
+    real_index, real_rebuild = backend.index, backend.rebuild
+
+    def spy_index(documents):
+        indexed.extend(document.id for document in documents)
+        return real_index(documents)
+
+    def rebuild_meanwhile(documents):
+        count = real_rebuild(documents)
+        outbox.enqueue("solution", [second])
+        db.session.commit()
+        return count
+
+    monkeypatch.setattr(backend, "index", spy_index)
+    monkeypatch.setattr(backend, "rebuild", rebuild_meanwhile)
+    result = app.test_cli_runner().invoke(args=["index", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert indexed == [second]
+    with app.app_context():
+        assert outbox.lag() == 0
+    assert _ids(_search(world.client, q="能耗监测")) == [second]
 
 
 def test_readiness_reports_index_lag(app, world, monkeypatch):

@@ -15,6 +15,7 @@ from marketplace.auth.schemas import (
     UserSchema,
 )
 from marketplace.auth.security import authenticated, current_user
+from marketplace.errors import may_answer
 from marketplace.extensions import limiter
 from marketplace.models import Role
 
@@ -31,6 +32,7 @@ class Register(MethodView):
     """Self-service sign-up."""
 
     @limiter.limit(auth_rate_limit)
+    @may_answer(blp, 429)
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
     def post(self, data):
@@ -43,6 +45,7 @@ class Token(MethodView):
     """Credentials for a token."""
 
     @limiter.limit(auth_rate_limit)
+    @may_answer(blp, 401, 429)
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     def post(self, data):
@@ -66,6 +69,7 @@ class Accounts(MethodView):
     """Staff accounts, created by admins."""
 
     @limiter.limit(auth_rate_limit)
+    @may_answer(blp, 429)
     @authenticated(blp, Role.ADMIN)
     @blp.arguments(StaffAccountSchema)
     @blp.response(201, UserSchema)

@@ -104,6 +104,7 @@ ROLE_NAMES = {
 }
 
 BEARER_SECURITY = [{"bearerAuth": []}]
+OPTIONAL_BEARER_SECURITY = [{}, {"bearerAuth": []}]
 
 
 def authenticated(blp, *roles: Role):
@@ -123,3 +124,8 @@ def authenticated(blp, *roles: Role):
         return blp.doc(security=BEARER_SECURITY)(wrapper)
 
     return decorator
+
+
+def optionally_authenticated(blp):
+    """Document that a view reads the caller if there is one: a token is optional, an invalid one is a 401."""
+    return blp.doc(security=OPTIONAL_BEARER_SECURITY)

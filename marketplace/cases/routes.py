@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import authenticated, current_user
+from marketplace.auth.security import authenticated, current_user, optionally_authenticated
 from marketplace.cases import service
 from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
 from marketplace.common.routes import add_lifecycle_routes
@@ -17,6 +17,7 @@ blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="è½¬å
 class Cases(MethodView):
     """The benchmark cases."""
 
+    @optionally_authenticated(blp)
     @blp.arguments(CaseQueryArgsSchema, location="query")
     @blp.response(200, CasePageSchema)
     def get(self, args):
@@ -35,6 +36,7 @@ class Cases(MethodView):
 class CaseById(MethodView):
     """One case."""
 
+    @optionally_authenticated(blp)
     @blp.response(200, CaseSchema)
     def get(self, case_id):
         """Get a case."""

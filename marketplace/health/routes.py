@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from indexing.base import SearchUnavailable
 from marketplace.common.schemas import BaseSchema
-from marketplace.errors import ServiceUnavailable
+from marketplace.errors import ServiceUnavailable, may_answer
 from marketplace.extensions import db
 from marketplace.search import outbox
 from marketplace.search.service import search_state
@@ -48,6 +48,7 @@ class Health(MethodView):
 class Ready(MethodView):
     """Readiness."""
 
+    @may_answer(blp, 503)
     @blp.response(200, ReadinessSchema)
     def get(self):
         """Check the store and the index; 503 if either is down."""

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from marketplace.auth.security import authenticated, current_user
+from marketplace.errors import may_answer
 from marketplace.extensions import limiter
 from marketplace.inquiries import service
 from marketplace.inquiries.schemas import (
@@ -32,6 +33,7 @@ class SolutionInquiries(MethodView):
     """Inquiries about one solution."""
 
     @limiter.limit(inquiry_rate_limit)
+    @may_answer(blp, 429)
     @authenticated(blp, Role.ENTERPRISE)
     @blp.arguments(InquiryCreateSchema)
     @blp.response(201, InquirySchema)
@@ -75,6 +77,7 @@ class Replies(MethodView):
     """The thread of an inquiry."""
 
     @limiter.limit(inquiry_rate_limit)
+    @may_answer(blp, 429)
     @authenticated(blp)
     @blp.arguments(ReplySchema)
     @blp.response(201, InquirySchema)

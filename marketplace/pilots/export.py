@@ -13,6 +13,7 @@ from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
 from marketplace.pilots.service import SIZE_NAMES, TIER_NAMES
 from marketplace.taxonomy.service import taxonomy
@@ -104,7 +105,7 @@ def to_xlsx(rows: list[dict], city: str) -> bytes:
     """An XLSX workbook: bold header row and the name column frozen, filters, fitted column widths."""
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = f"{city}试点企业"[:31]
+    sheet.title = INVALID_TITLE_REGEX.sub("", f"{city}试点企业")[:31]
     sheet.append(HEADERS)
     for line in table(rows):
         sheet.append(line)

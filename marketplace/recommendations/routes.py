@@ -6,7 +6,8 @@ from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import authenticated, current_user
+from marketplace.auth.security import authenticated, current_user, optionally_authenticated
+from marketplace.errors import may_answer
 from marketplace.extensions import limiter
 from marketplace.recommendations import service
 from marketplace.recommendations.schemas import (
@@ -23,7 +24,9 @@ blp = Blueprint("recommendations", __name__, url_prefix="/api/v1", description="
 class Recommendations(MethodView):
     """Recommendations for a described need (public, rate-limited)."""
 
+    @optionally_authenticated(blp)
     @limiter.limit(lambda: current_app.config["RECOMMENDATION_RATE_LIMIT"])
+    @may_answer(blp, 429, 503)
     @blp.arguments(RecommendationRequestSchema)
     @blp.response(200, RecommendationsSchema)
     def post(self, data):
@@ -37,6 +40,7 @@ class EnterpriseRecommendations(MethodView):
     """Recommendations for a stored enterprise profile."""
 
     @authenticated(blp)
+    @may_answer(blp, 503)
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, enterprise_id):
@@ -48,6 +52,8 @@ class EnterpriseRecommendations(MethodView):
 class SimilarSolutions(MethodView):
     """Items similar to a solution."""
 
+    @optionally_authenticated(blp)
+    @may_answer(blp, 503)
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, solution_id):
@@ -59,6 +65,8 @@ class SimilarSolutions(MethodView):
 class SimilarCases(MethodView):
     """Items similar to a case."""
 
+    @optionally_authenticated(blp)
+    @may_answer(blp, 503)
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, case_id):
@@ -70,7 +78,9 @@ class SimilarCases(MethodView):
 class Events(MethodView):
     """Feedback on recommendation lists."""
 
+    @optionally_authenticated(blp)
     @limiter.limit(lambda: current_app.config["EVENT_RATE_LIMIT"])
+    @may_answer(blp, 429)
     @blp.arguments(EventSchema)
     @blp.response(201, EventSchema)
     def post(self, data):

@@ -86,6 +86,18 @@ def lag() -> int:
     return db.session.scalar(select(db.func.count(IndexOutbox.id)))
 
 
+def high_water_mark() -> int:
+    """The highest outbox id now visible, or 0 if the outbox is empty."""
+    return db.session.scalar(select(db.func.max(IndexOutbox.id))) or 0
+
+
+def discard_through(cutoff: int) -> int:
+    """Delete outbox rows with ids up to ``cutoff``, already covered by a rebuild; return how many."""
+    deleted = db.session.execute(delete(IndexOutbox).where(IndexOutbox.id <= cutoff)).rowcount
+    db.session.commit()
+    return deleted
+
+
 def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = 500, progress=None) -> int:
     """Apply outbox rows to the index in id order until none are left; return how many were applied.
 

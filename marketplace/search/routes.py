@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import current_user
+from marketplace.auth.security import current_user, optionally_authenticated
+from marketplace.errors import may_answer
 from marketplace.search import service
 from marketplace.search.schemas import (
     CaseSearchSchema,
@@ -22,6 +23,7 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1", description="全文检
 class SearchSolutions(MethodView):
     """Full-text search over published solutions."""
 
+    @may_answer(blp, 503)
     @blp.arguments(SearchArgsSchema, location="query")
     @blp.response(200, SolutionSearchSchema)
     def get(self, args):
@@ -33,6 +35,8 @@ class SearchSolutions(MethodView):
 class SearchCases(MethodView):
     """Full-text search over published benchmark cases."""
 
+    @optionally_authenticated(blp)
+    @may_answer(blp, 503)
     @blp.arguments(SearchArgsSchema, location="query")
     @blp.response(200, CaseSearchSchema)
     def get(self, args):
@@ -44,6 +48,7 @@ class SearchCases(MethodView):
 class Suggest(MethodView):
     """Completions while typing."""
 
+    @may_answer(blp, 503)
     @blp.arguments(SuggestArgsSchema, location="query")
     @blp.response(200, SuggestSchema)
     def get(self, args):

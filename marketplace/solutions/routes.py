@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.auth.security import authenticated, current_user
+from marketplace.auth.security import authenticated, current_user, optionally_authenticated
 from marketplace.common.routes import add_lifecycle_routes
 from marketplace.models import Role
 from marketplace.solutions import service
@@ -22,6 +22,7 @@ blp = Blueprint("solutions", __name__, url_prefix="/api/v1/solutions", descripti
 class Solutions(MethodView):
     """The solution catalog."""
 
+    @optionally_authenticated(blp)
     @blp.arguments(SolutionQueryArgsSchema, location="query")
     @blp.response(200, SolutionPageSchema)
     def get(self, args):
@@ -40,6 +41,7 @@ class Solutions(MethodView):
 class SolutionById(MethodView):
     """One solution."""
 
+    @optionally_authenticated(blp)
     @blp.response(200, SolutionSchema)
     def get(self, solution_id):
         """Get a solution."""
