@@ -154,6 +154,8 @@ class Analyzer:
         self._token_map.update((self.normalise(word), "") for word in stopwords)
         self._token_map.pop("", None)
         self._token_map.update(self._canonical)
+        # One search highlights ~40 fields with the same terms: fold and compile them once.
+        self._highlight_pattern = functools.lru_cache(maxsize=256)(self._compile_highlight)
 
     @classmethod
     def from_seed_data(cls, seed_dir: str | Path) -> Analyzer:
@@ -265,11 +267,10 @@ class Analyzer:
         :param max_chars: the longest fragment to return before escaping.
         :returns: the HTML fragment, or ``None`` if no term occurs in ``text``.
         """
-        view = self._match_view(text)
-        needles = frozenset(filter(None, (self._match_view(term) for term in terms)))
-        if not needles:
+        pattern = self._highlight_pattern(frozenset(terms))
+        if pattern is None:
             return None
-        spans = [match.span() for match in _terms_pattern(needles).finditer(view)]
+        spans = [match.span() for match in pattern.finditer(self._match_view(text))]
         if not spans:
             return None
 
@@ -320,6 +321,14 @@ class Analyzer:
             raise ValueError(f"synonym {term!r} must be one non-empty token once normalised")
         return normalised
 
+    def _compile_highlight(self, terms: frozenset[str]) -> re.Pattern[str] | None:
+        """Compile the folded ``terms`` into one alternation, longest first, so the longest match wins."""
+        needles = {needle for term in terms if (needle := self._match_view(term))}
+        if not needles:
+            return None
+        ordered = sorted(needles, key=lambda needle: (-len(needle), needle))
+        return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
+
     def _match_view(self, text: str) -> str:
         """Return a copy of ``text`` of the same length, folded for matching.
 
@@ -343,13 +352,6 @@ def _fold_char(char: str) -> str:
         return folded
     lowered = char.casefold()
     return lowered if len(lowered) == 1 else char
-
-
-@functools.lru_cache(maxsize=256)
-def _terms_pattern(terms: frozenset[str]) -> re.Pattern[str]:
-    """Compile one alternation of ``terms``, longest first, so the longest match wins."""
-    ordered = sorted(terms, key=lambda term: (-len(term), term))
-    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE)
 
 
 def _nfkc(text: str) -> str:
