@@ -12,10 +12,12 @@ process is visible to every process at its next search.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -63,6 +65,7 @@ SORT_FIELDS = {
     "deploy_days": ("deploy_days", tantivy.Order.Asc),
 }
 FACET_SIZE = 100
+FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 
 
@@ -105,6 +108,21 @@ def promotion_days(document: IndexDocument) -> list[int]:
     ]
 
 
+def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
+    """What a search's facet counts depend on; a commit or a rebuild changes ``generation``."""
+    return (
+        generation,
+        request.kind,
+        request.q,
+        tuple(sorted(request.filters.items())),
+        request.price_max_cny,
+        request.deploy_days_max,
+        request.promoted,
+        request.today if request.promoted is not None else None,
+        request.facets,
+    )
+
+
 class EmbeddedBackend(SearchBackend):
     """tantivy on disk under ``index_dir``."""
 
@@ -116,6 +134,7 @@ class EmbeddedBackend(SearchBackend):
         self._version: str | None = None
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
+        self._facet_cache: OrderedDict[tuple, dict[str, list[FacetCount]]] = OrderedDict()
 
     # -- versions -------------------------------------------------------------------------
 
@@ -157,16 +176,25 @@ class EmbeddedBackend(SearchBackend):
 
     def _live(self) -> tantivy.Index:
         """The live index, reopened if a rebuild switched versions, with its reader reloaded."""
+        return self._live_generation()[0]
+
+    def _live_generation(self) -> tuple[tantivy.Index, tuple[str, int]]:
+        """The live index and its generation: the version's name and the last commit's opstamp.
+
+        The opstamp is read before the reader reloads, so what the reader sees is never older
+        than the generation it is filed under.
+        """
         try:
             name = self._current_name()
+            opstamp = json.loads((self.index_dir / name / "meta.json").read_bytes())["opstamp"]
             with self._lock:
                 if name != self._version or self._index is None:
                     self._index = tantivy.Index.open(str(self.index_dir / name))
                     self._version = name
                 index = self._index
             index.reload()
-            return index
-        except (OSError, ValueError) as error:
+            return index, (name, opstamp)
+        except (OSError, ValueError, KeyError) as error:
             raise SearchUnavailable(f"embedded index unavailable: {error}") from error
 
     @contextmanager
@@ -327,7 +355,7 @@ class EmbeddedBackend(SearchBackend):
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Search one kind, with disjunctive facet counts."""
-        index = self._live()
+        index, generation = self._live_generation()
         searcher = index.searcher()
         text = self._text_query(request.q)
         if request.q.strip() and text is None:
@@ -351,7 +379,17 @@ class EmbeddedBackend(SearchBackend):
                     highlight[field] = fragment
             score = float(order_key) if sort == "relevance" else 0.0
             hits.append(SearchHit(id=stored["id"][0], score=score, highlight=highlight))
-        facets = {name: self._facet(searcher, request, text, name) for name in request.facets}
+        key = _facet_key(generation, request)
+        with self._lock:
+            facets = self._facet_cache.get(key)
+            if facets is not None:
+                self._facet_cache.move_to_end(key)
+        if facets is None:
+            facets = {name: self._facet(searcher, request, text, name) for name in request.facets}
+            with self._lock:
+                self._facet_cache[key] = facets
+                while len(self._facet_cache) > FACET_CACHE_SIZE:
+                    self._facet_cache.popitem(last=False)
         return SearchResult(total=result.count, hits=hits, facets=facets)
 
     def _facet(self, searcher, request: SearchRequest, text, name: str) -> list[FacetCount]:

@@ -69,3 +69,34 @@ def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
             waiting.index([doc(2)])
     waiting.index([doc(2)])
     assert search(holder).total == 2
+
+
+def _scenario_counts(result) -> dict[str, int]:
+    return {facet.value: facet.count for facet in result.facets["scenario"]}
+
+
+def test_facet_counts_are_reused_within_a_generation_and_follow_every_change(tmp_path, analyzer, monkeypatch):
+    """Facets are counted once per generation and request; a commit or rebuild anywhere recounts them."""
+    reader = EmbeddedBackend(tmp_path / "index", analyzer)
+    writer = EmbeddedBackend(tmp_path / "index", analyzer)
+    writer.index([doc(1), doc(2, scenarios=("energy",))])
+    counted = []
+    real_facet = reader._facet
+    monkeypatch.setattr(reader, "_facet", lambda *args: counted.append(args[-1]) or real_facet(*args))
+
+    assert _scenario_counts(search(reader)) == {"production_control": 1, "energy": 1}
+    first = len(counted)
+    assert first > 0
+    assert _scenario_counts(search(reader, page=2)) == {"production_control": 1, "energy": 1}
+    assert len(counted) == first, "the same generation and request must not recount"
+
+    assert _scenario_counts(search(reader, filters={"scenario": ("energy",)})) == {
+        "production_control": 1,
+        "energy": 1,
+    }
+    assert len(counted) == 2 * first, "other filters are another request"
+
+    writer.index([doc(3, scenarios=("energy",))])
+    assert _scenario_counts(search(reader)) == {"production_control": 1, "energy": 2}
+    writer.rebuild(iter([doc(7, scenarios=("quality",))]))
+    assert _scenario_counts(search(reader)) == {"quality": 1}
