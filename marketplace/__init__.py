@@ -131,8 +131,15 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the ``flask accounts``, ``flask seed`` and ``flask index`` command groups."""
-    from marketplace.commands import accounts_cli, index_cli, matching_cli, seed_cli
+    """Add the command groups and ``flask export`` / ``flask import``."""
+    from marketplace.commands import (
+        accounts_cli,
+        export_command,
+        import_command,
+        index_cli,
+        matching_cli,
+        seed_cli,
+    )
 
-    for group in (accounts_cli, seed_cli, index_cli, matching_cli):
-        app.cli.add_command(group)
+    for command in (accounts_cli, seed_cli, index_cli, matching_cli, export_command, import_command):
+        app.cli.add_command(command)

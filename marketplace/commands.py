@@ -1,16 +1,17 @@
-"""CLI commands: ``flask accounts create`` and ``flask seed demo|synthetic``."""
+"""CLI commands: accounts, seeding, the search index, the recommender, and ``flask export|import``."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
 from indexing.base import SearchUnavailable
-from marketplace import seeding
+from marketplace import dataio, seeding
 from marketplace.auth.service import create_account
 from marketplace.errors import APIError
 from marketplace.models import Role
@@ -164,3 +165,30 @@ def matching_evaluate_command(folds):
             )
         met = rows["matcher"]["ndcg@10"] >= rows["target_ndcg@10"]
         click.echo(f"{kind:<9}target ndcg@10 ≥ {rows['target_ndcg@10']:.3f}: {'met' if met else 'NOT met'}")
+
+
+@click.command("export")
+@with_appcontext
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_command(path):
+    """Write the whole store to PATH as JSON Lines (gzip if PATH ends in .gz)."""
+    counts = dataio.export_store(path, lambda total: tqdm(total=total, desc="exporting", unit="行"))
+    click.echo(f"exported {sum(counts.values())} rows from {len(counts)} tables to {path}")
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index/--no-index", default=True, show_default=True, help="Rebuild the search index after.")
+@click.pass_context
+def import_command(ctx, path, index):
+    """Restore an export made by ``flask export`` into this empty, migrated store."""
+    try:
+        counts = dataio.import_store(path, lambda total: tqdm(total=total, desc="importing", unit="行"))
+    except dataio.RestoreError as error:
+        raise click.ClickException(f"导入失败，库未改动（import failed）：{error}") from error
+    click.echo(f"imported {sum(counts.values())} rows into {len(counts)} tables")
+    if index:
+        ctx.invoke(index_rebuild_command)
+    else:
+        click.echo("the search index is now stale: run flask index rebuild")
