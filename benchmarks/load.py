@@ -61,6 +61,7 @@ CREATE = "POST /api/v1/solutions"
 EDIT = "PATCH /api/v1/solutions/{id}"
 INQUIRE = "POST /api/v1/solutions/{id}/inquiries"
 ENDPOINTS = (SEARCH, RECOMMEND, CREATE, EDIT, INQUIRE)
+RATE_LIMIT_KEYS = ("RECOMMENDATION_RATE_LIMIT", "AUTH_RATE_LIMIT", "INQUIRY_RATE_LIMIT")
 TARGETS = {"errors": 0, "search_p99_ms": 100.0}
 """Targets of the issue: no failed request, and search answering within 100 ms at the 99th percentile."""
 
@@ -389,11 +390,13 @@ def target_checks(summary: dict) -> list[tuple[str, str, bool]]:
     ]
 
 
-def render_markdown(report: dict) -> str:
-    """The results as the markdown section of ``docs/benchmarks.md``."""
-    machine, summary = report["machine"], report["summary"]
+def render_markdown(report: dict, threads: int, run: dict) -> str:
+    """The results of one thread count as markdown for ``docs/benchmarks.md``."""
+    machine, summary = run["machine"], run["summary"]
     load = " / ".join(f"{value:.2f}" for value in machine["load_average"])
     lines = [
+        f"### THREADS={threads}",
+        "",
         f"Run {machine['date']} on {machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']:.1f} GiB, "
         f"Linux {machine['kernel']}, Python {machine['python']}, locust {report['locust']}; "
         f"load average before the run {load}.",
@@ -442,9 +445,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="gunicorn workers (WORKERS)")
     parser.add_argument("--accounts", type=int, default=10, help="provider and enterprise accounts each")
     parser.add_argument(
-        "--recommendation-limit",
+        "--rate-limit",
         default="1000000/minute",
-        help="RECOMMENDATION_RATE_LIMIT for the run (all users share one address)",
+        help="every per-address rate limit for the run (all users share one address)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1],
+        help="comma-separated THREADS values to compare on the same store, e.g. 1,4",
     )
     parser.add_argument("--tmp-dir", type=Path, default=None, help="where the temporary store goes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary store")
@@ -460,30 +469,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     wait = constant(0) if max(think) == 0 else between(think[0], think[-1])
     command = " ".join(["python -m benchmarks.load", *(argv if argv is not None else sys.argv[1:])])
     directory = Path(tempfile.mkdtemp(prefix="load-", dir=options.tmp_dir))
+    limits = {key: options.rate_limit for key in RATE_LIMIT_KEYS}
+    runs = {}
     try:
         store = prepare_store(directory, options.solutions)
-        env = {
-            **os.environ,
-            **store,
-            "APP_ENV": "production",
-            "WORKERS": str(options.workers),
-            "THREADS": "1",
-            "RECOMMENDATION_RATE_LIMIT": options.recommendation_limit,
-        }
-        with GunicornServer("wsgi:app", env, directory / "gunicorn.log", "/readyz") as server:
-            base = f"http://127.0.0.1:{server.port}"
-            providers = [register(base, "provider", n) for n in range(options.accounts)]
-            enterprises = [
-                register(base, "enterprise", options.accounts + n) for n in range(options.accounts)
-            ]
-            solution_ids = published_ids(base, random.Random(0))
-            user_class = make_user_class(providers, enterprises, solution_ids, wait)
-            machine = machine_description()
-            environment, wall = run_locust(
-                base, user_class, options.users, options.spawn_rate, options.warmup, options.duration
-            )
+        accounts: dict = {}
+        for threads in options.threads:
+            env = {
+                **os.environ,
+                **store,
+                **limits,
+                "APP_ENV": "production",
+                "WORKERS": str(options.workers),
+                "THREADS": str(threads),
+            }
+            log = directory / f"gunicorn-threads{threads}.log"
+            with GunicornServer("wsgi:app", env, log, "/readyz") as server:
+                base = f"http://127.0.0.1:{server.port}"
+                if not accounts:  # tokens stay valid across servers: same store and SECRET_KEY
+                    accounts["providers"] = [register(base, "provider", n) for n in range(options.accounts)]
+                    accounts["enterprises"] = [
+                        register(base, "enterprise", options.accounts + n) for n in range(options.accounts)
+                    ]
+                solution_ids = published_ids(base, random.Random(0))
+                user_class = make_user_class(
+                    accounts["providers"], accounts["enterprises"], solution_ids, wait
+                )
+                machine = machine_description()
+                environment, wall = run_locust(
+                    base, user_class, options.users, options.spawn_rate, options.warmup, options.duration
+                )
+            runs[threads] = {"machine": machine, "summary": summarise(environment, wall)}
         report = {
-            "machine": machine,
             "locust": metadata.version("locust"),
             "command": f".venv/bin/{command}",
             "settings": (
@@ -491,16 +508,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(started {options.spawn_rate:g}/s, then {options.warmup:g} s of warm-up, not measured), "
                 f"think time {options.think.replace(',', '–')} s; "
                 f"mix 70 % search, 20 % recommendations, 10 % writes (create 4 : edit 3 : inquiry 3); "
-                f"gunicorn `-c gunicorn.conf.py` with WORKERS={options.workers}, THREADS=1, "
-                f"APP_ENV=production; RECOMMENDATION_RATE_LIMIT={options.recommendation_limit} "
-                f"because every user shares 127.0.0.1; client and server on the same machine"
+                f"gunicorn `-c gunicorn.conf.py` with WORKERS={options.workers} (sync worker for THREADS=1, "
+                f"gthread above), APP_ENV=production; every per-address rate limit "
+                f"({', '.join(RATE_LIMIT_KEYS)}) set to {options.rate_limit} because every user shares "
+                f"127.0.0.1; client and server on the same machine; one store, one server per thread count, "
+                f"in the order given"
             ),
-            "summary": summarise(environment, wall),
+            "runs": runs,
         }
     finally:
         if not options.keep:
             shutil.rmtree(directory, ignore_errors=True)
-    markdown = render_markdown(report)
+    markdown = "\n".join(render_markdown(report, threads, run) for threads, run in report["runs"].items())
     print(markdown)
     if options.json:
         options.json.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -508,7 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_section(
             options.write_doc, "## Load test (`benchmarks/load.py`)\n\n" + markdown, DOC_BEGIN, DOC_END
         )
-    return 0 if all(met for _, _, met in target_checks(report["summary"])) else 1
+    met = [met for run in report["runs"].values() for _, _, met in target_checks(run["summary"])]
+    return 0 if all(met) else 1
 
 
 if __name__ == "__main__":
