@@ -8,17 +8,27 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from filelock import FileLock, Timeout
 from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload
 
 from indexing.base import KINDS, SearchRequest, SearchUnavailable
 from indexing.registry import create_backend
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
-from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
+from marketplace.models import (
+    LABEL_KINDS,
+    BenchmarkCase,
+    ListingStatus,
+    Provider,
+    Role,
+    Solution,
+    SolutionLabel,
+    User,
+)
 from marketplace.search import outbox
 from marketplace.search.documents import count_published, iter_published
 from marketplace.taxonomy.service import load_taxonomy, taxonomy
@@ -218,14 +228,64 @@ class Hit:
         return getattr(self.row, name)
 
 
-def _hydrate(model, hits, options=()) -> list:
-    """Load the hits' rows from the store, in hit order, dropping any no longer published."""
-    ids = [hit.id for hit in hits]
-    rows = db.session.scalars(
-        select(model).where(model.id.in_(ids), model.status == ListingStatus.PUBLISHED).options(*options)
+def _solution_rows(ids: list[int]) -> dict[int, SimpleNamespace]:
+    """The published solutions among ``ids`` with their provider's name and city and their labels.
+
+    Two Core queries instead of ORM objects: a page needs only these columns.
+    """
+    rows = db.session.execute(
+        select(
+            Solution.id,
+            Solution.title,
+            Solution.summary,
+            Solution.provider_id,
+            Solution.price_min_cny,
+            Solution.price_max_cny,
+            Solution.deploy_days,
+            Provider.name,
+            Provider.city,
+        )
+        .join(Provider, Provider.id == Solution.provider_id)
+        .where(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
     ).all()
-    by_id = {row.id: row for row in rows}
-    return [(hit, by_id[hit.id]) for hit in hits if hit.id in by_id]
+    found = {
+        row.id: SimpleNamespace(
+            id=row.id,
+            title=row.title,
+            summary=row.summary,
+            provider_id=row.provider_id,
+            price_min_cny=row.price_min_cny,
+            price_max_cny=row.price_max_cny,
+            deploy_days=row.deploy_days,
+            provider=SimpleNamespace(name=row.name, city=row.city),
+            **{kind: [] for kind in LABEL_KINDS},
+        )
+        for row in rows
+    }
+    if found:
+        labels = db.session.execute(
+            select(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.value)
+            .where(SolutionLabel.solution_id.in_(list(found)))
+            .order_by(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.position)
+        )
+        for solution_id, kind, value in labels:
+            getattr(found[solution_id], kind).append(value)
+    return found
+
+
+def _case_rows(ids: list[int]) -> dict[int, BenchmarkCase]:
+    """The published cases among ``ids``, with their scenarios and promotions (not their solutions)."""
+    cases = db.session.scalars(
+        select(BenchmarkCase)
+        .where(BenchmarkCase.id.in_(ids), BenchmarkCase.status == ListingStatus.PUBLISHED)
+        .options(lazyload(BenchmarkCase.solutions))
+    )
+    return {case.id: case for case in cases}
+
+
+def _in_hit_order(hits, rows: dict) -> list:
+    """Pair hits with their rows, in hit order, dropping any no longer published."""
+    return [(hit, rows[hit.id]) for hit in hits if hit.id in rows]
 
 
 def _page(request: SearchRequest, result, items: list[Hit]) -> dict:
@@ -242,10 +302,8 @@ def search_solutions(args: dict) -> dict:
     """Search published solutions."""
     request = _request("solution", args)
     result = _run(request)
-    items = [
-        Hit(row, hit.score, hit.highlight)
-        for hit, row in _hydrate(Solution, result.hits, (selectinload(Solution.provider),))
-    ]
+    rows = _solution_rows([hit.id for hit in result.hits])
+    items = [Hit(row, hit.score, hit.highlight) for hit, row in _in_hit_order(result.hits, rows)]
     return _page(request, result, items)
 
 
@@ -259,7 +317,7 @@ def search_cases(actor: User | None, args: dict) -> dict:
         else None
     )
     items = []
-    for hit, case in _hydrate(BenchmarkCase, result.hits):
+    for hit, case in _in_hit_order(result.hits, _case_rows([hit.id for hit in result.hits])):
         local = home_city is not None and case.city == home_city and case.is_promoted
         items.append(Hit(case, hit.score, hit.highlight, promoted_in_your_city=local))
     return _page(request, result, items)
