@@ -14,7 +14,7 @@ from matching import features as f
 from matching.ranker import LinearRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
-VECTOR_CACHE_SIZE = 50_000
+VECTOR_CACHE_SIZE = 20_000
 SCENARIO_CACHE_SIZE = 1_000
 KINDS = ("solution", "case")
 RELEVANCE = ("text", "scenario", "solution_fit")
@@ -85,16 +85,32 @@ class Matcher(BaseEstimator):
         return state
 
     def _candidate_vectors(self, candidates: Sequence[f.Candidate]) -> sparse.csr_matrix:
+        """The candidates' text vectors, from a bounded per-process LRU cache where possible.
+
+        Rows are cached as bare ``(indices, data)`` arrays keyed by kind, id and a hash of the
+        text (an edit changes the key), some 3–4 KB each rather than ~10 KB as 1-row matrices.
+        """
         cache: OrderedDict = self.__dict__.setdefault("_cache", OrderedDict())
-        missing = [c for c in candidates if (c.kind, c.id, c.text) not in cache]
+        keys = [(c.kind, c.id, hash(c.text)) for c in candidates]
+        missing = {key: c.text for key, c in zip(keys, candidates, strict=True) if key not in cache}
         if missing:
-            for candidate, row in zip(
-                missing, self.text_model_.transform([c.text for c in missing]), strict=True
-            ):
-                cache[(candidate.kind, candidate.id, candidate.text)] = row
-            while len(cache) > VECTOR_CACHE_SIZE:
-                cache.popitem(last=False)
-        return sparse.vstack([cache[(c.kind, c.id, c.text)] for c in candidates], format="csr")
+            rows = self.text_model_.transform(list(missing.values()))
+            for n, key in enumerate(missing):
+                start, end = rows.indptr[n], rows.indptr[n + 1]
+                cache[key] = (rows.indices[start:end].copy(), rows.data[start:end].copy())
+        for key in keys:
+            cache.move_to_end(key)
+        while len(cache) > VECTOR_CACHE_SIZE:
+            cache.popitem(last=False)
+        parts = [cache[key] for key in keys]
+        indptr = np.concatenate([[0], np.cumsum([len(indices) for indices, _ in parts])])
+        indices = np.concatenate([indices for indices, _ in parts]) if parts else np.zeros(0, np.int32)
+        data = np.concatenate([data for _, data in parts]) if parts else np.zeros(0, np.float32)
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(keys), self._dimensions()))
+
+    def _dimensions(self) -> int:
+        model = self.text_model_
+        return len(model.word_vectorizer_.vocabulary_) + len(model.char_vectorizer_.vocabulary_)
 
     def _needs_scenarios(self, needs: str) -> dict[str, float]:
         """The scenario model's probabilities for a needs text, memoised (bounded) per process."""
