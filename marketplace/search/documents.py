@@ -4,17 +4,80 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, select
 
 from indexing.base import IndexDocument
 from marketplace.extensions import db
-from marketplace.models import BenchmarkCase, CasePromotion, ListingStatus, Solution
+from marketplace.models import (
+    LABEL_KINDS,
+    BenchmarkCase,
+    CasePromotion,
+    ListingStatus,
+    Provider,
+    Solution,
+    SolutionLabel,
+)
 from marketplace.taxonomy.service import Taxonomy
 
 MODELS = {"solution": Solution, "case": BenchmarkCase}
-LOADERS = {"solution": (selectinload(Solution.provider),), "case": ()}
+
+
+def load_solutions(*conditions: ColumnElement[bool], limit: int | None = None) -> list[SimpleNamespace]:
+    """Solutions matching ``conditions``, in id order, as plain rows shaped like the ORM objects.
+
+    Each carries the solution's own columns, ``provider`` (``name``, ``city``, ``province``) and
+    its labels as ordered lists (``industries``, ``scenarios``, ``tags``, ``delivery_modes``).
+    Two Core queries, no ORM objects: the search pages and the indexer read many of them.
+    """
+    rows = db.session.execute(
+        select(
+            Solution.id,
+            Solution.status,
+            Solution.title,
+            Solution.summary,
+            Solution.description,
+            Solution.provider_id,
+            Solution.price_min_cny,
+            Solution.price_max_cny,
+            Solution.deploy_days,
+            Solution.created_at,
+            Provider.name,
+            Provider.city,
+            Provider.province,
+        )
+        .join(Provider, Provider.id == Solution.provider_id)
+        .where(*conditions)
+        .order_by(Solution.id)
+        .limit(limit)
+    ).all()
+    solutions = {
+        row.id: SimpleNamespace(
+            id=row.id,
+            status=row.status,
+            title=row.title,
+            summary=row.summary,
+            description=row.description,
+            provider_id=row.provider_id,
+            price_min_cny=row.price_min_cny,
+            price_max_cny=row.price_max_cny,
+            deploy_days=row.deploy_days,
+            created_at=row.created_at,
+            provider=SimpleNamespace(name=row.name, city=row.city, province=row.province),
+            **{kind: [] for kind in LABEL_KINDS},
+        )
+        for row in rows
+    }
+    if solutions:
+        labels = db.session.execute(
+            select(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.value)
+            .where(SolutionLabel.solution_id.in_(list(solutions)))
+            .order_by(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.position)
+        )
+        for solution_id, kind, value in labels:
+            getattr(solutions[solution_id], kind).append(value)
+    return list(solutions.values())
 
 
 def _industry_terms(taxonomy: Taxonomy, codes: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -29,7 +92,7 @@ def _industry_terms(taxonomy: Taxonomy, codes: list[str]) -> tuple[tuple[str, ..
     return tuple(expanded), tuple(divisions)
 
 
-def solution_document(solution: Solution, taxonomy: Taxonomy) -> IndexDocument:
+def solution_document(solution: SimpleNamespace, taxonomy: Taxonomy) -> IndexDocument:
     """The search document of a published solution."""
     industries, divisions = _industry_terms(taxonomy, solution.industries)
     return IndexDocument(
@@ -85,10 +148,16 @@ def case_document(case: BenchmarkCase, taxonomy: Taxonomy) -> IndexDocument:
 BUILDERS = {"solution": solution_document, "case": case_document}
 
 
+def _load(kind: str, *conditions: ColumnElement[bool], limit: int | None = None) -> list:
+    if kind == "solution":
+        return load_solutions(*conditions, limit=limit)
+    model = MODELS[kind]
+    return db.session.scalars(select(model).where(*conditions).order_by(model.id).limit(limit)).all()
+
+
 def build_documents(kind: str, ids: list[int], taxonomy: Taxonomy) -> tuple[list[IndexDocument], list[int]]:
     """Read ``ids`` from the store: documents for the published ones, and the ids to delete."""
-    model = MODELS[kind]
-    rows = db.session.scalars(select(model).where(model.id.in_(ids)).options(*LOADERS[kind])).all()
+    rows = _load(kind, MODELS[kind].id.in_(ids))
     published = [row for row in rows if row.status is ListingStatus.PUBLISHED]
     keep = {row.id for row in published}
     return [BUILDERS[kind](row, taxonomy) for row in published], [i for i in ids if i not in keep]
@@ -99,13 +168,7 @@ def iter_published(kind: str, taxonomy: Taxonomy, batch: int = 1000) -> Iterator
     model = MODELS[kind]
     last_id = 0
     while True:
-        rows = db.session.scalars(
-            select(model)
-            .options(*LOADERS[kind])
-            .where(model.status == ListingStatus.PUBLISHED, model.id > last_id)
-            .order_by(model.id)
-            .limit(batch)
-        ).all()
+        rows = _load(kind, model.status == ListingStatus.PUBLISHED, model.id > last_id, limit=batch)
         if not rows:
             return
         for row in rows:

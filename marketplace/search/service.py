@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import date
 from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
 
 from filelock import FileLock, Timeout
 from flask import Flask, current_app
@@ -19,18 +18,9 @@ from indexing.base import KINDS, SearchRequest, SearchUnavailable
 from indexing.registry import create_backend
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
-from marketplace.models import (
-    LABEL_KINDS,
-    BenchmarkCase,
-    ListingStatus,
-    Provider,
-    Role,
-    Solution,
-    SolutionLabel,
-    User,
-)
+from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
 from marketplace.search import outbox
-from marketplace.search.documents import count_published, iter_published
+from marketplace.search.documents import count_published, iter_published, load_solutions
 from marketplace.taxonomy.service import load_taxonomy, taxonomy
 
 log = logging.getLogger(__name__)
@@ -228,51 +218,6 @@ class Hit:
         return getattr(self.row, name)
 
 
-def _solution_rows(ids: list[int]) -> dict[int, SimpleNamespace]:
-    """The published solutions among ``ids`` with their provider's name and city and their labels.
-
-    Two Core queries instead of ORM objects: a page needs only these columns.
-    """
-    rows = db.session.execute(
-        select(
-            Solution.id,
-            Solution.title,
-            Solution.summary,
-            Solution.provider_id,
-            Solution.price_min_cny,
-            Solution.price_max_cny,
-            Solution.deploy_days,
-            Provider.name,
-            Provider.city,
-        )
-        .join(Provider, Provider.id == Solution.provider_id)
-        .where(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
-    ).all()
-    found = {
-        row.id: SimpleNamespace(
-            id=row.id,
-            title=row.title,
-            summary=row.summary,
-            provider_id=row.provider_id,
-            price_min_cny=row.price_min_cny,
-            price_max_cny=row.price_max_cny,
-            deploy_days=row.deploy_days,
-            provider=SimpleNamespace(name=row.name, city=row.city),
-            **{kind: [] for kind in LABEL_KINDS},
-        )
-        for row in rows
-    }
-    if found:
-        labels = db.session.execute(
-            select(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.value)
-            .where(SolutionLabel.solution_id.in_(list(found)))
-            .order_by(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.position)
-        )
-        for solution_id, kind, value in labels:
-            getattr(found[solution_id], kind).append(value)
-    return found
-
-
 def _case_rows(ids: list[int]) -> dict[int, BenchmarkCase]:
     """The published cases among ``ids``, with their scenarios and promotions (not their solutions)."""
     cases = db.session.scalars(
@@ -302,7 +247,11 @@ def search_solutions(args: dict) -> dict:
     """Search published solutions."""
     request = _request("solution", args)
     result = _run(request)
-    rows = _solution_rows([hit.id for hit in result.hits])
+    ids = [hit.id for hit in result.hits]
+    rows = {
+        row.id: row
+        for row in load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
+    }
     items = [Hit(row, hit.score, hit.highlight) for hit, row in _in_hit_order(result.hits, rows)]
     return _page(request, result, items)
 
