@@ -154,6 +154,7 @@ class Analyzer:
         self._token_map.update((self.normalise(word), "") for word in stopwords)
         self._token_map.pop("", None)
         self._token_map.update(self._canonical)
+        self._token_words = _TokenWords(self._token_map)
         # One search highlights ~40 fields with the same terms: fold and compile them once.
         self._highlight_pattern = functools.lru_cache(maxsize=256)(self._compile_highlight)
 
@@ -217,15 +218,8 @@ class Analyzer:
         empty string gives empty lists.
         """
         normalised = self.normalise(text)
-        lookup = self._token_map.get
-        # A synonym maps to its canonical token, a stop word to ""; any other token stays if it
-        # holds a letter or digit (isalnum() answers for most tokens, the regex for "20%", "c++").
-        words = [
-            mapped
-            for token in (self._segmenter.cut_for_search if expand else self._segmenter.cut)(normalised)
-            if (mapped := lookup(token, token))
-            and (mapped is not token or token.isalnum() or _WORD_CHAR.search(token))
-        ]
+        tokens = (self._segmenter.cut_for_search if expand else self._segmenter.cut)(normalised)
+        words = list(filter(None, map(self._token_words.__getitem__, tokens)))
         return AnalysedText(words=words, bigrams=_bigrams(normalised))
 
     def lexicon_terms(self, prefix: str) -> list[str]:
@@ -342,6 +336,27 @@ class Analyzer:
         except UnicodeEncodeError:
             return folded
         return simplified if len(simplified) == len(folded) else folded
+
+
+class _TokenWords(dict):
+    """What each segmenter token becomes as a word ("" to drop it), remembered once computed.
+
+    A synonym maps to its canonical token, a stop word to ""; any other token stays if it
+    holds a letter or digit (isalnum() answers for most tokens, the regex for "20%", "c++").
+    Tokens repeat across texts, so a dictionary hit replaces these checks for most of them.
+    """
+
+    def __init__(self, token_map: dict[str, str], limit: int = 500_000) -> None:
+        super().__init__()
+        self._token_map = token_map
+        self._limit = limit
+
+    def __missing__(self, token: str) -> str:
+        mapped = self._token_map.get(token, token)
+        word = mapped if mapped is not token or token.isalnum() or _WORD_CHAR.search(token) else ""
+        if len(self) < self._limit:
+            self[token] = word
+        return word
 
 
 @functools.lru_cache(maxsize=4096)
