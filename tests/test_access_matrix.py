@@ -5,13 +5,17 @@ resource in a path), ``enterprise_e`` / ``enterprise_f`` (E owns every enterpris
 E is in 苏州市 and F in 宁波市), ``office_x`` / ``office_y`` (the 苏州市 and 宁波市 city offices;
 city X = 苏州市 is the city in every path and of every city-bound resource), and ``admin``.
 
-Rule for "exists but not yours": a resource the caller may *see* but not change answers 403; a
+Rule for "exists but not yours" (what the services do, kept consistent): a caller whose *role*
+may never take the operation gets 403 before any lookup (a provider on a city's pilot); a
+resource the caller may *see* but not change answers 403 (an admin replying to an inquiry); a
 resource the caller may not even see (another provider's draft, another enterprise's profile,
-another city's project or 细分行业, an inquiry between others) answers 404, exactly as if it did
-not exist, so its existence does not leak. An anonymous caller on a protected operation gets 401.
+another city's pilot, 细分行业 or project, an inquiry between others) answers 404, exactly as if
+it did not exist, so its existence does not leak. An anonymous caller on a protected operation
+gets 401.
 
-Each row is one operation and runs on a fresh world; for each role, the row's ``prepare`` builds
-fresh resources, so one role's write never changes what the next role sees. Write bodies are
+Each row is one operation and runs on a fresh world; for each role, the row's ``params`` builds
+fresh resources, so one role's write never changes what the next role sees. Rows with ``listed``
+also check that a list shows the built resource to exactly those roles. Write bodies are
 valid, so the status reflects authorisation, not validation; where the authorised outcome depends
 on state the matrix does not set up, the expected status says so (e.g. 409 for showcasing a
 project that is not yet accepted, which proves the caller got past the access check).
@@ -216,17 +220,9 @@ PILOT_STAFF = only("office_x", "admin", office_y=404)
 STAFF_LOGIN = "staff-login@example.cn"
 
 
-def _listed(prepare: Callable[[World], dict]) -> Callable[[World], dict]:
-    """Build a resource with ``prepare`` and mark its id as the one a list must show or hide."""
-
-    def params(world: World) -> dict:
-        built = prepare(world)
-        return {
-            **built,
-            "listed_id": next(iter(built.values())) if len(built) == 1 else built["enterprise_id"],
-        }
-
-    return params
+def _listed(prepare: Callable[[World], dict], key: str) -> Callable[[World], dict]:
+    """Build a resource with ``prepare``; its ``key`` is the id a list must show or hide."""
+    return lambda world: (lambda built: {**built, "listed_id": built[key]})(prepare(world))
 
 
 def _const(body: dict) -> Callable[[World, dict], dict]:
@@ -259,7 +255,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         only("provider_a", "admin"), _provider, _const({"description": "专注机器视觉质检"})
     ),
     # solutions: a draft is seen by its provider and admins only; admins review
-    ("GET", f"{API}/solutions"): Row(everyone(), _listed(_draft), listed=("provider_a", "admin")),
+    ("GET", f"{API}/solutions"): Row(
+        everyone(), _listed(_draft, "solution_id"), listed=("provider_a", "admin")
+    ),
     ("POST", f"{API}/solutions"): Row(
         only("provider_a", "provider_b", ok=201), body=_const(solution_payload())
     ),
@@ -307,7 +305,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # enterprises: a profile is private to its owner, its city office and admins
     ("GET", f"{API}/enterprises"): Row(
-        signed_in(provider_a=403, provider_b=403), _listed(_enterprise), listed=OWNER_OFFICE_ADMIN
+        signed_in(provider_a=403, provider_b=403),
+        _listed(_enterprise, "enterprise_id"),
+        listed=OWNER_OFFICE_ADMIN,
     ),
     ("POST", f"{API}/enterprises"): Row(
         only("enterprise_e", "enterprise_f", ok=409),
@@ -335,7 +335,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     # inquiries: between the enterprise that sent it and the provider of the solution; admins read
     ("GET", f"{API}/inquiries"): Row(
         signed_in(office_x=403, office_y=403),
-        _listed(_inquiry),
+        _listed(_inquiry, "inquiry_id"),
         listed=("provider_a", "enterprise_e", "admin"),
     ),
     ("GET", f"{API}/inquiries/{{inquiry_id}}"): Row(
@@ -351,7 +351,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", f"{API}/cities/{{city}}/pilot"): Row(PILOT_STAFF, _city),
     ("GET", f"{API}/cities/{{city}}/pilot/export"): Row(PILOT_STAFF, _city),
     ("GET", f"{API}/cities/{{city}}/pilot/enterprises"): Row(
-        PILOT_STAFF, _listed(_enrolment), listed=("office_x", "admin")
+        PILOT_STAFF, _listed(_enrolment, "enterprise_id"), listed=("office_x", "admin")
     ),
     ("GET", f"{API}/cities/{{city}}/pilot/sub-industries"): Row(PILOT_STAFF, _city),
     ("POST", f"{API}/cities/{{city}}/pilot/sub-industries"): Row(
@@ -374,7 +374,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ): Row({**PILOT_STAFF, "office_x": 204, "admin": 204}, _enrolment),
     # retrofit projects: registered by offices; seen by their city's office, the provider and admins
     ("GET", f"{API}/retrofit-projects"): Row(
-        signed_in(), _listed(_project), listed=("provider_a", "office_x", "admin")
+        signed_in(), _listed(_project, "project_id"), listed=("provider_a", "office_x", "admin")
     ),
     ("POST", f"{API}/retrofit-projects"): Row(
         only("office_x", "admin", ok=201, office_y=422), body=lambda w, p: _project_body(w)
