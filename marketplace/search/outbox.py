@@ -86,14 +86,21 @@ def lag() -> int:
     return db.session.scalar(select(db.func.count(IndexOutbox.id)))
 
 
-def high_water_mark() -> int:
-    """The highest outbox id now visible, or 0 if the outbox is empty."""
-    return db.session.scalar(select(db.func.max(IndexOutbox.id))) or 0
+def visible_ids() -> list[int]:
+    """The ids of the outbox rows committed so far."""
+    return list(db.session.scalars(select(IndexOutbox.id)))
 
 
-def discard_through(cutoff: int) -> int:
-    """Delete outbox rows with ids up to ``cutoff``, already covered by a rebuild; return how many."""
-    deleted = db.session.execute(delete(IndexOutbox).where(IndexOutbox.id <= cutoff)).rowcount
+def discard(ids: list[int], batch: int = 1_000) -> int:
+    """Delete the outbox rows ``ids``, already covered by a rebuild; return how many.
+
+    Exactly these rows, not every row up to the highest: on PostgreSQL a transaction can hold a
+    lower id yet commit after the rebuild read the store, and its row must still be drained.
+    """
+    deleted = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        deleted += db.session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_(chunk))).rowcount
     db.session.commit()
     return deleted
 

@@ -140,12 +140,12 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
                 yield document
 
     with state.drain_lock(timeout=600):
-        # Rows queued before the rebuild reads the store are covered by it; only later ones need draining.
-        cutoff = outbox.high_water_mark()
+        # Rows committed before the rebuild reads the store are covered by it; only later ones need draining.
+        covered = outbox.visible_ids()
         indexed = state.backend.rebuild(documents())
         if bar is not None:
             bar.close()
-        outbox.discard_through(cutoff)
+        outbox.discard(covered)
         outbox.drain(state.backend, tax)
     return {"indexed": indexed, **totals}
 
