@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -27,7 +26,6 @@ from pathlib import Path
 
 from benchmarks.search_bench import (
     REPO,
-    SECRET_KEY,
     GunicornServer,
     KeepAliveClient,
     LoadLog,
@@ -37,6 +35,7 @@ from benchmarks.search_bench import (
     memory_of,
     run_http,
     seed_command,
+    server_env,
     timed,
     write_section,
 )
@@ -93,17 +92,7 @@ def prepare(directory: Path, size: int, log: LoadLog) -> dict:
 
 def measure(directory: Path, options: argparse.Namespace, log: LoadLog) -> tuple[dict, dict]:
     """Recommendations and the floor over HTTP, interleaved, ``options.repeat`` times."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{directory / 'marketplace.sqlite3'}",
-        INDEX_DIR=str(directory / "index"),
-        SECRET_KEY=SECRET_KEY,
-        SEARCH_BACKEND="embedded",
-        APP_ENV="production",
-        WORKERS=str(options.workers),
-        THREADS="1",
-        RECOMMENDATION_RATE_LIMIT="1000000/minute",
-    )
+    env = server_env(directory, options.workers, RECOMMENDATION_RATE_LIMIT="1000000/minute")
     bodies = request_bodies()
     runs: dict = {"floor": [], "recommend": []}
     with (

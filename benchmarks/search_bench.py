@@ -640,6 +640,21 @@ def memory_of(pid: int) -> dict:
     return fields
 
 
+def server_env(directory: Path, workers: int, **extra: str) -> dict:
+    """The environment of a gunicorn serving the benchmark store in ``directory`` in production mode."""
+    return dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{directory / 'marketplace.sqlite3'}",
+        INDEX_DIR=str(directory / "index"),
+        SECRET_KEY=SECRET_KEY,
+        SEARCH_BACKEND="embedded",
+        APP_ENV="production",
+        WORKERS=str(workers),
+        THREADS="1",
+        **extra,
+    )
+
+
 def measure_http(
     directory: Path,
     repeat: int,
@@ -653,16 +668,7 @@ def measure_http(
 
     :returns: per-repeat summaries keyed by ``(path, query type)``, and the memory of every process.
     """
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{directory / 'marketplace.sqlite3'}",
-        INDEX_DIR=str(directory / "index"),
-        SECRET_KEY=SECRET_KEY,
-        SEARCH_BACKEND="embedded",
-        APP_ENV="production",
-        WORKERS=str(workers),
-        THREADS="1",
-    )
+    env = server_env(directory, workers)
     urls = {kind: [query_url(params) for params in QUERIES[kind]] for kind in QUERIES}
     runs: dict = {}
     with (
