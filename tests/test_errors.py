@@ -13,7 +13,7 @@ HTTP_ERRORS = sorted(
         for cls in vars(wz).values()
         if isinstance(cls, type) and issubclass(cls, wz.HTTPException) and cls.code and cls.code >= 400
     },
-    key=lambda cls: cls.code,
+    key=lambda cls: (cls.code, cls.__name__),
 )
 
 

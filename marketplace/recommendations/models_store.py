@@ -14,12 +14,8 @@ from sqlalchemy import select, update
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import RankerModel
-from marketplace.recommendations.candidates import (
-    case_text,
-    published_cases,
-    published_solutions,
-    solution_text,
-)
+from marketplace.recommendations.candidates import case_text, published_cases, solution_text
+from marketplace.search.documents import iter_published_rows
 from marketplace.taxonomy.service import taxonomy
 from matching.features import FEATURES
 from matching.matcher import Matcher
@@ -38,12 +34,12 @@ def model_dir() -> Path:
 def catalog_texts() -> tuple[list[str], list[list[str]]]:
     """Texts of published solutions and cases with their scenarios, plus each scenario's own names."""
     texts, labels = [], []
-    for s in published_solutions():
-        texts.append(solution_text(s["title"], s["summary"], s["description"], s["tags"]))
-        labels.append(s["scenarios"])
-    for c in published_cases():
-        texts.append(case_text(c["title"], c["summary"], c["used"]))
-        labels.append(c["scenarios"])
+    for solution in iter_published_rows("solution"):
+        texts.append(solution_text(solution))
+        labels.append(solution.scenarios)
+    for case in published_cases():
+        texts.append(case_text(case))
+        labels.append(case.scenarios)
     for scenario in taxonomy().scenarios.values():
         texts.append(" ".join([scenario.name, *scenario.sub_scenarios]))
         labels.append([scenario.code])

@@ -184,13 +184,13 @@ def _profile_json(profile: Profile) -> dict:
 def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
     row = match.candidate.extra["row"]
     return {
-        "id": row["id"],
-        "title": row["title"],
-        "summary": row["summary"],
-        "provider": {"id": row["provider_id"], "name": row["provider_name"], "city": row["provider_city"]},
-        "price_min_cny": row["price_min_cny"],
-        "price_max_cny": row["price_max_cny"],
-        "deploy_days": row["deploy_days"],
+        "id": row.id,
+        "title": row.title,
+        "summary": row.summary,
+        "provider": {"id": row.provider_id, "name": row.provider.name, "city": row.provider.city},
+        "price_min_cny": row.price_min_cny,
+        "price_max_cny": row.price_max_cny,
+        "deploy_days": row.deploy_days,
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }
@@ -199,14 +199,14 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
 def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
     row = match.candidate.extra["row"]
     return {
-        "id": row["id"],
-        "title": row["title"],
-        "enterprise_name": row["enterprise_name"],
-        "city": row["city"],
-        "industry": row["industry_code"],
-        "level_before": row["level_before"],
-        "level_after": row["level_after"],
-        "promoted": bool(row["promoted_cities"]),
+        "id": row.id,
+        "title": row.title,
+        "enterprise_name": row.enterprise_name,
+        "city": row.city,
+        "industry": row.industry_code,
+        "level_before": row.level_before,
+        "level_after": row.level_after,
+        "promoted": bool(row.promoted_cities),
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }

@@ -42,6 +42,8 @@ def load_solutions(*conditions: ColumnElement[bool], limit: int | None = None) -
             Solution.price_min_cny,
             Solution.price_max_cny,
             Solution.deploy_days,
+            Solution.level_uplifts,
+            Solution.outcome_claims,
             Solution.created_at,
             Provider.name,
             Provider.city,
@@ -63,6 +65,8 @@ def load_solutions(*conditions: ColumnElement[bool], limit: int | None = None) -
             price_min_cny=row.price_min_cny,
             price_max_cny=row.price_max_cny,
             deploy_days=row.deploy_days,
+            level_uplifts=row.level_uplifts,
+            outcome_claims=row.outcome_claims,
             created_at=row.created_at,
             provider=SimpleNamespace(name=row.name, city=row.city, province=row.province),
             **{kind: [] for kind in LABEL_KINDS},
@@ -163,18 +167,23 @@ def build_documents(kind: str, ids: list[int], taxonomy: Taxonomy) -> tuple[list
     return [BUILDERS[kind](row, taxonomy) for row in published], [i for i in ids if i not in keep]
 
 
-def iter_published(kind: str, taxonomy: Taxonomy, batch: int = 1000) -> Iterator[IndexDocument]:
-    """Stream every published item of ``kind`` as documents, in id order."""
+def iter_published_rows(kind: str, batch: int = 1000) -> Iterator:
+    """Stream every published item of ``kind`` in id order, as :func:`load_solutions` rows or cases."""
     model = MODELS[kind]
     last_id = 0
     while True:
         rows = _load(kind, model.status == ListingStatus.PUBLISHED, model.id > last_id, limit=batch)
         if not rows:
             return
-        for row in rows:
-            yield BUILDERS[kind](row, taxonomy)
+        yield from rows
         last_id = rows[-1].id
         db.session.expunge_all()
+
+
+def iter_published(kind: str, taxonomy: Taxonomy, batch: int = 1000) -> Iterator[IndexDocument]:
+    """Stream every published item of ``kind`` as documents, in id order."""
+    for row in iter_published_rows(kind, batch):
+        yield BUILDERS[kind](row, taxonomy)
 
 
 def count_published(kind: str) -> int:
