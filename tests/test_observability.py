@@ -115,7 +115,7 @@ def test_metrics_count_requests_per_endpoint_not_per_path(client):
     endpoint = "providers.ProviderById"
     assert request_count(after, endpoint, "404") - request_count(before, endpoint, "404") == 3
     assert request_count(after, "health.Health", "200") - request_count(before, "health.Health", "200") == 1
-    assert "9001" not in after
+    assert not any("/providers/" in value for _, labels in samples(after) for _, value in labels)
     histogram = ("endpoint", endpoint), ("method", "GET"), ("status", "404")
     assert samples(after)[("marketplace_http_request_duration_seconds_count", histogram)] >= 3
 
