@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from indexing.base import SORTS
 from marketplace.cases.schemas import PromotionSchema
-from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, between, one_of, text
+from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, Prebuilt, between, one_of, text
 from marketplace.solutions.schemas import DELIVERY_MODES, MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
@@ -108,7 +108,7 @@ class SolutionSearchSchema(BaseSchema):
     page = fields.Integer()
     per_page = fields.Integer()
     items = fields.List(fields.Nested(SolutionHitSchema))
-    facets = fields.Nested(FacetsSchema)
+    facets = Prebuilt(FacetsSchema, metadata={"description": "built by the search service as plain data"})
 
 
 class CaseSearchSchema(SolutionSearchSchema):
