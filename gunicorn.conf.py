@@ -13,6 +13,8 @@ from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count()))
+# Sync workers, one per core: in benchmarks/load.py (docs/benchmarks.md) 4 gthread threads per worker
+# raised search p99 from 69 to 110 ms under the same load; requests are CPU-bound.
 threads = int(os.environ.get("THREADS", 1))
 preload_app = True
 accesslog = None
