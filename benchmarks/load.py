@@ -60,7 +60,8 @@ RECOMMEND = "POST /api/v1/recommendations"
 CREATE = "POST /api/v1/solutions"
 EDIT = "PATCH /api/v1/solutions/{id}"
 INQUIRE = "POST /api/v1/solutions/{id}/inquiries"
-ENDPOINTS = (SEARCH, RECOMMEND, CREATE, EDIT, INQUIRE)
+FLOOR = "GET / (bare Flask floor)"
+ENDPOINTS = (SEARCH, RECOMMEND, CREATE, EDIT, INQUIRE, FLOOR)
 RATE_LIMIT_KEYS = ("RECOMMENDATION_RATE_LIMIT", "AUTH_RATE_LIMIT", "INQUIRY_RATE_LIMIT")
 TARGETS = {"errors": 0, "search_p99_ms": 100.0}
 """Targets of the issue: no failed request, and search answering within 100 ms at the 99th percentile."""
@@ -314,6 +315,21 @@ def make_user_class(providers: Sequence[str], enterprises: Sequence[str], soluti
     return MarketplaceUser
 
 
+def make_floor_class(wait):
+    """The same users, think time and server settings against the bare Flask app: the baseline."""
+
+    class FloorUser(HttpUser):
+        """A user whose every request is the cheapest JSON answer Flask and gunicorn can give."""
+
+        wait_time = wait
+
+        @task
+        def floor(self) -> None:
+            self.client.get("/", name=FLOOR)
+
+    return FloorUser
+
+
 def run_locust(
     host: str, user_class, users: int, spawn_rate: float, warmup: float, duration: float
 ) -> tuple[Environment, float]:
@@ -408,14 +424,20 @@ def render_markdown(report: dict, threads: int, run: dict) -> str:
         f"Measured over {summary['wall_s']:.1f} s after ramp-up and warm-up: "
         f"{summary['total']['requests']:,} requests, {summary['total']['rps']:.1f} per second.",
         "",
-        "| endpoint | requests | per second | p50 ms | p99 ms | max ms | failed |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "The floor is the same users with the same think time against the bare Flask app "
+        "(`benchmarks/floor_app.py`) under the same gunicorn settings, right after.",
+        "",
+        "| endpoint | requests | per second | p50 ms | p99 ms | max ms | failed "
+        "| p50 ÷ floor | p99 ÷ floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    rows = [*summary["endpoints"].items(), ("all", summary["total"])]
+    floor = summary["floor"]
+    rows = [*summary["endpoints"].items(), ("all", summary["total"]), (FLOOR, floor)]
     for name, row in rows:
         lines.append(
             f"| `{name}` | {row['requests']:,} | {row['rps']:.1f} | {row['p50_ms']:.0f} | "
-            f"{row['p99_ms']:.0f} | {row['max_ms']:.0f} | {row['failures']} |"
+            f"{row['p99_ms']:.0f} | {row['max_ms']:.0f} | {row['failures']} | "
+            f"{row['p50_ms'] / floor['p50_ms']:.1f}× | {row['p99_ms'] / floor['p99_ms']:.1f}× |"
         )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for target, measured, met in target_checks(summary):
@@ -499,7 +521,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 environment, wall = run_locust(
                     base, user_class, options.users, options.spawn_rate, options.warmup, options.duration
                 )
-            runs[threads] = {"machine": machine, "summary": summarise(environment, wall)}
+            summary = summarise(environment, wall)
+            floor_log = directory / f"gunicorn-floor-threads{threads}.log"
+            with GunicornServer("benchmarks.floor_app:app", env, floor_log, "/") as floor:
+                floor_run, floor_wall = run_locust(
+                    f"http://127.0.0.1:{floor.port}",
+                    make_floor_class(wait),
+                    options.users,
+                    options.spawn_rate,
+                    options.warmup,
+                    options.duration,
+                )
+            summary["floor"] = summarise(floor_run, floor_wall)["endpoints"][FLOOR]
+            runs[threads] = {"machine": machine, "summary": summary}
         report = {
             "locust": metadata.version("locust"),
             "command": f".venv/bin/{command}",
