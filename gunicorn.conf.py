@@ -12,9 +12,10 @@ import tempfile
 from pathlib import Path
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count()))
-# Sync workers, one per core: in benchmarks/load.py (docs/benchmarks.md) 4 gthread threads per worker
-# raised search p99 from 69 to 110 ms under the same load; requests are CPU-bound.
+# Two sync workers per core, chosen with benchmarks/load.py (docs/benchmarks.md): with one per core a
+# search waits behind CPU-bound recommendations (search p99 69–110 ms), threads made it worse
+# (110–160 ms), two per core gave 68 ms.
+workers = int(os.environ.get("WORKERS", 2 * multiprocessing.cpu_count()))
 threads = int(os.environ.get("THREADS", 1))
 preload_app = True
 accesslog = None

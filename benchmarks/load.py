@@ -464,7 +464,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="1,2",
         help="think time between a user's requests, MIN,MAX seconds; 0 sends the next one at once",
     )
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="gunicorn workers (WORKERS)")
+    parser.add_argument(
+        "--workers", type=int, default=2 * os.cpu_count(), help="gunicorn workers (WORKERS), as gunicorn.conf.py"
+    )
     parser.add_argument("--accounts", type=int, default=10, help="provider and enterprise accounts each")
     parser.add_argument(
         "--rate-limit",
