@@ -465,7 +465,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="think time between a user's requests, MIN,MAX seconds; 0 sends the next one at once",
     )
     parser.add_argument(
-        "--workers", type=int, default=2 * os.cpu_count(), help="gunicorn workers (WORKERS), default as served"
+        "--workers", type=int, default=2 * os.cpu_count(), help="gunicorn workers (WORKERS), as served"
     )
     parser.add_argument("--accounts", type=int, default=10, help="provider and enterprise accounts each")
     parser.add_argument(
