@@ -169,9 +169,7 @@ def test_training_activates_only_a_better_model_and_workers_follow(app, world, c
     assert _recommend(world.client)["model_version"] == newest
 
 
-def test_outdated_model_is_503_until_train_if_missing_replaces_it(
-    app, world, catalog, runner, monkeypatch
-):
+def test_outdated_model_is_503_until_train_if_missing_replaces_it(app, world, catalog, runner, monkeypatch):
     """A model fitted on other features cannot score: the API says so, and ``--if-missing`` retrains."""
     with app.app_context():
         row = models_store.active_row()
