@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from http.client import HTTPConnection
 from pathlib import Path
 
 from benchmarks.search_bench import (
@@ -54,18 +53,7 @@ class PostClient(KeepAliveClient):
 
         :raises RuntimeError: on any status but 200.
         """
-        if self.connection is None:
-            self.connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.connects += 1
-        self.connection.request(
-            "POST", PATH, body=body.encode(), headers={"Content-Type": "application/json"}
-        )
-        response = self.connection.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"POST {PATH} answered {response.status}: {answer[:300]!r}")
-        if response.will_close:
-            self.close()
+        self.send("POST", PATH, body.encode(), {"Content-Type": "application/json"})
 
 
 def request_bodies() -> list[str]:

@@ -491,14 +491,21 @@ class KeepAliveClient:
 
         :raises RuntimeError: on any status but 200.
         """
+        self.send("GET", path)
+
+    def send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> None:
+        """Send one request on the kept-alive connection and read the whole answer.
+
+        :raises RuntimeError: on any status but 200.
+        """
         if self.connection is None:
             self.connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
             self.connects += 1
-        self.connection.request("GET", path)
+        self.connection.request(method, path, body=body, headers=headers or {})
         response = self.connection.getresponse()
-        body = response.read()
+        answer = response.read()
         if response.status != 200:
-            raise RuntimeError(f"GET {path} answered {response.status}: {body[:300]!r}")
+            raise RuntimeError(f"{method} {path} answered {response.status}: {answer[:300]!r}")
         if response.will_close:
             self.close()
 
