@@ -159,8 +159,9 @@ def test_writes_succeed_while_the_index_is_gone_and_reach_it_once_it_is_back(app
 def test_a_rebuild_killed_midway_leaves_the_old_index_serving(app, client, world):
     """SIGKILL during ``flask index rebuild``: the old version keeps answering; the next rebuild cleans up."""
     with app.app_context():
-        load_synthetic(1000)
-        assert drain_outbox(timeout=60) == 1000
+        # Enough documents that the rebuild runs for about a second after its directory appears.
+        load_synthetic(3000)
+        assert drain_outbox(timeout=60) == 3000
     index_dir = Path(app.config["INDEX_DIR"])
     old_version = _live_version(index_dir)
     query = {"q": "质量检测", "per_page": 50}
@@ -186,7 +187,7 @@ def test_a_rebuild_killed_midway_leaves_the_old_index_serving(app, client, world
         assert rebuild.poll() is None, rebuild.stderr.read().decode()
         assert time.monotonic() < deadline, "the rebuild never started a new version"
         time.sleep(0.01)
-    time.sleep(0.3)
+    time.sleep(0.1)
     rebuild.send_signal(signal.SIGKILL)
     assert rebuild.wait(10) == -signal.SIGKILL, "the rebuild finished before it could be killed"
     rebuild.stderr.close()
