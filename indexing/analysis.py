@@ -18,7 +18,8 @@ whitespace-separated strings, and the TF-IDF model reads the same words. Build a
 :class:`Analyzer` once per process (:meth:`Analyzer.from_seed_data` reuses one for identical
 data) and share it: it is immutable after construction and safe to use from many threads.
 Segmentation holds the GIL, so threads do not analyse faster than one; bulk indexing that needs
-more throughput should use processes, each with its own analyser.
+more throughput uses processes (:func:`indexing.documents.analysed_documents`): an analyser
+pickles as its data, and each process builds its own.
 """
 
 from __future__ import annotations
@@ -109,6 +110,10 @@ class Analyzer:
         *,
         stopwords: Iterable[str] | None = None,
     ) -> None:
+        lexicon = tuple(lexicon)
+        synonyms = tuple(tuple(group) for group in synonyms)
+        stopwords = tuple(_read_terms(DEFAULT_STOPWORDS_FILE) if stopwords is None else stopwords)
+        self._arguments = (lexicon, synonyms, version, stopwords)
         self.version = version
         self._t2s = opencc.OpenCC("t2s")
         # An instance of its own: adding words never touches rjieba's module-level segmenter.
@@ -148,8 +153,6 @@ class Analyzer:
             # also when its default dictionary already knows the word as a rarer one.
             self._segmenter.add_word(word, None, None)
 
-        if stopwords is None:
-            stopwords = _read_terms(DEFAULT_STOPWORDS_FILE)
         self._token_map: dict[str, str] = dict.fromkeys(_PUNCTUATION, "")
         self._token_map.update((self.normalise(word), "") for word in stopwords)
         self._token_map.pop("", None)
@@ -157,6 +160,10 @@ class Analyzer:
         self._token_words = _TokenWords(self._token_map)
         # One search highlights ~40 fields with the same terms: fold and compile them once.
         self._highlight_pattern = functools.lru_cache(maxsize=256)(self._compile_highlight)
+
+    def __reduce__(self):
+        """Pickle as the constructor's arguments: a worker process rebuilds its own segmenter."""
+        return _shared_analyzer, (type(self), *self._arguments)
 
     @classmethod
     def from_seed_data(cls, seed_dir: str | Path) -> Analyzer:

@@ -9,7 +9,7 @@ backend indexes the same tokens and ranks alike. Backends never import Flask.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -172,6 +172,16 @@ class SearchBackend(ABC):
 
         :raises SearchUnavailable: if the engine is down.
         """
+
+    def generation(self) -> Hashable | None:
+        """A token that changes whenever the index's content changes; ``None`` if unknown.
+
+        Callers may cache what they derived from indexed items for as long as it stays the same.
+        The default knows none, so nothing is cached.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release files, locks or connections; the default holds none."""

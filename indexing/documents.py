@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,6 +14,8 @@ from indexing.base import IndexDocument
 TITLE_BOOST = 3.0
 TEXT_BOOST = 1.0
 BIGRAM_BOOST = 0.3
+ANALYSIS_CHUNK = 500
+"""Documents per task sent to an analysis process."""
 
 
 class AnalyzerLike(Protocol):
@@ -64,3 +70,52 @@ def analyse_query(q: str, analyzer: AnalyzerLike) -> QueryTerms:
     """Analyse a user's query with the same chain as the documents."""
     analysed = analyzer.analyse(q)
     return QueryTerms(tuple(dict.fromkeys(analysed.words)), tuple(dict.fromkeys(analysed.bigrams)))
+
+
+def analysed_documents(
+    documents: Iterable[IndexDocument], analyzer: AnalyzerLike, processes: int = 1
+) -> Iterator[tuple[IndexDocument, AnalysedDocument]]:
+    """Each document with its analysis, in order; in ``processes`` worker processes if more than one.
+
+    Segmentation holds the GIL, so only processes analyse in parallel. The documents are read
+    from ``documents`` in the calling thread (a database session stays in its thread), chunk by
+    chunk, a few chunks ahead of what the caller has consumed. Fewer documents than one chunk per
+    process are analysed in this process, since starting workers costs more than it saves. The
+    analyser must pickle (:class:`indexing.analysis.Analyzer` pickles as its data); workers are
+    spawned, not forked, since the caller may hold threads (an index writer's) and connections.
+    """
+    documents = iter(documents)
+    head = list(itertools.islice(documents, processes * ANALYSIS_CHUNK))
+    if processes <= 1 or len(head) < processes * ANALYSIS_CHUNK:
+        for document in itertools.chain(head, documents):
+            yield document, analyse_document(document, analyzer)
+        return
+    chunks = itertools.chain(_chunks(iter(head)), _chunks(documents))
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_set_worker_analyzer, initargs=(analyzer,)) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.apply_async(_analyse_chunk, (chunk,))))
+            if len(pending) > 2 * processes:
+                chunk, result = pending.popleft()
+                yield from zip(chunk, result.get(), strict=True)
+        while pending:
+            chunk, result = pending.popleft()
+            yield from zip(chunk, result.get(), strict=True)
+
+
+def _chunks(documents: Iterator[IndexDocument]) -> Iterator[list[IndexDocument]]:
+    while chunk := list(itertools.islice(documents, ANALYSIS_CHUNK)):
+        yield chunk
+
+
+_worker_analyzer: AnalyzerLike | None = None
+
+
+def _set_worker_analyzer(analyzer: AnalyzerLike) -> None:
+    global _worker_analyzer
+    _worker_analyzer = analyzer
+
+
+def _analyse_chunk(chunk: list[IndexDocument]) -> list[AnalysedDocument]:
+    return [analyse_document(document, _worker_analyzer) for document in chunk]

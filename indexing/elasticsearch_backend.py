@@ -31,7 +31,7 @@ from indexing.base import (
     SearchResult,
     SearchUnavailable,
 )
-from indexing.documents import AnalyzerLike
+from indexing.documents import AnalyzerLike, analysed_documents
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class ElasticsearchBackend(SearchBackend):
     :param chunk_size: documents per bulk request.
     :param request_timeout: seconds before a request to a cluster given by ``url`` times out.
     :param sleep: waits between retries after connection errors (replaceable in tests).
+    :param analysis_processes: processes that analyse documents during :meth:`rebuild`.
     :raises ValueError: unless exactly one of ``url`` and ``client`` is given, or if ``index_prefix``
         is not a valid index name (lowercase letters, digits, ``.``, ``_``, ``-``).
     :raises RuntimeError: if the ``elasticsearch`` package is not installed.
@@ -95,6 +96,7 @@ class ElasticsearchBackend(SearchBackend):
         chunk_size: int = 500,
         request_timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        analysis_processes: int = 1,
     ) -> None:
         if (url is None) == (client is None):
             raise ValueError("pass either url or client to ElasticsearchBackend, not both or neither")
@@ -120,6 +122,7 @@ class ElasticsearchBackend(SearchBackend):
         self.chunk_size = chunk_size
         self.request_timeout = request_timeout
         self._sleep = sleep
+        self.analysis_processes = analysis_processes
         self._client = client
         self._owns_client = client is None
         self._client_lock = threading.Lock()
@@ -272,7 +275,10 @@ class ElasticsearchBackend(SearchBackend):
         with self._engine("index documents"):
             for alias in sorted(set(aliases.values())):
                 self._ensure_alias(alias)
-            actions = (queries.index_action(doc, self.analyzer, aliases[doc.kind]) for doc in documents)
+            actions = (
+                queries.index_action(doc, analysed, aliases[doc.kind])
+                for doc, analysed in analysed_documents(documents, self.analyzer)
+            )
             self._bulk(actions, refresh="wait_for", require_alias=True)
 
     def delete(self, kind: str, ids: Sequence[int]) -> None:
@@ -342,9 +348,10 @@ class ElasticsearchBackend(SearchBackend):
                 for kind in KINDS:
                     self.client.indices.create(index=fresh[kind], **queries.index_settings_and_mappings())
                     created.append(fresh[kind])
+                analysed = analysed_documents(documents, self.analyzer, self.analysis_processes)
                 actions = (
-                    queries.index_action(doc, self.analyzer, fresh[self._checked_kind(doc)])
-                    for doc in documents
+                    queries.index_action(doc, tokens, fresh[self._checked_kind(doc)])
+                    for doc, tokens in analysed
                 )
                 count = self._bulk(actions)
                 self.client.indices.refresh(index=",".join(created))

@@ -40,9 +40,10 @@ from indexing.documents import (
     BIGRAM_BOOST,
     TEXT_BOOST,
     TITLE_BOOST,
+    AnalysedDocument,
     AnalyzerLike,
-    analyse_document,
     analyse_query,
+    analysed_documents,
 )
 
 KEYWORD_FIELDS = {
@@ -65,6 +66,7 @@ SORT_FIELDS = {
     "deploy_days": ("deploy_days", tantivy.Order.Asc),
 }
 FACET_SIZE = 100
+HIGHLIGHTED = ("title", "summary")
 FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 
@@ -124,12 +126,23 @@ def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
 
 
 class EmbeddedBackend(SearchBackend):
-    """tantivy on disk under ``index_dir``."""
+    """tantivy on disk under ``index_dir``.
 
-    def __init__(self, index_dir: str | Path, analyzer: AnalyzerLike, lock_timeout: float = 10.0) -> None:
+    :param lock_timeout: seconds to wait for another process's writer.
+    :param analysis_processes: processes that analyse documents during :meth:`rebuild`.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        analyzer: AnalyzerLike,
+        lock_timeout: float = 10.0,
+        analysis_processes: int = 1,
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.analyzer = analyzer
         self.lock_timeout = lock_timeout
+        self.analysis_processes = analysis_processes
         self.schema = build_schema()
         self._version: str | None = None
         self._index: tantivy.Index | None = None
@@ -222,8 +235,8 @@ class EmbeddedBackend(SearchBackend):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _tantivy_document(self, document: IndexDocument) -> tantivy.Document:
-        analysed = analyse_document(document, self.analyzer)
+    @staticmethod
+    def _tantivy_document(document: IndexDocument, analysed: AnalysedDocument) -> tantivy.Document:
         fields: dict = {
             "key": f"{document.kind}:{document.id}",
             "kind": document.kind,
@@ -250,7 +263,10 @@ class EmbeddedBackend(SearchBackend):
 
     def index(self, documents: Sequence[IndexDocument]) -> None:
         """Replace each document by kind and id; visible to every process on return."""
-        prepared = [(f"{d.kind}:{d.id}", self._tantivy_document(d)) for d in documents]
+        prepared = [
+            (f"{d.kind}:{d.id}", self._tantivy_document(d, analysed))
+            for d, analysed in analysed_documents(documents, self.analyzer)
+        ]
         with self._writer() as writer:
             for key, document in prepared:
                 writer.delete_documents_by_term("key", key)
@@ -280,8 +296,10 @@ class EmbeddedBackend(SearchBackend):
         try:
             index = tantivy.Index(self.schema, path=str(path))
             with self._writer(index) as writer:
-                for document in documents:
-                    writer.add_document(self._tantivy_document(document))
+                for document, analysed in analysed_documents(
+                    documents, self.analyzer, self.analysis_processes
+                ):
+                    writer.add_document(self._tantivy_document(document, analysed))
                     count += 1
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
@@ -369,16 +387,19 @@ class EmbeddedBackend(SearchBackend):
             query, limit=request.per_page, offset=(request.page - 1) * request.per_page, count=True, **options
         )
         terms = self.analyzer.highlight_terms(request.q) if text is not None and request.highlight else set()
-        hits = []
-        for order_key, address in result.hits:
-            stored = searcher.doc(address)
-            highlight = {}
-            for field in ("title", "summary"):
-                fragment = self.analyzer.highlight(stored[field][0], terms) if terms else None
-                if fragment:
-                    highlight[field] = fragment
-            score = float(order_key) if sort == "relevance" else 0.0
-            hits.append(SearchHit(id=stored["id"][0], score=score, highlight=highlight))
+        scores = [float(key) if sort == "relevance" else 0.0 for key, _ in result.hits]
+        addresses = [address for _, address in result.hits]
+        if terms:
+            hits = []
+            for score, address in zip(scores, addresses, strict=True):
+                stored = searcher.doc(address)
+                fragments = {field: self.analyzer.highlight(stored[field][0], terms) for field in HIGHLIGHTED}
+                highlight = {field: fragment for field, fragment in fragments.items() if fragment}
+                hits.append(SearchHit(id=stored["id"][0], score=score, highlight=highlight))
+        else:
+            # Without highlights only ids are needed: a column read instead of a stored document each.
+            found = searcher.fast_field_values("id", addresses)
+            hits = [SearchHit(id=ident, score=score) for ident, score in zip(found, scores, strict=True)]
         key = _facet_key(generation, request)
         with self._lock:
             facets = self._facet_cache.get(key)
@@ -415,6 +436,10 @@ class EmbeddedBackend(SearchBackend):
         for kind in ("solution", "case"):
             documents[kind] = searcher.search(self._term("kind", kind), limit=1, count=True).count
         return IndexStats(documents=documents, version=self._version or "")
+
+    def generation(self) -> tuple[str, int]:
+        """The live version's name and its last commit's opstamp: every commit and rebuild changes it."""
+        return self._live_generation()[1]
 
     def close(self) -> None:
         """Drop the open index."""

@@ -31,8 +31,8 @@ from indexing.documents import (
     BIGRAM_BOOST,
     TEXT_BOOST,
     TITLE_BOOST,
+    AnalysedDocument,
     AnalyzerLike,
-    analyse_document,
     analyse_query,
 )
 
@@ -107,13 +107,12 @@ def index_settings_and_mappings() -> dict[str, Any]:
     }
 
 
-def document_source(doc: IndexDocument, analyzer: AnalyzerLike) -> dict[str, Any]:
+def document_source(doc: IndexDocument, analysed: AnalysedDocument) -> dict[str, Any]:
     """The ``_source`` of one document: analysed token fields, keywords, numbers and windows.
 
     Absent optional values (``city``, ``price_min_cny`` …) are left out, so range filters and
     sorts treat them as missing rather than as zero.
     """
-    analysed = analyse_document(doc, analyzer)
     source: dict[str, Any] = {
         "id": doc.id,
         "title_words": analysed.title_words,
@@ -143,13 +142,13 @@ def document_source(doc: IndexDocument, analyzer: AnalyzerLike) -> dict[str, Any
     return source
 
 
-def index_action(doc: IndexDocument, analyzer: AnalyzerLike, index: str) -> dict[str, Any]:
+def index_action(doc: IndexDocument, analysed: AnalysedDocument, index: str) -> dict[str, Any]:
     """A bulk-helper action that writes ``doc`` into ``index``, replacing any document with its id."""
     return {
         "_op_type": "index",
         "_index": index,
         "_id": str(doc.id),
-        "_source": document_source(doc, analyzer),
+        "_source": document_source(doc, analysed),
     }
 
 

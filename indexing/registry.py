@@ -17,8 +17,11 @@ def create_backend(
     index_dir: str | Path | None = None,
     elasticsearch_url: str | None = None,
     index_prefix: str = "marketplace",
+    analysis_processes: int = 1,
 ) -> SearchBackend:
     """Create the backend ``name`` (``embedded`` or ``elasticsearch``).
+
+    ``analysis_processes`` analyse documents in parallel during a rebuild.
 
     :raises ValueError: for an unknown name or a missing setting.
     """
@@ -27,11 +30,16 @@ def create_backend(
             raise ValueError("the embedded backend needs INDEX_DIR")
         from indexing.embedded_backend import EmbeddedBackend
 
-        return EmbeddedBackend(index_dir, analyzer)
+        return EmbeddedBackend(index_dir, analyzer, analysis_processes=analysis_processes)
     if name == "elasticsearch":
         if not elasticsearch_url:
             raise ValueError("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL")
         from indexing.elasticsearch_backend import ElasticsearchBackend
 
-        return ElasticsearchBackend(url=elasticsearch_url, analyzer=analyzer, index_prefix=index_prefix)
+        return ElasticsearchBackend(
+            url=elasticsearch_url,
+            analyzer=analyzer,
+            index_prefix=index_prefix,
+            analysis_processes=analysis_processes,
+        )
     raise ValueError(f"unknown SEARCH_BACKEND {name!r}; expected one of {', '.join(BACKENDS)}")

@@ -15,6 +15,7 @@ ENV_KEYS = (
     "SEARCH_BACKEND",
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
+    "INDEX_PROCESSES",
     "RATELIMIT_STORAGE_URI",
     "RECOMMENDATION_RATE_LIMIT",
     "AUTH_RATE_LIMIT",
@@ -26,7 +27,7 @@ ENV_KEYS = (
     "CORS_ORIGINS",
     "HSTS_SECONDS",
 )
-INT_KEYS = {"TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
+INT_KEYS = {"INDEX_PROCESSES", "TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
 
 
 def default_config(instance_path: str) -> dict:
@@ -41,6 +42,7 @@ def default_config(instance_path: str) -> dict:
         "ELASTICSEARCH_URL": None,
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
         "INDEX_DRAIN_TIMEOUT": 5.0,
+        "INDEX_PROCESSES": os.cpu_count() or 1,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RECOMMENDATION_RATE_LIMIT": "60/minute",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 FEATURES = (
@@ -41,11 +42,11 @@ class Profile:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A solution or case retrieved for a request, flattened from the store.
+    """A solution or case as the matcher sees it, flattened from the store, the same for every request.
 
     ``industries`` are the codes the item is tagged with (for a case, its one industry);
     ``uplifts`` are ``(scenario, from_level, to_level)``; ``evidence_cases`` counts published cases
-    that used a solution and ``local_cases`` those in the requester's city; ``accepted_claims``
+    that used a solution and ``cases_by_city`` counts them per city; ``accepted_claims``
     counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now;
     ``solution_ids`` are the solutions a case used.
     """
@@ -65,13 +66,12 @@ class Candidate:
     provider_id: int | None = None
     uplifts: tuple[tuple[str, int, int], ...] = ()
     evidence_cases: int = 0
-    local_cases: int = 0
+    cases_by_city: Mapping[str, int] = field(default_factory=dict, compare=False)
     accepted_claims: int = 0
     promoted_cities: tuple[str, ...] = ()
     level_before: int | None = None
     level_after: int | None = None
     solution_ids: tuple[int, ...] = ()
-    retrieval_score: float = 0.0
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -148,9 +148,14 @@ def locality(profile: Profile, candidate: Candidate) -> float:
     return 0.0
 
 
-def evidence(candidate: Candidate) -> float:
+def local_cases(profile: Profile, candidate: Candidate) -> int:
+    """Published cases in the requester's city that used the solution."""
+    return candidate.cases_by_city.get(profile.city, 0) if profile.city else 0
+
+
+def evidence(profile: Profile, candidate: Candidate) -> float:
     """Proof from practice: cases that used it (local ones count double) and city-accepted outcomes."""
-    raw = candidate.evidence_cases + candidate.local_cases + 2 * candidate.accepted_claims
+    raw = candidate.evidence_cases + local_cases(profile, candidate) + 2 * candidate.accepted_claims
     if candidate.kind == "case" and candidate.level_after is not None and candidate.level_before is not None:
         raw += candidate.level_after - candidate.level_before
     return min(raw, 6) / 6.0

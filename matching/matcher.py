@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,19 +135,22 @@ class Matcher(BaseEstimator):
         profile: f.Profile,
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
+        retrieval: Mapping[int, float] | None = None,
     ) -> tuple[np.ndarray, list[dict]]:
         """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons.
 
         :param solutions: when ranking cases, the solutions already ranked for the same request:
             a case is scored by the solutions it used, and by its resemblance to the best ones.
+        :param retrieval: the search engine's score of each candidate (by id) for this request.
         """
+        retrieval = retrieval or {}
         if not candidates:
             return np.zeros((0, len(f.FEATURES))), []
         query = " ".join([profile.needs, *profile.scenarios])
         vectors = self._candidate_vectors(candidates)
         similarity = (vectors @ self.text_model_.transform([query]).T).toarray()[:, 0]
         scenario_scores = self.scenario_scores(profile)
-        top_retrieval = max((c.retrieval_score for c in candidates), default=0.0) or 1.0
+        top_retrieval = max((retrieval.get(c.id, 0.0) for c in candidates), default=0.0) or 1.0
         solution_scores = relative_scores(solutions or ())
         rows, details = [], []
         for candidate, text_score in zip(candidates, similarity, strict=True):
@@ -155,7 +158,7 @@ class Matcher(BaseEstimator):
             industry, shared_code = f.industry_affinity(profile.industry, candidate.industries)
             used, used_id = f.solution_fit(candidate, solution_scores)
             components = {
-                "retrieval": candidate.retrieval_score / top_retrieval,
+                "retrieval": retrieval.get(candidate.id, 0.0) / top_retrieval,
                 "text": float(text_score),
                 "scenario": scenario_scores.get(matched, 0.0) if matched else 0.0,
                 "industry": industry,
@@ -163,7 +166,7 @@ class Matcher(BaseEstimator):
                 "deploy": f.deploy_speed(candidate.deploy_days),
                 "uplift": f.uplift_fit(profile, candidate),
                 "locality": f.locality(profile, candidate),
-                "evidence": f.evidence(candidate),
+                "evidence": f.evidence(profile, candidate),
                 "promotion": f.promotion(profile, candidate),
                 "solution_fit": used,
                 "consensus": 0.0,
@@ -194,6 +197,7 @@ class Matcher(BaseEstimator):
         profile: f.Profile,
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
+        retrieval: Mapping[int, float] | None = None,
     ) -> list[Match]:
         """Score and sort candidates, best first, leaving out those unrelated to the need.
 
@@ -201,7 +205,7 @@ class Matcher(BaseEstimator):
         about, or (a case) it used a solution that fits the need; price, place or evidence alone
         never make an unrelated item a match.
         """
-        X, details = self.features(profile, candidates, solutions)
+        X, details = self.features(profile, candidates, solutions, retrieval)
         if not details:
             return []
         scores = self.rankers_[candidates[0].kind].decision_function(X)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matching.features import LEVEL_TWO, Candidate, Profile
+from matching.features import LEVEL_TWO, Candidate, Profile, local_cases
 
 LEVEL_NAMES = {0: "未评级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 MAX_REASONS = 5
@@ -84,8 +84,8 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
             0.95,
             f"助力达二级：{names.scenario(scenario)}（{kind}场景）{LEVEL_NAMES[before]}→{LEVEL_NAMES[after]}",
         )
-    if candidate.local_cases:
-        yield 0.8, f"本市样板案例 {candidate.local_cases} 个使用该方案"
+    if local := local_cases(profile, candidate):
+        yield 0.8, f"本市样板案例 {local} 个使用该方案"
     elif candidate.evidence_cases:
         yield 0.6, f"样板案例 {candidate.evidence_cases} 个使用该方案"
     if candidate.accepted_claims:

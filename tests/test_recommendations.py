@@ -9,6 +9,7 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import FeedbackEvent, RankerModel
 from marketplace.recommendations import models_store
+from marketplace.recommendations.candidates import CandidateCache
 from tests.factories import assert_error
 
 NEEDS = {"industry": "C2929", "needs": "客户老投诉我们的注塑件有黑点缩水，全靠老师傅拿眼看外观缺陷"}
@@ -223,3 +224,52 @@ def test_a_signed_in_users_list_takes_feedback_only_from_them(world, catalog):
     )
     assert_error(world.client.post("/api/v1/events", json=event), 422, "request_id")
     assert world.client.post("/api/v1/events", json=event, headers=world.enterprise).status_code == 201
+
+
+def test_cached_candidates_follow_every_change_of_the_catalog(world, catalog):
+    """Candidates are cached per index generation: a case, a provider move or an archive shows at once."""
+    vision, case = catalog["vision"]["id"], catalog["case"]["id"]
+
+    def top_reasons():
+        body = _recommend(world.client, city="苏州市")
+        return next(s["reasons"] for s in body["solutions"] if s["id"] == vision), body
+
+    reasons, _ = top_reasons()
+    assert "本市样板案例 1 个使用该方案" in reasons and "本市服务商" in reasons
+    world.case(title="第二家注塑企业视觉质检样板", solution_ids=[vision])
+    reasons, _ = top_reasons()
+    assert "本市样板案例 2 个使用该方案" in reasons
+    moved = world.client.patch(
+        f"/api/v1/providers/{world.provider_id}",
+        json={"city": "宁波市", "province": "浙江省"},
+        headers=world.provider,
+    )
+    assert moved.status_code == 200, moved.json
+    reasons, body = top_reasons()
+    assert "本市服务商" not in reasons
+    assert world.client.post(f"/api/v1/cases/{case}/archive", headers=world.office).status_code == 200
+    _, body = top_reasons()
+    assert case not in {c["id"] for c in body["cases"]}
+
+
+def test_the_candidate_cache_is_bounded_and_keyed():
+    loads = []
+
+    def load(ids):
+        loads.append(list(ids))
+        return {i: f"item {i}" for i in ids if i % 2}  # even ids are not published
+
+    cache = CandidateCache(size=3)
+    assert cache.get("g1", "solution", [1, 2, 3], load) == {1: "item 1", 3: "item 3"}
+    assert cache.get("g1", "solution", [3, 2, 1], load) == {3: "item 3", 1: "item 1"}
+    assert loads == [[1, 2, 3]], "hits, absent ones included, are not loaded again"
+    cache.get("g1", "case", [1], load)
+    assert cache.get("g1", "solution", [2, 1], load) == {1: "item 1"}
+    assert len(loads) == 2, "solutions 1 and 2 were used more recently than solution 3"
+    assert cache.get("g1", "solution", [3], load) == {3: "item 3"}
+    assert loads[2:] == [[3]], "the least recently used entry made room for the case"
+    cache.get("g2", "solution", [3], load)
+    assert loads[3:] == [[3]], "a new generation starts empty"
+    cache.get(None, "solution", [3], load)
+    cache.get(None, "solution", [3], load)
+    assert loads[4:] == [[3], [3]], "no key, no caching"

@@ -3,15 +3,20 @@
 A request ranks a couple of hundred candidates; loading them as ORM objects with their labels,
 promotions and used solutions built some 1,800 objects per request. Plain rows (solutions through
 the search indexer's :func:`~marketplace.search.documents.load_solutions`) keep it to a handful of
-queries. The texts the matcher is trained on are built by the same functions as at request time.
+queries, and :class:`CandidateCache` keeps what one index generation's requests loaded. The texts
+the matcher is trained on are built by the same functions as at request time.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from types import SimpleNamespace
+from typing import Any
 
+from flask import current_app
 from sqlalchemy import and_, func, select
 
 from marketplace.extensions import db
@@ -24,8 +29,9 @@ from marketplace.models import (
     case_solutions,
 )
 from marketplace.search.documents import load_solutions
-from matching.features import Candidate, Profile
+from matching.features import Candidate
 
+CANDIDATE_CACHE_SIZE = 20_000
 CASE_COLUMNS = (
     BenchmarkCase.id,
     BenchmarkCase.title,
@@ -97,21 +103,72 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
     return rows
 
 
-def solution_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
-    """Published solutions among ``ids`` (id → retrieval score) as candidates, with their evidence."""
+class CandidateCache:
+    """Candidates as loaded from the store, per app and process, for one index generation.
+
+    Every change to a solution, a case, a promotion or a provider's place reaches the index
+    through the outbox after its store commit, so a new index generation is what makes cached
+    candidates stale; promotions also depend on the day. A request reads the generation before
+    it reads the store, so nothing older than a generation is ever filed under it. Bounded (LRU);
+    items no longer published are remembered as absent.
+    """
+
+    def __init__(self, size: int = CANDIDATE_CACHE_SIZE):
+        self.size = size
+        self._key: Hashable | None = None
+        self._items: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: Hashable | None, kind: str, ids: list[int], load: Callable[[list[int]], dict[int, Any]]
+    ) -> dict[int, Any]:
+        """The values of the published ``ids``: cached, else from ``load(missing_ids)``.
+
+        :param key: what the values depend on (generation, day); ``None`` caches nothing.
+        """
+        if key is None:
+            return load(ids)
+        with self._lock:
+            if key != self._key:
+                self._items.clear()
+                self._key = key
+            found = {i: self._items[(kind, i)] for i in ids if (kind, i) in self._items}
+        missing = [i for i in ids if i not in found]
+        loaded = load(missing) if missing else {}
+        found.update((i, loaded.get(i)) for i in missing)
+        with self._lock:
+            if key == self._key:
+                for i in ids:
+                    self._items[(kind, i)] = found[i]
+                    self._items.move_to_end((kind, i))
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return {i: found[i] for i in ids if found[i] is not None}
+
+
+def candidate_cache() -> CandidateCache:
+    """This app's cache in this process."""
+    return current_app.extensions.setdefault("candidate_cache", CandidateCache())
+
+
+def solution_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
+    """The published solutions among ``ids``, in id order, with their evidence."""
+    return list(candidate_cache().get(cache_key, "solution", sorted(ids), _load_solutions).values())
+
+
+def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
+    """Solutions as candidates, with their published cases counted per city."""
     used = db.session.execute(
         select(case_solutions.c.solution_id, BenchmarkCase.city, func.count())
         .join(BenchmarkCase, BenchmarkCase.id == case_solutions.c.case_id)
-        .where(case_solutions.c.solution_id.in_(list(ids)), BenchmarkCase.status == ListingStatus.PUBLISHED)
+        .where(case_solutions.c.solution_id.in_(ids), BenchmarkCase.status == ListingStatus.PUBLISHED)
         .group_by(case_solutions.c.solution_id, BenchmarkCase.city)
     ).all()
-    evidence, local = Counter(), Counter()
+    by_city: defaultdict[int, Counter] = defaultdict(Counter)
     for solution_id, city, count in used:
-        evidence[solution_id] += count
-        if city == profile.city:
-            local[solution_id] += count
-    return [
-        Candidate(
+        by_city[solution_id][city] += count
+    return {
+        s.id: Candidate(
             kind="solution",
             id=s.id,
             title=s.title,
@@ -126,20 +183,24 @@ def solution_candidates(ids: dict[int, float], profile: Profile) -> list[Candida
             province=s.provider.province,
             provider_id=s.provider_id,
             uplifts=tuple((u["scenario"], u["from_level"], u["to_level"]) for u in s.level_uplifts),
-            evidence_cases=evidence[s.id],
-            local_cases=local[s.id],
+            evidence_cases=sum(by_city[s.id].values()),
+            cases_by_city=by_city[s.id],
             accepted_claims=sum(1 for claim in s.outcome_claims if claim["source_type"] == "city_accepted"),
-            retrieval_score=ids[s.id],
             extra={"row": s},
         )
-        for s in published_solutions(list(ids))
-    ]
+        for s in published_solutions(ids)
+    }
 
 
-def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
-    """Published cases among ``ids`` (id → retrieval score) as candidates."""
-    return [
-        Candidate(
+def case_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
+    """The published cases among ``ids``, in id order."""
+    return list(candidate_cache().get(cache_key, "case", sorted(ids), _load_cases).values())
+
+
+def _load_cases(ids: list[int]) -> dict[int, Candidate]:
+    """Cases as candidates."""
+    return {
+        c.id: Candidate(
             kind="case",
             id=c.id,
             title=c.title,
@@ -154,12 +215,11 @@ def case_candidates(ids: dict[int, float], profile: Profile) -> list[Candidate]:
             level_before=c.level_before,
             level_after=c.level_after,
             solution_ids=tuple(s.id for s in c.used),
-            retrieval_score=ids[c.id],
             extra={
                 "row": c,
                 "metrics": c.metrics,
                 "solution_titles": {s.id: s.title for s in c.used},
             },
         )
-        for c in published_cases(list(ids))
-    ]
+        for c in published_cases(ids)
+    }

@@ -41,11 +41,16 @@ def names() -> Names:
     )
 
 
-def _search(request: SearchRequest):
+def _index(call):
+    """``call(backend)``, with an unavailable index answered as 503."""
     try:
-        return search_state().backend.search(request)
+        return call(search_state().backend)
     except SearchUnavailable as error:
         raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+
+
+def _search(request: SearchRequest):
+    return _index(lambda backend: backend.search(request))
 
 
 def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
@@ -122,11 +127,14 @@ def rank_lists(
     :param skip: an item id per kind to leave out (the item a "similar" list is about).
     """
     skip = skip or {}
+    # Read before the store is, so that candidates cached under it are never older than it.
+    generation = _index(lambda backend: backend.generation())
+    cache_key = None if generation is None else (generation, date.today())
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        ranked[kind] = matcher.rank(profile, build(ids, profile), ranked.get("solution"))
+        ranked[kind] = matcher.rank(profile, build(ids, cache_key), ranked.get("solution"), ids)
     return ranked["solution"], ranked["case"]
 
 

@@ -53,6 +53,7 @@ class SearchState:
                 "INDEX_DIR",
                 "ELASTICSEARCH_URL",
                 "ELASTICSEARCH_INDEX_PREFIX",
+                "INDEX_PROCESSES",
                 "SEED_DATA_DIR",
             )
         }
@@ -75,6 +76,7 @@ class SearchState:
                 index_dir=self.config["INDEX_DIR"],
                 elasticsearch_url=self.config["ELASTICSEARCH_URL"],
                 index_prefix=self.config["ELASTICSEARCH_INDEX_PREFIX"],
+                analysis_processes=self.config["INDEX_PROCESSES"],
             )
             self._pid = os.getpid()
         return self._backend

@@ -21,6 +21,7 @@ from elasticsearch.helpers import actions as bulk_helpers
 
 from indexing import queries
 from indexing.base import FacetCount, IndexDocument, SearchHit, SearchRequest, SearchUnavailable
+from indexing.documents import analyse_document
 from indexing.elasticsearch_backend import BulkFailed, ElasticsearchBackend
 from tests.indexing.elasticsearch_fakes import FakeCluster, StandInAnalyzer
 
@@ -123,7 +124,10 @@ def test_bulk_actions_match_golden():
             ),
         ),
     ]
-    actions = [queries.index_action(doc, ANALYZER, f"marketplace-{doc.kind}") for doc in documents]
+    actions = [
+        queries.index_action(doc, analyse_document(doc, ANALYZER), f"marketplace-{doc.kind}")
+        for doc in documents
+    ]
     assert_golden("bulk_actions", actions)
 
 
@@ -198,7 +202,8 @@ def test_suggest_prefix_is_a_literal_in_the_include_regex():
 
 
 def test_document_source_leaves_out_absent_values_and_stores_provider_as_keyword():
-    source = queries.document_source(make_doc(1, city=None, price_min_cny=None), ANALYZER)
+    document = make_doc(1, city=None, price_min_cny=None)
+    source = queries.document_source(document, analyse_document(document, ANALYZER))
     assert "city" not in source and "price_min_cny" not in source
     assert source["provider_id"] == "7"
     assert source["suggest_terms"] == ["注塑件视觉检测 aoi", "视觉质检", "aoi"]
@@ -208,7 +213,7 @@ def test_every_field_of_a_document_is_mapped():
     """The mapping is strict, so an unmapped field would be refused at indexing time."""
     properties = queries.index_settings_and_mappings()["mappings"]["properties"]
     document = make_doc(1, promotion_windows=((date(2026, 1, 1), date(2026, 1, 2)),))
-    assert set(queries.document_source(document, ANALYZER)) == set(properties)
+    assert set(queries.document_source(document, analyse_document(document, ANALYZER))) == set(properties)
 
 
 def test_parse_search_response_reads_hits_highlights_and_facets():

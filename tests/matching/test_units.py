@@ -149,7 +149,7 @@ def test_reasons_come_from_components():
         price_max_cny=80_000,
         deploy_days=14,
         uplifts=(("quality", 1, 2),),
-        local_cases=2,
+        cases_by_city={"苏州市": 2},
         evidence_cases=2,
     )
     components = {
