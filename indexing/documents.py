@@ -6,6 +6,7 @@ import itertools
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -83,6 +84,7 @@ def analysed_documents(
     process are analysed in this process, since starting workers costs more than it saves. The
     analyser must pickle (:class:`indexing.analysis.Analyzer` pickles as its data); workers are
     spawned, not forked, since the caller may hold threads (an index writer's) and connections.
+    A worker that dies fails the iteration (``BrokenProcessPool``) instead of hanging it.
     """
     documents = iter(documents)
     head = list(itertools.islice(documents, processes * ANALYSIS_CHUNK))
@@ -91,17 +93,24 @@ def analysed_documents(
             yield document, analyse_document(document, analyzer)
         return
     chunks = itertools.chain(_chunks(iter(head)), _chunks(documents))
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_set_worker_analyzer, initargs=(analyzer,)) as pool:
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_set_worker_analyzer,
+        initargs=(analyzer,),
+    )
+    try:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append((chunk, pool.apply_async(_analyse_chunk, (chunk,))))
+            pending.append((chunk, pool.submit(_analyse_chunk, chunk)))
             if len(pending) > 2 * processes:
-                chunk, result = pending.popleft()
-                yield from zip(chunk, result.get(), strict=True)
+                chunk, analysed = pending.popleft()
+                yield from zip(chunk, analysed.result(), strict=True)
         while pending:
-            chunk, result = pending.popleft()
-            yield from zip(chunk, result.get(), strict=True)
+            chunk, analysed = pending.popleft()
+            yield from zip(chunk, analysed.result(), strict=True)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _chunks(documents: Iterator[IndexDocument]) -> Iterator[list[IndexDocument]]:

@@ -146,6 +146,7 @@ class EmbeddedBackend(SearchBackend):
         self.schema = build_schema()
         self._version: str | None = None
         self._index: tantivy.Index | None = None
+        self._loaded: tuple[str, int] | None = None  # the generation the reader last reloaded at
         self._lock = threading.Lock()
         self._facet_cache: OrderedDict[tuple, dict[str, list[FacetCount]]] = OrderedDict()
 
@@ -195,7 +196,7 @@ class EmbeddedBackend(SearchBackend):
         """The live index and its generation: the version's name and the last commit's opstamp.
 
         The opstamp is read before the reader reloads, so what the reader sees is never older
-        than the generation it is filed under.
+        than the generation it is filed under. The reader reloads only when the generation moved.
         """
         try:
             name = self._current_name()
@@ -204,8 +205,13 @@ class EmbeddedBackend(SearchBackend):
                 if name != self._version or self._index is None:
                     self._index = tantivy.Index.open(str(self.index_dir / name))
                     self._version = name
-                index = self._index
-            index.reload()
+                    self._loaded = None
+                index, stale = self._index, self._loaded != (name, opstamp)
+            if stale:
+                index.reload()
+                with self._lock:
+                    if self._index is index:
+                        self._loaded = (name, opstamp)
             return index, (name, opstamp)
         except (OSError, ValueError, KeyError) as error:
             raise SearchUnavailable(f"embedded index unavailable: {error}") from error

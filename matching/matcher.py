@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from matching.ranker import LinearRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 VECTOR_CACHE_SIZE = 20_000
-SCENARIO_CACHE_SIZE = 1_000
+TEXT_CACHE_SIZE = 1_000  # request texts whose scenario scores and vector are remembered
+_cache_lock = threading.Lock()  # the caches are per process, shared by a worker's threads
 KINDS = ("solution", "case")
 RELEVANCE = ("text", "scenario", "solution_fit")
 CONSENSUS_TOP = 5
@@ -82,6 +84,7 @@ class Matcher(BaseEstimator):
         state = self.__dict__.copy()
         state.pop("_cache", None)
         state.pop("_scenario_cache", None)
+        state.pop("_query_cache", None)
         return state
 
     def _candidate_vectors(self, candidates: Sequence[f.Candidate]) -> sparse.csr_matrix:
@@ -92,17 +95,21 @@ class Matcher(BaseEstimator):
         """
         cache: OrderedDict = self.__dict__.setdefault("_cache", OrderedDict())
         keys = [(c.kind, c.id, hash(c.text)) for c in candidates]
-        missing = {key: c.text for key, c in zip(keys, candidates, strict=True) if key not in cache}
+        with _cache_lock:
+            found = {key: cache[key] for key in keys if key in cache}
+        missing = {key: c.text for key, c in zip(keys, candidates, strict=True) if key not in found}
         if missing:
             rows = self.text_model_.transform(list(missing.values()))
             for n, key in enumerate(missing):
                 start, end = rows.indptr[n], rows.indptr[n + 1]
-                cache[key] = (rows.indices[start:end].copy(), rows.data[start:end].copy())
-        for key in keys:
-            cache.move_to_end(key)
-        while len(cache) > VECTOR_CACHE_SIZE:
-            cache.popitem(last=False)
-        parts = [cache[key] for key in keys]
+                found[key] = (rows.indices[start:end].copy(), rows.data[start:end].copy())
+        with _cache_lock:
+            for key in keys:
+                cache[key] = found[key]
+                cache.move_to_end(key)
+            while len(cache) > VECTOR_CACHE_SIZE:
+                cache.popitem(last=False)
+        parts = [found[key] for key in keys]
         indptr = np.concatenate([[0], np.cumsum([len(indices) for indices, _ in parts])])
         indices = np.concatenate([indices for indices, _ in parts]) if parts else np.zeros(0, np.int32)
         data = np.concatenate([data for _, data in parts]) if parts else np.zeros(0, np.float32)
@@ -114,14 +121,11 @@ class Matcher(BaseEstimator):
 
     def _needs_scenarios(self, needs: str) -> dict[str, float]:
         """The scenario model's probabilities for a needs text, memoised (bounded) per process."""
-        cache: OrderedDict = self.__dict__.setdefault("_scenario_cache", OrderedDict())
-        if needs in cache:
-            cache.move_to_end(needs)
-        else:
-            cache[needs] = self.scenario_model_.scenario_scores(needs)
-            while len(cache) > SCENARIO_CACHE_SIZE:
-                cache.popitem(last=False)
-        return cache[needs]
+        return _memo(self, "_scenario_cache", needs, self.scenario_model_.scenario_scores)
+
+    def _query_vector(self, query: str) -> sparse.csr_matrix:
+        """A request's text vector, memoised (bounded) per process: solutions and cases both need it."""
+        return _memo(self, "_query_cache", query, lambda text: self.text_model_.transform([text]))
 
     def scenario_scores(self, profile: f.Profile) -> dict[str, float]:
         """How likely each scenario is what the request is about; named scenarios count as certain."""
@@ -148,7 +152,7 @@ class Matcher(BaseEstimator):
             return np.zeros((0, len(f.FEATURES))), []
         query = " ".join([profile.needs, *profile.scenarios])
         vectors = self._candidate_vectors(candidates)
-        similarity = (vectors @ self.text_model_.transform([query]).T).toarray()[:, 0]
+        similarity = (vectors @ self._query_vector(query).T).toarray()[:, 0]
         scenario_scores = self.scenario_scores(profile)
         top_retrieval = max((retrieval.get(c.id, 0.0) for c in candidates), default=0.0) or 1.0
         solution_scores = relative_scores(solutions or ())
@@ -213,6 +217,21 @@ class Matcher(BaseEstimator):
         return [
             Match(candidates[i], float(scores[i]), details[i]) for i in order if self._relevant(details[i])
         ]
+
+
+def _memo(matcher: Matcher, name: str, key: str, compute):
+    """``compute(key)``, remembered in the matcher's bounded LRU ``name`` (never pickled)."""
+    cache: OrderedDict = matcher.__dict__.setdefault(name, OrderedDict())
+    with _cache_lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = compute(key)
+    with _cache_lock:
+        cache[key] = value
+        while len(cache) > TEXT_CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
 
 
 def _consensus(vectors: sparse.csr_matrix, reference: sparse.csr_matrix) -> np.ndarray:

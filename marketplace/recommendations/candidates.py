@@ -186,7 +186,7 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
             evidence_cases=sum(by_city[s.id].values()),
             cases_by_city=by_city[s.id],
             accepted_claims=sum(1 for claim in s.outcome_claims if claim["source_type"] == "city_accepted"),
-            extra={"row": s},
+            extra={"summary": s.summary, "provider_name": s.provider.name},
         )
         for s in published_solutions(ids)
     }

@@ -190,15 +190,19 @@ def _profile_json(profile: Profile) -> dict:
 
 
 def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
-    row = match.candidate.extra["row"]
+    candidate = match.candidate
     return {
-        "id": row.id,
-        "title": row.title,
-        "summary": row.summary,
-        "provider": {"id": row.provider_id, "name": row.provider.name, "city": row.provider.city},
-        "price_min_cny": row.price_min_cny,
-        "price_max_cny": row.price_max_cny,
-        "deploy_days": row.deploy_days,
+        "id": candidate.id,
+        "title": candidate.title,
+        "summary": candidate.extra["summary"],
+        "provider": {
+            "id": candidate.provider_id,
+            "name": candidate.extra["provider_name"],
+            "city": candidate.city,
+        },
+        "price_min_cny": candidate.price_min_cny,
+        "price_max_cny": candidate.price_max_cny,
+        "deploy_days": candidate.deploy_days,
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }

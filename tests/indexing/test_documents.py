@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -79,3 +81,14 @@ def test_a_rebuild_analysed_in_processes_ranks_like_one_analysed_here(tmp_path, 
     finally:
         pooled.close()
         inline.close()
+
+
+def _die(analyzer) -> None:
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_the_analysis_instead_of_hanging_it(analyzer, monkeypatch):
+    monkeypatch.setattr(documents, "ANALYSIS_CHUNK", 4)
+    monkeypatch.setattr(documents, "_set_worker_analyzer", _die)
+    with pytest.raises(BrokenProcessPool):
+        list(analysed_documents(_documents(20), analyzer, processes=2))
