@@ -79,15 +79,21 @@ def prepare(directory: Path, size: int, log: LoadLog) -> dict:
 
 
 def measure(directory: Path, options: argparse.Namespace, log: LoadLog) -> tuple[dict, dict]:
-    """Recommendations and the floor over HTTP, interleaved, ``options.repeat`` times."""
+    """Recommendations and the floor over HTTP, interleaved, ``options.repeat`` times.
+
+    First, each profile is sent once to the fresh servers: the ``cold`` run, whose requests find
+    no candidate, vector or request-text cache filled. The repeated runs then measure the steady
+    state, in which the workers have served these profiles before.
+    """
     env = server_env(directory, options.workers, RECOMMENDATION_RATE_LIMIT="1000000/minute")
     bodies = request_bodies()
-    runs: dict = {"floor": [], "recommend": []}
+    runs: dict = {"floor": [], "recommend": [], "cold": []}
     with (
         GunicornServer("wsgi:app", env, directory / "gunicorn-app.log", "/healthz") as server,
         GunicornServer("benchmarks.floor_app:app", env, directory / "gunicorn-floor.log", "/") as floor,
         log.phase("HTTP", lambda: server.pids() + floor.pids()),
     ):
+        runs["cold"].append(run_http(server.port, bodies, len(bodies), 1, 0, server.pids(), PostClient))
         for _ in range(options.repeat):
             floor_run = run_http(floor.port, ["/"], options.requests, 1, options.warmup, floor.pids())
             runs["floor"].append(floor_run)
@@ -118,7 +124,12 @@ def render(report: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     floor_p50 = median_of(floor, "p50")
-    for name, series in (("floor (bare Flask JSON)", floor), ("POST /api/v1/recommendations", runs)):
+    rows = (
+        ("floor (bare Flask JSON)", floor),
+        ("POST /api/v1/recommendations, steady state", runs),
+        ("… first pass: each profile once, caches cold", report["runs"]["cold"]),
+    )
+    for name, series in rows:
         p50 = median_of(series, "p50")
         lines.append(
             f"| {name} | {p50:.1f} | {median_of(series, 'p95'):.1f} | {median_of(series, 'p99'):.1f} | "
@@ -143,7 +154,12 @@ def render(report: dict) -> str:
     ]
     p50 = median_of(runs, "p50")
     met = "met" if p50 <= TARGET_P50_MS else "**not met**"
-    lines += [f"Target p50 ≤ {TARGET_P50_MS:.0f} ms: {p50:.1f} ms, {met}.", ""]
+    lines += [
+        f"Target p50 ≤ {TARGET_P50_MS:.0f} ms (steady state): {p50:.1f} ms, {met}. The steady-state runs "
+        "repeat the judged profiles, so their candidates, vectors and request texts are cached in the "
+        "worker that serves them; the first pass shows the price of a miss.",
+        "",
+    ]
     return "\n".join(lines)
 
 

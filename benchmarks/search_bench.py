@@ -142,16 +142,17 @@ class LoadLog:
         """Measure the phase run inside the ``with`` block.
 
         :param name: how the phase is named in the report.
-        :param server_pids: returns the pids of server processes whose CPU counts as ours.
+        :param server_pids: returns the pids of server processes whose CPU counts as ours; so
+            does that of child processes that ended within the phase (analysis workers).
         """
         pids = server_pids()
         load_before = os.getloadavg()
         busy_before, total_before, steal_before = _machine_jiffies()
-        own_before = sum(os.times()[:2]) + sum(process_cpu_seconds(pid) for pid in pids)
+        own_before = _cpu_seconds() + sum(process_cpu_seconds(pid) for pid in pids)
         started = time.perf_counter()
         yield
         wall = time.perf_counter() - started
-        own_after = sum(os.times()[:2]) + sum(process_cpu_seconds(pid) for pid in pids)
+        own_after = _cpu_seconds() + sum(process_cpu_seconds(pid) for pid in pids)
         busy_after, total_after, steal_after = _machine_jiffies()
         cores = os.cpu_count() or 1
         share = cores / max(total_after - total_before, 1)

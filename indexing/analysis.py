@@ -337,7 +337,9 @@ class Analyzer:
         traditional characters become simplified when the conversion keeps the length. Offsets
         in the view are offsets in ``text``.
         """
-        folded = "".join(_fold_char(char) for char in text)
+        folded = text.translate(_fold_table()) if text.isascii() or max(text) <= "\uffff" else None
+        if folded is None:
+            folded = "".join(_fold_char(char) for char in text)
         try:
             simplified = self._t2s.convert(folded)
         except UnicodeEncodeError:
@@ -364,6 +366,16 @@ class _TokenWords(dict):
         if len(self) < self._limit:
             self[token] = word
         return word
+
+
+@functools.cache
+def _fold_table() -> dict[int, str]:
+    """:func:`_fold_char` for every character of the Basic Multilingual Plane that it changes."""
+    table = {}
+    for code in range(0x10000):
+        if not 0xD800 <= code <= 0xDFFF and (folded := _fold_char.__wrapped__(chr(code))) != chr(code):
+            table[code] = folded
+    return table
 
 
 @functools.lru_cache(maxsize=4096)

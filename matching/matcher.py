@@ -91,7 +91,7 @@ class Matcher(BaseEstimator):
         """The candidates' text vectors, from a bounded per-process LRU cache where possible.
 
         Rows are cached as bare ``(indices, data)`` arrays keyed by kind, id and a hash of the
-        text (an edit changes the key), some 3–4 KB each rather than ~10 KB as 1-row matrices.
+        text (an edit changes the key), some 4–5 KB each (~570 non-zeros at 100k solutions).
         """
         cache: OrderedDict = self.__dict__.setdefault("_cache", OrderedDict())
         keys = [(c.kind, c.id, hash(c.text)) for c in candidates]

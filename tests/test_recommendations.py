@@ -9,7 +9,7 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import FeedbackEvent, RankerModel
 from marketplace.recommendations import models_store
-from marketplace.recommendations.candidates import CandidateCache
+from marketplace.search.cache import GenerationCache
 from tests.factories import assert_error
 
 NEEDS = {"industry": "C2929", "needs": "客户老投诉我们的注塑件有黑点缩水，全靠老师傅拿眼看外观缺陷"}
@@ -252,14 +252,14 @@ def test_cached_candidates_follow_every_change_of_the_catalog(world, catalog):
     assert case not in {c["id"] for c in body["cases"]}
 
 
-def test_the_candidate_cache_is_bounded_and_keyed():
+def test_the_generation_cache_is_bounded_and_keyed():
     loads = []
 
     def load(ids):
         loads.append(list(ids))
         return {i: f"item {i}" for i in ids if i % 2}  # even ids are not published
 
-    cache = CandidateCache(size=3)
+    cache = GenerationCache(size=3)
     assert cache.get("g1", "solution", [1, 2, 3], load) == {1: "item 1", 3: "item 3"}
     assert cache.get("g1", "solution", [3, 2, 1], load) == {3: "item 3", 1: "item 1"}
     assert loads == [[1, 2, 3]], "hits, absent ones included, are not loaded again"

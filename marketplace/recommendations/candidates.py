@@ -3,20 +3,17 @@
 A request ranks a couple of hundred candidates; loading them as ORM objects with their labels,
 promotions and used solutions built some 1,800 objects per request. Plain rows (solutions through
 the search indexer's :func:`~marketplace.search.documents.load_solutions`) keep it to a handful of
-queries, and :class:`CandidateCache` keeps what one index generation's requests loaded. The texts
+queries, and :func:`~marketplace.search.cache.store_cache` keeps them for an index generation. The texts
 the matcher is trained on are built by the same functions as at request time.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterable
 from datetime import date
 from types import SimpleNamespace
-from typing import Any
 
-from flask import current_app
 from sqlalchemy import and_, func, select
 
 from marketplace.extensions import db
@@ -28,10 +25,10 @@ from marketplace.models import (
     Solution,
     case_solutions,
 )
+from marketplace.search.cache import store_cache
 from marketplace.search.documents import load_solutions
 from matching.features import Candidate
 
-CANDIDATE_CACHE_SIZE = 20_000
 CASE_COLUMNS = (
     BenchmarkCase.id,
     BenchmarkCase.title,
@@ -103,57 +100,9 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
     return rows
 
 
-class CandidateCache:
-    """Candidates as loaded from the store, per app and process, for one index generation.
-
-    Every change to a solution, a case, a promotion or a provider's place reaches the index
-    through the outbox after its store commit, so a new index generation is what makes cached
-    candidates stale; promotions also depend on the day. A request reads the generation before
-    it reads the store, so nothing older than a generation is ever filed under it. Bounded (LRU);
-    items no longer published are remembered as absent.
-    """
-
-    def __init__(self, size: int = CANDIDATE_CACHE_SIZE):
-        self.size = size
-        self._key: Hashable | None = None
-        self._items: OrderedDict[tuple[str, int], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(
-        self, key: Hashable | None, kind: str, ids: list[int], load: Callable[[list[int]], dict[int, Any]]
-    ) -> dict[int, Any]:
-        """The values of the published ``ids``: cached, else from ``load(missing_ids)``.
-
-        :param key: what the values depend on (generation, day); ``None`` caches nothing.
-        """
-        if key is None:
-            return load(ids)
-        with self._lock:
-            if key != self._key:
-                self._items.clear()
-                self._key = key
-            found = {i: self._items[(kind, i)] for i in ids if (kind, i) in self._items}
-        missing = [i for i in ids if i not in found]
-        loaded = load(missing) if missing else {}
-        found.update((i, loaded.get(i)) for i in missing)
-        with self._lock:
-            if key == self._key:
-                for i in ids:
-                    self._items[(kind, i)] = found[i]
-                    self._items.move_to_end((kind, i))
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        return {i: found[i] for i in ids if found[i] is not None}
-
-
-def candidate_cache() -> CandidateCache:
-    """This app's cache in this process."""
-    return current_app.extensions.setdefault("candidate_cache", CandidateCache())
-
-
 def solution_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
     """The published solutions among ``ids``, in id order, with their evidence."""
-    return list(candidate_cache().get(cache_key, "solution", sorted(ids), _load_solutions).values())
+    return list(store_cache().get(cache_key, "solution candidate", sorted(ids), _load_solutions).values())
 
 
 def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
@@ -194,7 +143,7 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
 
 def case_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
     """The published cases among ``ids``, in id order."""
-    return list(candidate_cache().get(cache_key, "case", sorted(ids), _load_cases).values())
+    return list(store_cache().get(cache_key, "case candidate", sorted(ids), _load_cases).values())
 
 
 def _load_cases(ids: list[int]) -> dict[int, Candidate]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from indexing.base import SearchRequest, SearchUnavailable
+from indexing.base import SearchRequest
 from marketplace.assessments.service import indicator, latest_assessment, target_gap
 from marketplace.enterprises.service import get_enterprise
-from marketplace.errors import NotFound, ServiceUnavailable, Unprocessable
+from marketplace.errors import NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import (
     BenchmarkCase,
@@ -20,7 +20,8 @@ from marketplace.models import (
 )
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.search.service import search_state
+from marketplace.search.cache import generation_key
+from marketplace.search.service import call_index, search_state
 from marketplace.taxonomy.service import taxonomy
 from matching.features import LEVEL_TWO, Profile
 from matching.matcher import Match, diversify
@@ -41,16 +42,8 @@ def names() -> Names:
     )
 
 
-def _index(call):
-    """``call(backend)``, with an unavailable index answered as 503."""
-    try:
-        return call(search_state().backend)
-    except SearchUnavailable as error:
-        raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
-
-
 def _search(request: SearchRequest):
-    return _index(lambda backend: backend.search(request))
+    return call_index(lambda backend: backend.search(request))
 
 
 def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
@@ -127,9 +120,7 @@ def rank_lists(
     :param skip: an item id per kind to leave out (the item a "similar" list is about).
     """
     skip = skip or {}
-    # Read before the store is, so that candidates cached under it are never older than it.
-    generation = _index(lambda backend: backend.generation())
-    cache_key = None if generation is None else (generation, date.today())
+    cache_key = call_index(generation_key)  # before the store is read
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)

@@ -20,6 +20,7 @@ from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
 from marketplace.search import outbox
+from marketplace.search.cache import generation_key, store_cache
 from marketplace.search.documents import count_published, iter_published, load_solutions
 from marketplace.taxonomy.service import load_taxonomy, taxonomy
 
@@ -185,12 +186,17 @@ def _request(kind: str, args: dict) -> SearchRequest:
     )
 
 
-def _run(request: SearchRequest):
+def call_index(call):
+    """``call(backend)``, with an unavailable index answered as 503."""
     try:
-        return search_state().backend.search(request)
+        return call(search_state().backend)
     except SearchUnavailable as error:
         log.error("search unavailable: %s", error)
         raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+
+
+def _run(request: SearchRequest):
+    return call_index(lambda backend: backend.search(request))
 
 
 def _facet_labels(facets) -> dict:
@@ -245,15 +251,17 @@ def _page(request: SearchRequest, result, items: list[Hit]) -> dict:
     }
 
 
+def _published_solutions(ids: list[int]) -> dict:
+    published = load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
+    return {row.id: row for row in published}
+
+
 def search_solutions(args: dict) -> dict:
-    """Search published solutions."""
+    """Search published solutions; their rows come from the store, cached for the index generation."""
     request = _request("solution", args)
     result = _run(request)
-    ids = [hit.id for hit in result.hits]
-    rows = {
-        row.id: row
-        for row in load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
-    }
+    key = call_index(generation_key)  # before the store is read
+    rows = store_cache().get(key, "solution row", [hit.id for hit in result.hits], _published_solutions)
     items = [Hit(row, hit.score, hit.highlight) for hit, row in _in_hit_order(result.hits, rows)]
     return _page(request, result, items)
 
@@ -278,10 +286,7 @@ def suggest(prefix: str, limit: int) -> list[str]:
     """Completions for a typed prefix, from indexed titles and tags, then lexicon terms."""
     state = search_state()
     normalised = state.analyzer.normalise(prefix).strip()
-    try:
-        found = state.backend.suggest(normalised, limit)
-    except SearchUnavailable as error:
-        raise ServiceUnavailable("搜索服务暂不可用，请稍后再试") from error
+    found = call_index(lambda backend: backend.suggest(normalised, limit))
     lexicon = [term for term in state.analyzer.lexicon_terms(normalised) if term not in found]
     return (found + lexicon)[:limit]
 
