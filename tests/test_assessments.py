@@ -119,7 +119,8 @@ class TestScoringAndGap:
         [
             ({"scenario_levels": scenario_levels(5, 9, 7)}, "scenario_levels"),
             ({"kind": "expert"}, "kind"),
-            ({"assessed_on": (date.today() + timedelta(days=1)).isoformat()}, "assessed_on"),
+            # Far enough ahead to stay in the future if the run crosses midnight after collection.
+            ({"assessed_on": (date.today() + timedelta(days=30)).isoformat()}, "assessed_on"),
             ({"measures": {"energy_intensity": {"before": 0, "after": 1}}}, "measures"),
             ({"measures": {"pass_rate": {"before": -1, "after": 1}}}, "measures"),
         ],

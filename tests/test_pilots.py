@@ -491,7 +491,8 @@ class TestProjects:
         [
             ({"provider_id": 999}, "provider_id"),
             ({"solution_id": 999}, "solution_id"),
-            ({"started_on": (date.today() + timedelta(days=1)).isoformat()}, "started_on"),
+            # Far enough ahead to stay in the future if the run crosses midnight after collection.
+            ({"started_on": (date.today() + timedelta(days=30)).isoformat()}, "started_on"),
         ],
     )
     def test_bad_references_are_named(self, pilot, override, field):
