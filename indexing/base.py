@@ -95,11 +95,16 @@ class FacetCount:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the total number of matches, and facet counts."""
+    """A page of hits, the total number of matches, and facet counts.
+
+    ``generation`` is the index generation the search read (see :meth:`SearchBackend.generation`),
+    if the backend knows one; it is read before the search, so it can key what callers cache.
+    """
 
     total: int
     hits: list[SearchHit]
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
+    generation: Hashable | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

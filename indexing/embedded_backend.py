@@ -383,7 +383,9 @@ class EmbeddedBackend(SearchBackend):
         searcher = index.searcher()
         text = self._text_query(request.q)
         if request.q.strip() and text is None:
-            return SearchResult(total=0, hits=[], facets={name: [] for name in request.facets})
+            return SearchResult(
+                total=0, hits=[], facets={name: [] for name in request.facets}, generation=generation
+            )
         query = self._combine(text, self._filters(request), request.promoted, request.today)
         sort = request.sort if text is not None or request.sort != "relevance" else "newest"
         options: dict = {}
@@ -417,7 +419,7 @@ class EmbeddedBackend(SearchBackend):
                 self._facet_cache[key] = facets
                 while len(self._facet_cache) > FACET_CACHE_SIZE:
                     self._facet_cache.popitem(last=False)
-        return SearchResult(total=result.count, hits=hits, facets=facets)
+        return SearchResult(total=result.count, hits=hits, facets=facets, generation=generation)
 
     def _facet(self, searcher, request: SearchRequest, text, name: str) -> list[FacetCount]:
         if name not in FACETS:

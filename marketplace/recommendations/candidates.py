@@ -100,9 +100,9 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
     return rows
 
 
-def solution_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
+def solution_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
     """The published solutions among ``ids``, in id order, with their evidence."""
-    return list(store_cache().get(cache_key, "solution candidate", sorted(ids), _load_solutions).values())
+    return list(store_cache().get(key, "solution candidate", sorted(ids), _load_solutions).values())
 
 
 def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
@@ -141,9 +141,9 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
     }
 
 
-def case_candidates(ids: Iterable[int], cache_key: Hashable | None = None) -> list[Candidate]:
+def case_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
     """The published cases among ``ids``, in id order."""
-    return list(store_cache().get(cache_key, "case candidate", sorted(ids), _load_cases).values())
+    return list(store_cache().get(key, "case candidate", sorted(ids), _load_cases).values())
 
 
 def _load_cases(ids: list[int]) -> dict[int, Candidate]:

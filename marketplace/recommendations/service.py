@@ -20,7 +20,7 @@ from marketplace.models import (
 )
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.search.cache import generation_key
+from marketplace.search.cache import cache_key
 from marketplace.search.service import call_index, search_state
 from marketplace.taxonomy.service import taxonomy
 from matching.features import LEVEL_TWO, Profile
@@ -120,12 +120,12 @@ def rank_lists(
     :param skip: an item id per kind to leave out (the item a "similar" list is about).
     """
     skip = skip or {}
-    cache_key = call_index(generation_key)  # before the store is read
+    key = cache_key(call_index(lambda backend: backend.generation()))  # before the store is read
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        ranked[kind] = matcher.rank(profile, build(ids, cache_key), ranked.get("solution"), ids)
+        ranked[kind] = matcher.rank(profile, build(ids, key), ranked.get("solution"), ids)
     return ranked["solution"], ranked["case"]
 
 

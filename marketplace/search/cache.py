@@ -17,8 +17,6 @@ from typing import Any
 
 from flask import current_app
 
-from indexing.base import SearchBackend
-
 STORE_CACHE_SIZE = 20_000
 
 
@@ -45,7 +43,7 @@ class GenerationCache:
     ) -> dict[int, Any]:
         """The values of ``ids`` that exist, in ``ids`` order: cached, else from ``load(missing)``.
 
-        :param key: what the values depend on (see :func:`generation_key`); ``None`` caches nothing.
+        :param key: what the values depend on (see :func:`cache_key`); ``None`` caches nothing.
         """
         if key is None:
             return load(ids)
@@ -72,10 +70,6 @@ def store_cache() -> GenerationCache:
     return current_app.extensions.setdefault("store_cache", GenerationCache())
 
 
-def generation_key(backend: SearchBackend) -> Hashable | None:
-    """The key of what is cached now: the index generation and the day; ``None`` if the index has none.
-
-    :raises SearchUnavailable: if the engine is down.
-    """
-    generation = backend.generation()
+def cache_key(generation: Hashable | None) -> Hashable | None:
+    """The key of what is cached now: the index generation and the day; ``None`` if there is none."""
     return None if generation is None else (generation, date.today())

@@ -54,25 +54,13 @@ def load_solutions(*conditions: ColumnElement[bool], limit: int | None = None) -
         .order_by(Solution.id)
         .limit(limit)
     ).all()
-    solutions = {
-        row.id: SimpleNamespace(
-            id=row.id,
-            status=row.status,
-            title=row.title,
-            summary=row.summary,
-            description=row.description,
-            provider_id=row.provider_id,
-            price_min_cny=row.price_min_cny,
-            price_max_cny=row.price_max_cny,
-            deploy_days=row.deploy_days,
-            level_uplifts=row.level_uplifts,
-            outcome_claims=row.outcome_claims,
-            created_at=row.created_at,
-            provider=SimpleNamespace(name=row.name, city=row.city, province=row.province),
-            **{kind: [] for kind in LABEL_KINDS},
+    solutions = {}
+    for row in rows:
+        columns = row._asdict()
+        provider = SimpleNamespace(**{name: columns.pop(name) for name in ("name", "city", "province")})
+        solutions[row.id] = SimpleNamespace(
+            **columns, provider=provider, **{kind: [] for kind in LABEL_KINDS}
         )
-        for row in rows
-    }
     if solutions:
         labels = db.session.execute(
             select(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.value)

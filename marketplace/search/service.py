@@ -20,7 +20,7 @@ from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
 from marketplace.search import outbox
-from marketplace.search.cache import generation_key, store_cache
+from marketplace.search.cache import cache_key, store_cache
 from marketplace.search.documents import count_published, iter_published, load_solutions
 from marketplace.taxonomy.service import load_taxonomy, taxonomy
 
@@ -260,7 +260,7 @@ def search_solutions(args: dict) -> dict:
     """Search published solutions; their rows come from the store, cached for the index generation."""
     request = _request("solution", args)
     result = _run(request)
-    key = call_index(generation_key)  # before the store is read
+    key = cache_key(result.generation)  # read by the search, before the store is
     rows = store_cache().get(key, "solution row", [hit.id for hit in result.hits], _published_solutions)
     items = [Hit(row, hit.score, hit.highlight) for hit, row in _in_hit_order(result.hits, rows)]
     return _page(request, result, items)
