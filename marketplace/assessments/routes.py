@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.assessments import service
 from marketplace.assessments.schemas import (
@@ -13,6 +12,7 @@ from marketplace.assessments.schemas import (
     IndicatorSchema,
 )
 from marketplace.auth.security import authenticated, current_user
+from marketplace.common.routes import Blueprint
 
 blp = Blueprint("assessments", __name__, url_prefix="/api/v1", description="数字化水平评测")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.auth import service
 from marketplace.auth.schemas import (
@@ -15,6 +14,7 @@ from marketplace.auth.schemas import (
     UserSchema,
 )
 from marketplace.auth.security import authenticated, current_user
+from marketplace.common.routes import Blueprint
 from marketplace.errors import may_answer
 from marketplace.extensions import limiter
 from marketplace.models import Role

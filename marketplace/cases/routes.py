@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.auth.security import authenticated, current_user, optionally_authenticated
 from marketplace.cases import service
 from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
-from marketplace.common.routes import add_lifecycle_routes
+from marketplace.common.routes import Blueprint, add_lifecycle_routes
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="转型样板案例")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask_smorest import Blueprint
+import flask_smorest
 from marshmallow import fields
 
 from marketplace.auth.security import authenticated, current_user
@@ -16,6 +16,18 @@ LIFECYCLE_ACTIONS = {
     "reject": "Reject a {noun} that is in review, with a reason (reviewers only).",
     "archive": "Archive a published {noun} (its owner or a reviewer).",
 }
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's blueprint, whose argument schemas are made once instead of on every request.
+
+    webargs instantiates a schema given as a class for each request it parses, copying every
+    declared field; a schema instance is reused, and loading keeps no state on it.
+    """
+
+    def arguments(self, schema, **kwargs):
+        """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
 
 
 class ReviewSchema(BaseSchema):

@@ -80,8 +80,9 @@ class Id(fields.Integer):
 class Prebuilt(fields.Nested):
     """A nested schema for the documentation, whose value the service already builds as plain data.
 
-    Dumping passes the value through instead of walking it field by field: for the facet counts of
-    a search page that walk cost more than the facet counting itself.
+    Dumping passes the value through instead of walking it field by field: for the facet counts
+    and hits of a search page that walk cost more than the search itself. Search hits are dumped
+    with their own schema once per index generation (see ``marketplace.search.service``).
     """
 
     def _serialize(self, value, attr, obj, **kwargs):

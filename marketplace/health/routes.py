@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from indexing.base import SearchUnavailable
+from marketplace.common.routes import Blueprint
 from marketplace.common.schemas import BaseSchema
 from marketplace.errors import ServiceUnavailable, may_answer
 from marketplace.extensions import db

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.auth.security import authenticated, current_user
 from marketplace.cases.schemas import CaseSchema
+from marketplace.common.routes import Blueprint
 from marketplace.pilots import export, service
 from marketplace.pilots.schemas import (
     AdvanceSchema,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.auth.security import authenticated, current_user
+from marketplace.common.routes import Blueprint
 from marketplace.models import Role
 from marketplace.providers import service
 from marketplace.providers.schemas import ProviderPageSchema, ProviderQueryArgsSchema, ProviderSchema

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from marketplace.auth.security import current_user, optionally_authenticated
+from marketplace.common.routes import Blueprint
 from marketplace.errors import may_answer
 from marketplace.search import service
 from marketplace.search.schemas import (

@@ -107,14 +107,14 @@ class SolutionSearchSchema(BaseSchema):
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
-    items = fields.List(fields.Nested(SolutionHitSchema))
+    items = fields.List(Prebuilt(SolutionHitSchema))
     facets = Prebuilt(FacetsSchema, metadata={"description": "built by the search service as plain data"})
 
 
 class CaseSearchSchema(SolutionSearchSchema):
     """A page of case hits with facets."""
 
-    items = fields.List(fields.Nested(CaseHitSchema))
+    items = fields.List(Prebuilt(CaseHitSchema))
 
 
 class SuggestArgsSchema(BaseSchema):

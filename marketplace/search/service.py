@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
-from indexing.base import KINDS, SearchRequest, SearchUnavailable
+from indexing.base import KINDS, SearchHit, SearchRequest, SearchUnavailable
 from indexing.registry import create_backend
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
@@ -22,6 +22,7 @@ from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, Use
 from marketplace.search import outbox
 from marketplace.search.cache import cache_key, store_cache
 from marketplace.search.documents import count_published, iter_published, load_solutions
+from marketplace.search.schemas import CaseHitSchema, SolutionHitSchema
 from marketplace.taxonomy.service import load_taxonomy, taxonomy
 
 log = logging.getLogger(__name__)
@@ -213,17 +214,12 @@ def _facet_labels(facets) -> dict:
     }
 
 
-class Hit:
-    """A search hit wrapping its store row: ``score``/``highlight`` from the index, all else from the row."""
+SOLUTION_HIT, CASE_HIT = SolutionHitSchema(), CaseHitSchema()
 
-    def __init__(self, row, score: float, highlight: dict, **extra):
-        self.row = row
-        self.score = score
-        self.highlight = highlight
-        self.__dict__.update(extra)
 
-    def __getattr__(self, name: str):
-        return getattr(self.row, name)
+def _hit(item: dict, hit: SearchHit, **extra) -> dict:
+    """A hit as the API shows it: the item's dumped fields, with the index's score and highlight."""
+    return {**item, "score": hit.score, "highlight": hit.highlight, **extra}
 
 
 def _case_rows(ids: list[int]) -> dict[int, BenchmarkCase]:
@@ -241,7 +237,7 @@ def _in_hit_order(hits, rows: dict) -> list:
     return [(hit, rows[hit.id]) for hit in hits if hit.id in rows]
 
 
-def _page(request: SearchRequest, result, items: list[Hit]) -> dict:
+def _page(request: SearchRequest, result, items: list[dict]) -> dict:
     return {
         "total": result.total,
         "page": request.page,
@@ -251,19 +247,19 @@ def _page(request: SearchRequest, result, items: list[Hit]) -> dict:
     }
 
 
-def _published_solutions(ids: list[int]) -> dict:
+def _solution_items(ids: list[int]) -> dict[int, dict]:
+    """The published solutions among ``ids``, dumped as hits (without score and highlight)."""
     published = load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
-    return {row.id: row for row in published}
+    return {row.id: SOLUTION_HIT.dump(row) for row in published}
 
 
 def search_solutions(args: dict) -> dict:
-    """Search published solutions; their rows come from the store, cached for the index generation."""
+    """Search published solutions; their dumped rows are cached for the index generation."""
     request = _request("solution", args)
     result = _run(request)
     key = cache_key(result.generation)  # read by the search, before the store is
-    rows = store_cache().get(key, "solution row", [hit.id for hit in result.hits], _published_solutions)
-    items = [Hit(row, hit.score, hit.highlight) for hit, row in _in_hit_order(result.hits, rows)]
-    return _page(request, result, items)
+    items = store_cache().get(key, "solution hit", [hit.id for hit in result.hits], _solution_items)
+    return _page(request, result, [_hit(item, hit) for hit, item in _in_hit_order(result.hits, items)])
 
 
 def search_cases(actor: User | None, args: dict) -> dict:
@@ -278,7 +274,7 @@ def search_cases(actor: User | None, args: dict) -> dict:
     items = []
     for hit, case in _in_hit_order(result.hits, _case_rows([hit.id for hit in result.hits])):
         local = home_city is not None and case.city == home_city and case.is_promoted
-        items.append(Hit(case, hit.score, hit.highlight, promoted_in_your_city=local))
+        items.append(_hit(CASE_HIT.dump(case), hit, promoted_in_your_city=local))
     return _page(request, result, items)
 
 

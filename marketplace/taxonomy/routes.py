@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from marketplace.common.routes import Blueprint
 from marketplace.errors import NotFound
 from marketplace.taxonomy.schemas import (
     IndustryListSchema,
