@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from marketplace.auth.security import hash_password
 from marketplace.cases.schemas import CaseSchema
+from marketplace.common.heap import frozen_heap
 from marketplace.enterprises.schemas import EnterpriseSchema
 from marketplace.errors import Unprocessable
 from marketplace.extensions import db
@@ -197,17 +198,16 @@ def load_synthetic(count: int, seed: int = 7, progress: bool = False) -> int:
     keys = [str(pid) for pid in provider_ids]
     now = utcnow()
     batch: list[dict] = []
-    bar = tqdm(total=count, desc="synthetic solutions", unit="条", disable=not progress)
-    for record in iter_synthetic_solutions(count, keys, seed=seed):
-        batch.append(record)
-        if len(batch) == SYNTHETIC_BATCH:
+    with frozen_heap(), tqdm(total=count, desc="synthetic solutions", unit="条", disable=not progress) as bar:
+        for record in iter_synthetic_solutions(count, keys, seed=seed):
+            batch.append(record)
+            if len(batch) == SYNTHETIC_BATCH:
+                _insert_synthetic(batch, now)
+                bar.update(len(batch))
+                batch = []
+        if batch:
             _insert_synthetic(batch, now)
             bar.update(len(batch))
-            batch = []
-    if batch:
-        _insert_synthetic(batch, now)
-        bar.update(len(batch))
-    bar.close()
     return count
 
 

@@ -60,8 +60,9 @@ def case_text(case: SimpleNamespace) -> str:
 
 
 def published_solutions(ids: list[int]) -> list[SimpleNamespace]:
-    """The published solutions among ``ids``, as :func:`~marketplace.search.documents.load_solutions` rows."""
-    return load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
+    """The published solutions among ``ids``, as :func:`~marketplace.search.documents.load_solutions` rows
+    with their declared uplifts and outcome claims."""
+    return load_solutions(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED, evidence=True)
 
 
 def published_cases(ids: list[int] | None = None, today: date | None = None) -> list[SimpleNamespace]:

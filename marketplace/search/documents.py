@@ -24,49 +24,58 @@ from marketplace.taxonomy.service import Taxonomy
 MODELS = {"solution": Solution, "case": BenchmarkCase}
 
 
-def load_solutions(*conditions: ColumnElement[bool], limit: int | None = None) -> list[SimpleNamespace]:
+SOLUTION_COLUMNS = (
+    Solution.id,
+    Solution.status,
+    Solution.title,
+    Solution.summary,
+    Solution.description,
+    Solution.provider_id,
+    Solution.price_min_cny,
+    Solution.price_max_cny,
+    Solution.deploy_days,
+    Solution.created_at,
+)
+EVIDENCE_COLUMNS = (Solution.level_uplifts, Solution.outcome_claims)
+PROVIDER_COLUMNS = (Provider.name, Provider.city, Provider.province)
+
+
+def load_solutions(
+    *conditions: ColumnElement[bool], limit: int | None = None, evidence: bool = False
+) -> list[SimpleNamespace]:
     """Solutions matching ``conditions``, in id order, as plain rows shaped like the ORM objects.
 
     Each carries the solution's own columns, ``provider`` (``name``, ``city``, ``province``) and
-    its labels as ordered lists (``industries``, ``scenarios``, ``tags``, ``delivery_modes``).
-    Two Core queries, no ORM objects: the search pages and the indexer read many of them.
+    its labels as ordered lists (``industries``, ``scenarios``, ``tags``, ``delivery_modes``);
+    with ``evidence``, also its declared ``level_uplifts`` and ``outcome_claims`` (JSON, which
+    costs the indexer more to decode than anything else it reads). Two Core queries on the
+    session's connection, without the ORM's row processing: the search pages and the indexer
+    read many of them.
     """
-    rows = db.session.execute(
-        select(
-            Solution.id,
-            Solution.status,
-            Solution.title,
-            Solution.summary,
-            Solution.description,
-            Solution.provider_id,
-            Solution.price_min_cny,
-            Solution.price_max_cny,
-            Solution.deploy_days,
-            Solution.level_uplifts,
-            Solution.outcome_claims,
-            Solution.created_at,
-            Provider.name,
-            Provider.city,
-            Provider.province,
-        )
+    own = SOLUTION_COLUMNS + (EVIDENCE_COLUMNS if evidence else ())
+    connection = db.session.connection()
+    rows = connection.execute(
+        select(*own, *PROVIDER_COLUMNS)
         .join(Provider, Provider.id == Solution.provider_id)
         .where(*conditions)
         .order_by(Solution.id)
         .limit(limit)
     ).all()
+    names = [column.key for column in own]
     solutions = {}
     for row in rows:
-        columns = row._asdict()
-        provider = SimpleNamespace(**{name: columns.pop(name) for name in ("name", "city", "province")})
-        solutions[row.id] = SimpleNamespace(
-            **columns, provider=provider, **{kind: [] for kind in LABEL_KINDS}
+        name, city, province = row[len(own) :]
+        solutions[row[0]] = SimpleNamespace(
+            **dict(zip(names, row, strict=False)),
+            provider=SimpleNamespace(name=name, city=city, province=province),
+            **{kind: [] for kind in LABEL_KINDS},
         )
     if solutions:
-        labels = db.session.execute(
+        labels = connection.execute(
             select(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.value)
             .where(SolutionLabel.solution_id.in_(list(solutions)))
             .order_by(SolutionLabel.solution_id, SolutionLabel.kind, SolutionLabel.position)
-        )
+        ).all()
         for solution_id, kind, value in labels:
             getattr(solutions[solution_id], kind).append(value)
     return list(solutions.values())

@@ -16,6 +16,7 @@ from sqlalchemy.orm import lazyload
 
 from indexing.base import KINDS, SearchHit, SearchRequest, SearchUnavailable
 from indexing.registry import create_backend
+from marketplace.common.heap import frozen_heap
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
@@ -118,7 +119,7 @@ def drain_outbox(timeout: float, progress=None) -> int | None:
     """
     state = search_state()
     try:
-        with state.drain_lock(timeout):
+        with state.drain_lock(timeout), frozen_heap():
             return outbox.drain(state.backend, taxonomy(), progress=progress)
     except (SearchUnavailable, Timeout) as error:
         db.session.rollback()
@@ -143,7 +144,7 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
                     bar.update(1)
                 yield document
 
-    with state.drain_lock(timeout=600):
+    with state.drain_lock(timeout=600), frozen_heap():
         # Rows committed before the rebuild reads the store are covered by it; only later ones need draining.
         covered = outbox.visible_ids()
         indexed = state.backend.rebuild(documents())
