@@ -54,6 +54,20 @@ def test_provider_move_reaches_its_solutions(world):
     assert _ids(_search(world.client, city="无锡市")) == [sid]
 
 
+def test_hits_show_a_provider_rename_at_once(world):
+    """Hits are dumped once per index generation; a rename commits to the index, so the next page shows it."""
+    sid = world.solution(title="注塑件外观缺陷视觉检测")["id"]
+    assert _search(world.client, q="视觉检测")["items"][0]["provider_name"] == "苏州智检科技有限公司"
+    response = world.client.patch(
+        f"/api/v1/providers/{world.provider_id}",
+        json={"name": "苏州慧眼智能科技有限公司"},
+        headers=world.provider,
+    )
+    assert response.status_code == 200, response.json
+    item = _search(world.client, q="视觉检测")["items"][0]
+    assert (item["id"], item["provider_name"]) == (sid, "苏州慧眼智能科技有限公司")
+
+
 def test_facets_have_labels_and_are_disjunctive(world):
     """Facet values carry Chinese labels; a facet's own filter does not narrow its counts."""
     world.solution(scenarios=["quality"], industries=["C2929"])
