@@ -31,6 +31,10 @@ from marketplace.taxonomy.service import Taxonomy
 log = logging.getLogger(__name__)
 PENDING = "index_outbox_pending"
 PROVIDER_FIELDS_IN_DOCUMENTS = ("name", "city", "province")
+DRAIN_BATCH = 2_000
+"""Outbox rows applied per index commit. Each commit opens tantivy's writer and waits for its
+merges; on a 30k backlog, 2,000 rows per commit drained 3,560-4,130 docs/s against 2,840-2,900
+with 500 (5,000 gave no more)."""
 
 
 def _affected(obj) -> tuple[str, int] | None:
@@ -105,7 +109,7 @@ def discard(ids: list[int], batch: int = 1_000) -> int:
     return deleted
 
 
-def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = 500, progress=None) -> int:
+def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = DRAIN_BATCH, progress=None) -> int:
     """Apply outbox rows to the index in id order until none are left; return how many were applied.
 
     Rows are deleted only after the index has accepted their documents, so a failure leaves them
