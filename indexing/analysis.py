@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import csv
 import functools
+import hashlib
 import html
 import itertools
 import json
@@ -45,6 +46,10 @@ DEFAULT_STOPWORDS_FILE = Path(__file__).resolve().parent.parent / "seed_data" / 
 
 STOPWORDS_FILENAME = "stopwords.txt"
 """The file in ``seed_data/lexicon/`` that lists stop words rather than lexicon terms."""
+
+ANALYSIS_REVISION = 1
+"""The revision of this module's rules; bump it when a change alters the tokens of any text, so that
+indexes built before it report their analysis as stale (see :meth:`Analyzer.from_seed_data`)."""
 
 _VERSION_HEADER = re.compile(r"^#\s*version:\s*(\S+)\s*$")
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -179,7 +184,10 @@ class Analyzer:
         distinct content: calling this again with unchanged files returns the same instance.
 
         :param seed_dir: the ``seed_data`` directory.
-        :returns: an analyser whose version reads like ``lexicon 2024.1 / synonyms 2024.1``.
+        :returns: an analyser whose version reads like ``lexicon 2024.1 / synonyms 2024.1 / fb168158``:
+            the files' declared versions, then a digest of everything that decides tokens (the
+            terms, synonym groups and stop words as read, taxonomy names included, and
+            :data:`ANALYSIS_REVISION`), so an edit that forgets to bump a version still shows.
         :raises FileNotFoundError: if ``synonyms/synonyms.json`` is missing.
         :raises ValueError: if the synonym groups are inconsistent (see :class:`Analyzer`).
         """
@@ -196,7 +204,11 @@ class Analyzer:
 
         synonyms_data = json.loads((seed_dir / "synonyms" / "synonyms.json").read_text(encoding="utf-8"))
         groups = tuple(tuple(group) for group in synonyms_data["groups"])
-        version = f"lexicon {_join_versions(lexicon_versions)} / synonyms {synonyms_data.get('version', '?')}"
+        content = json.dumps([ANALYSIS_REVISION, lexicon, groups, stopwords], ensure_ascii=False)
+        version = (
+            f"lexicon {_join_versions(lexicon_versions)} / synonyms {synonyms_data.get('version', '?')}"
+            f" / {hashlib.sha256(content.encode()).hexdigest()[:8]}"
+        )
         return _shared_analyzer(cls, tuple(lexicon), groups, version, tuple(stopwords))
 
     def normalise(self, text: str) -> str:

@@ -109,10 +109,16 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class IndexStats:
-    """Document counts per kind, and the version of the live index."""
+    """Document counts per kind, the version of the live index, and the analysis it was built with.
+
+    ``analysis`` is the analyser's version recorded when the live index was created (by a rebuild,
+    or by the first write); ``None`` if none was recorded. When it differs from the running
+    analyser's, documents and queries may be tokenised differently until the next rebuild.
+    """
 
     documents: dict[str, int]
     version: str
+    analysis: str | None = None
 
 
 class SearchBackend(ABC):

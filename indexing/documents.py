@@ -22,6 +22,9 @@ ANALYSIS_CHUNK = 500
 class AnalyzerLike(Protocol):
     """What backends need of :class:`indexing.analysis.Analyzer`."""
 
+    version: str
+    """Names the analysis: an index records the version it was built with."""
+
     def normalise(self, text: str) -> str: ...
 
     def analyse(self, text: str, expand: bool = False): ...

@@ -183,12 +183,15 @@ class ElasticsearchBackend(SearchBackend):
         if not self.client.indices.exists_alias(name=alias):
             try:
                 self.client.indices.create(
-                    index=f"{alias}-v1", aliases={alias: {}}, **queries.index_settings_and_mappings()
+                    index=f"{alias}-v1", aliases={alias: {}}, **self._settings_and_mappings()
                 )
             except self._es.BadRequestError as error:
                 if error.error != "resource_already_exists_exception":
                     raise
         self._aliases_seen.add(alias)
+
+    def _settings_and_mappings(self) -> dict[str, Any]:
+        return queries.index_settings_and_mappings(self.analyzer.version)
 
     def _alias_exists(self, alias: str) -> bool:
         """Whether ``alias`` exists, remembered once seen."""
@@ -346,7 +349,7 @@ class ElasticsearchBackend(SearchBackend):
             }
             try:
                 for kind in KINDS:
-                    self.client.indices.create(index=fresh[kind], **queries.index_settings_and_mappings())
+                    self.client.indices.create(index=fresh[kind], **self._settings_and_mappings())
                     created.append(fresh[kind])
                 analysed = analysed_documents(documents, self.analyzer, self.analysis_processes)
                 actions = (
@@ -404,7 +407,8 @@ class ElasticsearchBackend(SearchBackend):
     def stats(self) -> IndexStats:
         """Count documents per kind; ``version`` names the physical index behind the solution alias.
 
-        Before the first write the counts are zero and ``version`` is empty.
+        ``analysis`` comes from that index's mapping (``_meta``). Before the first write the counts
+        are zero, ``version`` is empty and ``analysis`` is ``None``.
 
         :raises SearchUnavailable: if the engine is down.
         """
@@ -416,7 +420,11 @@ class ElasticsearchBackend(SearchBackend):
                 except self._es.NotFoundError:
                     documents[kind] = 0
             targets = self._alias_targets(self.alias("solution"))
-        return IndexStats(documents=documents, version=targets[0] if targets else "")
+            analysis = None
+            if targets:
+                mapping = self.client.indices.get_mapping(index=targets[0]).body[targets[0]]["mappings"]
+                analysis = mapping.get("_meta", {}).get("analysis")
+        return IndexStats(documents=documents, version=targets[0] if targets else "", analysis=analysis)
 
     def drop_indexes(self) -> None:
         """Delete every physical index of this prefix, and with them the aliases (for test teardown).

@@ -4,6 +4,7 @@ Layout of ``index_dir``::
 
     CURRENT        the name of the live version directory, replaced atomically by a rebuild
     v<stamp>/      one tantivy index per version; the previous one is kept until the next rebuild
+      ANALYSIS     the version of the analyser the index was built with (tantivy ignores it)
 
 tantivy admits one writer at a time across processes. Writers here hold it only for one batch
 and wait for it with a timeout; readers reload before each search, so a commit made by any
@@ -69,6 +70,7 @@ FACET_SIZE = 100
 HIGHLIGHTED = ("title", "summary")
 FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
+ANALYSIS_FILE = "ANALYSIS"
 
 
 def build_schema() -> tantivy.Schema:
@@ -172,8 +174,15 @@ class EmbeddedBackend(SearchBackend):
         name = "v1"
         (self.index_dir / name).mkdir(exist_ok=True)
         tantivy.Index(self.schema, path=str(self.index_dir / name))
+        self._record_analysis(self.index_dir / name)
         self._point_to(name, only_if_missing=True)
         return (self.index_dir / "CURRENT").read_text().strip()
+
+    def _record_analysis(self, path: Path) -> None:
+        """Write the analyser's version into the version directory ``path``, atomically."""
+        temporary = path / f"{ANALYSIS_FILE}.{os.getpid()}.{threading.get_ident()}"
+        temporary.write_text(self.analyzer.version, encoding="utf-8")
+        os.replace(temporary, path / ANALYSIS_FILE)
 
     def _point_to(self, name: str, only_if_missing: bool = False) -> None:
         pointer = self.index_dir / "CURRENT"
@@ -307,6 +316,7 @@ class EmbeddedBackend(SearchBackend):
                 ):
                     writer.add_document(self._tantivy_document(document, analysed))
                     count += 1
+            self._record_analysis(path)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -437,13 +447,17 @@ class EmbeddedBackend(SearchBackend):
         return [term for term, _count in searcher.terms_with_prefix("suggest", prefix, limit=limit)]
 
     def stats(self) -> IndexStats:
-        """Count documents per kind in the live version."""
-        index = self._live()
+        """Count documents per kind in the live version, and read the analysis it was built with."""
+        index, (name, _) = self._live_generation()
         searcher = index.searcher()
         documents = {}
         for kind in ("solution", "case"):
             documents[kind] = searcher.search(self._term("kind", kind), limit=1, count=True).count
-        return IndexStats(documents=documents, version=self._version or "")
+        try:
+            analysis = (self.index_dir / name / ANALYSIS_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:  # built before versions were recorded
+            analysis = None
+        return IndexStats(documents=documents, version=name, analysis=analysis)
 
     def generation(self) -> tuple[str, int]:
         """The live version's name and its last commit's opstamp: every commit and rebuild changes it."""

@@ -70,8 +70,11 @@ _TOKENS = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
 _STORED_ONLY = {"type": "text", "index": False}
 
 
-def index_settings_and_mappings() -> dict[str, Any]:
-    """The ``settings`` and ``mappings`` of a physical index of either kind.
+def index_settings_and_mappings(analysis: str) -> dict[str, Any]:
+    """The ``settings`` and ``mappings`` of a physical index of either kind, built with ``analysis``.
+
+    ``analysis`` (the analyser's version) is kept in the mapping's ``_meta``, which Elasticsearch
+    stores and returns but never interprets.
 
     One shard keeps BM25 statistics global, as in the embedded index, so both rank alike and
     facet counts are exact. ``auto_expand_replicas`` gives a single dev node a green index and a
@@ -81,6 +84,7 @@ def index_settings_and_mappings() -> dict[str, Any]:
     return {
         "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
         "mappings": {
+            "_meta": {"analysis": analysis},
             "dynamic": "strict",
             "properties": {
                 "id": {"type": "long"},

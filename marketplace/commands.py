@@ -115,12 +115,17 @@ def index_status_command():
 @index_cli.command("ensure")
 @click.pass_context
 def index_ensure_command(ctx):
-    """Rebuild if the index does not hold what the store publishes; otherwise apply the outbox."""
+    """Rebuild if the index does not hold what the store publishes or was built with another analysis;
+    otherwise apply the outbox."""
     status = search.index_status()
-    if status["available"] and status["index"] == status["store"]:
+    if status["available"] and status["index"] == status["store"] and status["analysis_current"]:
         ctx.invoke(index_sync_command)
-    else:
-        ctx.invoke(index_rebuild_command)
+        return
+    if status["available"] and not status["analysis_current"]:
+        click.echo(
+            f"index built with analysis {status['index_analyzer']}, now {status['analyzer']}: rebuilding"
+        )
+    ctx.invoke(index_rebuild_command)
 
 
 @matching_cli.command("train")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date, timedelta
 
 import pytest
 
 from indexing.base import SearchUnavailable
+from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.search import outbox
+from tests.conftest import BASE_CONFIG
 from tests.factories import assert_error, case_payload
 
 
@@ -174,6 +178,36 @@ def test_rebuild_and_status_commands(app, world):
     assert '"lag": 0' in status.output and '"solution": 1' in status.output
 
 
+def test_ensure_rebuilds_an_index_built_with_another_analysis(app, world, database_url, tmp_path):
+    """A deploy whose lexicon changed finds the index stale in status and /readyz; ``ensure`` rebuilds it."""
+    sid = world.solution(title="检测工装快换方案")["id"]
+    seed = tmp_path / "edited-seed-data"
+    shutil.copytree(app.config["SEED_DATA_DIR"], seed)
+    with (seed / "lexicon" / "domain.txt").open("a", encoding="utf-8") as terms:
+        terms.write("\n检测工装\n")
+    config = {**BASE_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)}
+    upgraded = create_app({**config, "SEED_DATA_DIR": str(seed)})
+
+    def status(of) -> dict:
+        return json.loads(of.test_cli_runner().invoke(args=["index", "status"]).stdout)
+
+    try:
+        before = status(upgraded)
+        assert before["analysis_current"] is False and before["index_analyzer"] == status(app)["analyzer"]
+        assert upgraded.test_client().get("/readyz").json["index_analysis_current"] is False
+        result = upgraded.test_cli_runner().invoke(args=["index", "ensure"])
+        assert result.exit_code == 0, result.output
+        assert "indexed 1 documents" in result.stdout
+        after = status(upgraded)
+        assert after["analysis_current"] is True and after["index"]["solution"] == 1
+        assert _ids(_search(upgraded.test_client(), q="检测工装")) == [sid]
+        assert "indexed" not in upgraded.test_cli_runner().invoke(args=["index", "ensure"]).stdout
+    finally:
+        with upgraded.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def test_rebuild_discards_outbox_rows_it_covers(app, world, monkeypatch):
     """Rows queued before a rebuild (``seed --no-index``) are not indexed twice; rows queued during it are."""
     first = world.solution()["id"]
@@ -211,6 +245,7 @@ def test_readiness_reports_index_lag(app, world, monkeypatch):
     ready = world.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json["index_lag"] == 0 and ready.json["index_documents"]["solution"] == 1
+    assert ready.json["index_analysis_current"] is True
     assert world.client.get("/healthz").json == {"status": "ok"}
     monkeypatch.setattr(app.extensions["search"], "_backend", _DownBackend())
     assert_error(world.client.get("/readyz"), 503, "index")

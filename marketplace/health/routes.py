@@ -32,6 +32,9 @@ class ReadinessSchema(BaseSchema):
     index = fields.String()
     index_lag = fields.Integer(metadata={"description": "outbox rows not yet applied to the index"})
     index_documents = fields.Dict(keys=fields.String(), values=fields.Integer())
+    index_analysis_current = fields.Boolean(
+        metadata={"description": "false: the index was built with another analysis; run flask index rebuild"}
+    )
 
 
 @blp.route("/healthz")
@@ -60,11 +63,11 @@ class Ready(MethodView):
             db.session.rollback()
             problems["store"] = [f"数据库不可用：{type(error).__name__}"]
             lag = None
+        state = search_state()
         try:
-            documents = search_state().backend.stats().documents
+            stats = state.backend.stats()
         except SearchUnavailable:
             problems["index"] = ["搜索索引不可用"]
-            documents = None
         if problems:
             raise ServiceUnavailable("服务未就绪", problems)
         return {
@@ -72,5 +75,6 @@ class Ready(MethodView):
             "store": "ok",
             "index": "ok",
             "index_lag": lag,
-            "index_documents": documents,
+            "index_documents": stats.documents,
+            "index_analysis_current": stats.analysis == state.analyzer.version,
         }

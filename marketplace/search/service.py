@@ -156,7 +156,11 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
 
 
 def index_status() -> dict:
-    """Documents in the store and in the index, and the outbox lag."""
+    """Documents in the store and in the index, the outbox lag, and whether the index's analysis is current.
+
+    ``analysis_current`` is false when the live index was built with another analyser version
+    (the lexicon, the synonyms or the analysis rules changed since): a rebuild brings it in line.
+    """
     state = search_state()
     status = {
         "backend": state.config["SEARCH_BACKEND"],
@@ -166,9 +170,22 @@ def index_status() -> dict:
     }
     try:
         stats = state.backend.stats()
-        status.update(index=stats.documents, version=stats.version, available=True)
+        status.update(
+            index=stats.documents,
+            version=stats.version,
+            index_analyzer=stats.analysis,
+            analysis_current=stats.analysis == state.analyzer.version,
+            available=True,
+        )
     except SearchUnavailable as error:
-        status.update(index=None, version=None, available=False, error=str(error))
+        status.update(
+            index=None,
+            version=None,
+            index_analyzer=None,
+            analysis_current=None,
+            available=False,
+            error=str(error),
+        )
     return status
 
 

@@ -213,6 +213,13 @@ class BackendContract:
         backend.clear()
         assert backend.stats().documents == {"solution": 0, "case": 0}
 
+    def test_stats_name_the_analysis_the_index_was_built_with(self, backend):
+        """The first write and every rebuild record the analyser's version with the index."""
+        backend.index([doc(1)])
+        assert backend.stats().analysis == backend.analyzer.version
+        backend.rebuild(iter([doc(2)]))
+        assert backend.stats().analysis == backend.analyzer.version
+
     def test_rebuild_swaps_in_one_step(self, backend):
         """A rebuild serves exactly the new set afterwards."""
         backend.index([doc(1), doc(2)])

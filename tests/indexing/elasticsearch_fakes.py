@@ -225,6 +225,8 @@ class FakeCluster:
             return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
         if endpoint == "_search":
             return 200, self._search(parts[0], request)
+        if endpoint == "_mapping" and method == "GET":
+            return 200, {name: {"mappings": self.indices[name].mappings} for name in self._resolve(parts[0])}
         if endpoint == "_count":
             return 200, {"count": len(self.docs(parts[0]))}
         if endpoint == "_delete_by_query":

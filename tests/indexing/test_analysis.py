@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
+import shutil
 import threading
 from pathlib import Path
 
@@ -233,8 +235,23 @@ class TestLexiconTerms:
 
 class TestConstruction:
     def test_version_comes_from_the_data_files(self, analyzer):
-        assert analyzer.version == f"lexicon 2024.1 / synonyms {SYNONYMS['version']}"
+        declared, digest = analyzer.version.rsplit(" / ", 1)
+        assert declared == f"lexicon 2024.1 / synonyms {SYNONYMS['version']}"
+        assert re.fullmatch("[0-9a-f]{8}", digest)
         assert Analyzer().version == "custom"
+
+    def test_version_changes_with_the_data_even_when_no_declared_version_does(self, tmp_path):
+        """A term added without bumping the lexicon's version still changes the analyser's version."""
+        copy = tmp_path / "seed"
+        shutil.copytree(SEED_DIR, copy)
+        with (copy / "lexicon" / "domain.txt").open("a", encoding="utf-8") as terms:
+            terms.write("\n新型检测工装\n")
+        edited = Analyzer.from_seed_data(copy)
+        assert (
+            edited.version.rsplit(" / ", 1)[0]
+            == Analyzer.from_seed_data(SEED_DIR).version.rsplit(" / ", 1)[0]
+        )
+        assert edited.version != Analyzer.from_seed_data(SEED_DIR).version
 
     def test_from_seed_data_reuses_one_instance(self, analyzer):
         assert Analyzer.from_seed_data(str(SEED_DIR)) is analyzer

@@ -94,7 +94,7 @@ SEARCH_CASES = {
 
 
 def test_mapping_matches_golden():
-    assert_golden("mapping", queries.index_settings_and_mappings())
+    assert_golden("mapping", queries.index_settings_and_mappings(ANALYZER.version))
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_CASES))
@@ -211,7 +211,7 @@ def test_document_source_leaves_out_absent_values_and_stores_provider_as_keyword
 
 def test_every_field_of_a_document_is_mapped():
     """The mapping is strict, so an unmapped field would be refused at indexing time."""
-    properties = queries.index_settings_and_mappings()["mappings"]["properties"]
+    properties = queries.index_settings_and_mappings(ANALYZER.version)["mappings"]["properties"]
     document = make_doc(1, promotion_windows=((date(2026, 1, 1), date(2026, 1, 2)),))
     assert set(queries.document_source(document, analyse_document(document, ANALYZER))) == set(properties)
 
@@ -327,7 +327,7 @@ def test_first_write_creates_v1_with_its_alias_in_one_call(backend, cluster):
     creates = cluster.requests_to("PUT", "/test-solution-v1")
     assert len(creates) == 1
     assert creates[0].body["aliases"] == {"test-solution": {}}
-    assert creates[0].body["mappings"] == queries.index_settings_and_mappings()["mappings"]
+    assert creates[0].body["mappings"] == queries.index_settings_and_mappings(ANALYZER.version)["mappings"]
     assert cluster.aliases() == {"test-solution": ["test-solution-v1"]}
     assert sorted(cluster.docs("test-solution")) == ["1", "2"]
     (bulk,) = cluster.requests_to("PUT", "/_bulk")
@@ -336,6 +336,7 @@ def test_first_write_creates_v1_with_its_alias_in_one_call(backend, cluster):
     backend.index([make_doc(3)])
     assert len(cluster.requests_to("HEAD", "/_alias/test-solution")) == 1
     assert backend.stats().version == "test-solution-v1"
+    assert backend.stats().analysis == ANALYZER.version
 
 
 def test_losing_the_first_write_race_to_another_worker_is_fine(backend, cluster):
@@ -353,6 +354,7 @@ def test_reads_before_the_first_write_find_nothing_and_create_nothing(backend, c
     assert backend.suggest("视觉") == []
     assert backend.stats().documents == {"solution": 0, "case": 0}
     assert backend.stats().version == ""
+    assert backend.stats().analysis is None
     backend.delete("solution", [1])
     backend.clear()
     assert cluster.indices == {}
@@ -376,6 +378,17 @@ def test_rebuild_swaps_both_aliases_in_one_call_then_drops_the_old_indexes(backe
     assert sorted(cluster.docs("test-solution")) == ["3", "4"]
     assert backend.stats().version == "test-solution-v2"
     assert backend.stats().documents == {"solution": 2, "case": 1}
+
+
+def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(backend, cluster):
+    """A newer analyser reads the version the live index recorded, and records its own by rebuilding."""
+    backend.index([make_doc(1)])
+    newer = type("NewerAnalyzer", (StandInAnalyzer,), {"version": "stand-in-2"})()
+    upgraded = ElasticsearchBackend(client=cluster.client(), analyzer=newer, index_prefix="test")
+    assert upgraded.stats().analysis == "stand-in-1"
+    upgraded.rebuild(iter([make_doc(1)]))
+    assert upgraded.stats().analysis == backend.stats().analysis == "stand-in-2"
+    assert cluster.lines()[-1] == "GET /test-solution-v2/_mapping"
 
 
 def test_first_rebuild_on_an_empty_cluster_creates_v1_and_the_aliases(backend, cluster):

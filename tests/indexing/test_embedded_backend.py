@@ -57,6 +57,36 @@ def test_a_rebuild_in_another_instance_is_picked_up(tmp_path, analyzer):
     assert ids(search(reader)) == [8, 7]
 
 
+class _Renamed:
+    """``analyzer`` under another version, as after an edit to the lexicon or the synonyms."""
+
+    def __init__(self, analyzer, version: str) -> None:
+        self._analyzer = analyzer
+        self.version = version
+
+    def __getattr__(self, name: str):
+        return getattr(self._analyzer, name)
+
+
+def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(tmp_path, analyzer):
+    """A newer analyser reads the version the live index recorded, and records its own by rebuilding."""
+    EmbeddedBackend(tmp_path / "index", analyzer).index([doc(1)])
+    upgraded = EmbeddedBackend(tmp_path / "index", _Renamed(analyzer, "newer"))
+    upgraded.index([doc(2)])
+    assert upgraded.stats().analysis == analyzer.version
+    upgraded.rebuild(iter([doc(1), doc(2)]))
+    assert (
+        upgraded.stats().analysis == EmbeddedBackend(tmp_path / "index", analyzer).stats().analysis == "newer"
+    )
+
+
+def test_an_index_without_a_recorded_analysis_says_so(tmp_path, analyzer):
+    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    backend.index([doc(1)])
+    (tmp_path / "index" / backend.stats().version / "ANALYSIS").unlink()
+    assert backend.stats().analysis is None
+
+
 def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
     """With tantivy's single writer held elsewhere, a write waits and then fails as unavailable."""
     from indexing.base import SearchUnavailable
