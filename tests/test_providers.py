@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import assert_error, provider_payload, register
+from tests.factories import assert_error, provider_payload, register, solution_payload
 
 
 def test_provider_creates_and_updates_its_company(client):
@@ -66,6 +66,7 @@ def test_credit_code_is_upper_cased(client):
         ({"contact_phone": "12345"}, "contact_phone"),
         ({"contact_email": "nope"}, "contact_email"),
         ({"name": ""}, "name"),
+        ({"name": " \u3000\t "}, "name"),
     ],
 )
 def test_provider_field_validation(client, overrides, field):
@@ -74,6 +75,20 @@ def test_provider_field_validation(client, overrides, field):
         "/api/v1/providers", json=provider_payload(**overrides), headers=register(client, "provider")
     )
     assert_error(response, 422, field)
+
+
+def test_text_is_stored_without_surrounding_whitespace(world):
+    """Names, titles and tags are trimmed before they are validated and stored."""
+    response = world.client.patch(
+        f"/api/v1/providers/{world.provider_id}",
+        json={"name": "  苏州智检科技有限公司 \n"},
+        headers=world.provider,
+    )
+    assert response.status_code == 200 and response.json["name"] == "苏州智检科技有限公司"
+    solution = world.solution(status="draft", title=" 注塑件视觉检测 ", tags=[" 视觉质检 ", "AOI"])
+    assert (solution["title"], solution["tags"]) == ("注塑件视觉检测", ["视觉质检", "AOI"])
+    blank = world.client.post("/api/v1/solutions", json=solution_payload(tags=["  "]), headers=world.provider)
+    assert_error(blank, 422, "tags")
 
 
 def test_only_provider_accounts_create_companies(client):

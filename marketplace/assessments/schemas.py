@@ -7,7 +7,7 @@ from datetime import date
 from marshmallow import fields, validate
 
 from marketplace.assessments import service
-from marketplace.common.schemas import BaseSchema, PageArgsSchema, between, one_of, page_schema, text
+from marketplace.common.schemas import BaseSchema, PageArgsSchema, Text, between, one_of, page_schema, text
 from marketplace.pilots.models import AssessmentKind
 from marketplace.taxonomy.service import taxonomy
 
@@ -90,7 +90,7 @@ class AssessmentSchema(BaseSchema):
         required=True,
         metadata={"description": "16 个场景各自的等级，0 = 未达一级"},
     )
-    note = fields.String(load_default="", validate=text(0, 500))
+    note = Text(load_default="", validate=text(0, 500))
     indicator_version = fields.String(dump_only=True)
     level = fields.Integer(dump_only=True)
     level_name = fields.Function(lambda a: level_name(a.level), dump_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from marketplace.common.schemas import BaseSchema, one_of, text
+from marketplace.common.schemas import BaseSchema, Text, one_of, text
 from marketplace.models import Role
 
 
@@ -14,7 +14,7 @@ class RegisterSchema(BaseSchema):
     email = fields.Email(required=True, validate=text(3, 254))
     password = fields.String(required=True, load_only=True, validate=text(8, 128))
     role = fields.String(required=True, validate=one_of([Role.PROVIDER, Role.ENTERPRISE]))
-    name = fields.String(required=True, validate=text(1, 100))
+    name = Text(required=True, validate=text(1, 100))
 
 
 class StaffAccountSchema(BaseSchema):
@@ -23,8 +23,8 @@ class StaffAccountSchema(BaseSchema):
     email = fields.Email(required=True, validate=text(3, 254))
     password = fields.String(required=True, load_only=True, validate=text(8, 128))
     role = fields.String(required=True, validate=one_of([Role.CITY_OFFICE, Role.ADMIN]))
-    name = fields.String(required=True, validate=text(1, 100))
-    city = fields.String(validate=text(2, 50), load_default=None)
+    name = Text(required=True, validate=text(1, 100))
+    city = Text(validate=text(2, 50), load_default=None)
 
     @validates_schema
     def city_for_offices(self, data, **kwargs):
@@ -38,7 +38,7 @@ class StaffAccountSchema(BaseSchema):
 class TokenRequestSchema(BaseSchema):
     """Credentials exchanged for a token."""
 
-    email = fields.String(required=True, validate=text(1, 254))
+    email = Text(required=True, validate=text(1, 254))
     password = fields.String(required=True, load_only=True, validate=text(1, 128))
 
 

@@ -10,6 +10,7 @@ from marketplace.common.schemas import (
     BaseSchema,
     Id,
     PageArgsSchema,
+    Text,
     between,
     list_size,
     one_of,
@@ -26,10 +27,10 @@ MAX_PROMOTION_DAYS = 366
 class MetricSchema(BaseSchema):
     """A measured outcome, before and after the retrofit."""
 
-    name = fields.String(required=True, validate=text(1, 50))
+    name = Text(required=True, validate=text(1, 50))
     before = fields.Float(required=True, allow_nan=False)
     after = fields.Float(required=True, allow_nan=False)
-    unit = fields.String(required=True, validate=text(0, 20))
+    unit = Text(required=True, validate=text(0, 20))
     source_type = fields.String(load_default="vendor_claimed", validate=one_of(SOURCE_TYPES))
 
 
@@ -40,7 +41,7 @@ class PromotionSchema(BaseSchema):
     city = fields.String(dump_only=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
-    note = fields.String(load_default="", validate=text(0, 500))
+    note = Text(load_default="", validate=text(0, 500))
     active = fields.Boolean(dump_only=True)
     label = fields.String(dump_only=True)
     ended_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -62,14 +63,14 @@ class CaseSchema(BaseSchema):
     """A benchmark case (转型样板)."""
 
     id = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=text(2, 120))
-    enterprise_name = fields.String(required=True, validate=text(2, 100))
-    city = fields.String(required=True, validate=text(2, 50))
+    title = Text(required=True, validate=text(2, 120))
+    enterprise_name = Text(required=True, validate=text(2, 100))
+    city = Text(required=True, validate=text(2, 50))
     province = Province(load_default=None, allow_none=True)
     industry = IndustryCode(required=True, attribute="industry_code")
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
     solution_ids = fields.List(Id(), load_default=list, validate=list_size(20))
-    summary = fields.String(required=True, validate=text(2, 5000))
+    summary = Text(required=True, validate=text(2, 5000))
     metrics = fields.List(fields.Nested(MetricSchema), load_default=list, validate=list_size(20))
     level_before = fields.Integer(required=True, validate=between(0, 4))
     level_after = fields.Integer(required=True, validate=between(0, 4))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flask_smorest
-from marshmallow import fields
 
 from marketplace.auth.security import authenticated, current_user
-from marketplace.common.schemas import BaseSchema, text
+from marketplace.common.schemas import BaseSchema, Text, text
 
 LIFECYCLE_ACTIONS = {
     "submit": "Submit an own draft or rejected {noun} for review.",
@@ -33,7 +32,7 @@ class Blueprint(flask_smorest.Blueprint):
 class ReviewSchema(BaseSchema):
     """A reviewer's reason for rejecting."""
 
-    reason = fields.String(required=True, validate=text(2, 500))
+    reason = Text(required=True, validate=text(2, 500))
 
 
 def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun: str) -> None:

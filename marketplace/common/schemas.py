@@ -34,6 +34,17 @@ def localise_marshmallow() -> None:
 localise_marshmallow()
 
 
+class Text(fields.String):
+    """A string of user text, stripped of surrounding whitespace before it is validated.
+
+    So ``"  苏州智检 "`` is stored as ``"苏州智检"``, and a blank value fails its length check
+    instead of being stored. Passwords stay plain strings: their spaces are the user's.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
 class BaseSchema(Schema):
     """Base of every API schema: Chinese schema-level messages, unknown fields rejected."""
 

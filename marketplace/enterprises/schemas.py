@@ -8,6 +8,7 @@ from marketplace.common.schemas import (
     BaseSchema,
     CreditCode,
     PageArgsSchema,
+    Text,
     between,
     one_of,
     page_schema,
@@ -23,10 +24,10 @@ class EnterpriseSchema(BaseSchema):
     """An SME's private profile."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=text(2, 100))
+    name = Text(required=True, validate=text(2, 100))
     credit_code = CreditCode(required=True, metadata={"description": "统一社会信用代码 (GB 32100-2015)"})
     province = Province(required=True)
-    city = fields.String(required=True, validate=text(2, 50))
+    city = Text(required=True, validate=text(2, 50))
     industry = IndustryCode(required=True, attribute="industry_code")
     size = fields.String(required=True, validate=one_of(SIZES), metadata={"description": "微/小/中"})
     above_scale = fields.Boolean(required=True, metadata={"description": "规上工业企业"})
@@ -36,7 +37,7 @@ class EnterpriseSchema(BaseSchema):
     digital_level = fields.Integer(
         required=True, validate=between(0, 4), metadata={"description": "0 = 未评测"}
     )
-    needs = fields.String(required=True, validate=text(0, 5000))
+    needs = Text(required=True, validate=text(0, 5000))
     owner_id = fields.Integer(dump_only=True)
     is_demo = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

@@ -12,6 +12,7 @@ from marketplace.common.schemas import (
     BaseSchema,
     Id,
     PageArgsSchema,
+    Text,
     between,
     list_size,
     one_of,
@@ -32,7 +33,7 @@ class SubIndustrySchema(BaseSchema):
 
     id = fields.Integer(dump_only=True)
     city = fields.String(dump_only=True)
-    name = fields.String(
+    name = Text(
         required=True,
         validate=text(2, 100),
         metadata={"description": "城市自己的表述，如「针织或钩针编织物及其制造」"},
@@ -146,12 +147,12 @@ class ProjectSchema(BaseSchema):
     solution_id = Id(load_default=None, allow_none=True)
     sub_industry_id = fields.Integer(dump_only=True)
     sub_industry_name = fields.Function(lambda p: p.sub_industry.name, dump_only=True)
-    title = fields.String(required=True, validate=text(2, 120))
+    title = Text(required=True, validate=text(2, 120))
     contract_amount_cny = fields.Integer(
         load_default=None, allow_none=True, validate=between(0, MAX_PRICE_CNY)
     )
     started_on = fields.Date(load_default=date.today)
-    note = fields.String(load_default="", validate=text(0, 2000))
+    note = Text(load_default="", validate=text(0, 2000))
     status = fields.String(dump_only=True)
     status_name = fields.Function(lambda p: STATUS_NAMES[p.status], dump_only=True)
     filed_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -196,14 +197,14 @@ ProjectPageSchema = page_schema(ProjectSchema)
 class AdvanceSchema(BaseSchema):
     """An optional note for the stage a project enters."""
 
-    note = fields.String(load_default="", validate=text(0, 500))
+    note = Text(load_default="", validate=text(0, 500))
 
 
 class ShowcaseSchema(PromotionSchema):
     """Promote an accepted project as a 样板: the promotion window, and optional wording of its case."""
 
-    title = fields.String(load_default=None, validate=text(2, 120))
-    summary = fields.String(load_default=None, validate=text(2, 5000))
+    title = Text(load_default=None, validate=text(2, 120))
+    summary = Text(load_default=None, validate=text(2, 5000))
 
 
 class MeasureRowSchema(BaseSchema):

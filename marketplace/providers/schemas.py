@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from marketplace.common.schemas import BaseSchema, CreditCode, PageArgsSchema, Phone, page_schema, text
+from marketplace.common.schemas import BaseSchema, CreditCode, PageArgsSchema, Phone, Text, page_schema, text
 from marketplace.taxonomy.schemas import Province
 
 
@@ -12,11 +12,11 @@ class ProviderSchema(BaseSchema):
     """A service provider's public company profile."""
 
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=text(2, 100))
+    name = Text(required=True, validate=text(2, 100))
     credit_code = CreditCode(required=True, metadata={"description": "统一社会信用代码 (GB 32100-2015)"})
     province = Province(required=True)
-    city = fields.String(required=True, validate=text(2, 50))
-    description = fields.String(required=True, validate=text(0, 5000))
+    city = Text(required=True, validate=text(2, 50))
+    description = Text(required=True, validate=text(0, 5000))
     contact_email = fields.Email(allow_none=True, validate=text(3, 254))
     contact_phone = Phone(allow_none=True)
     owner_id = fields.Integer(dump_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from marketplace.common.schemas import BaseSchema, Id, between, list_size, one_of, text
+from marketplace.common.schemas import BaseSchema, Id, Text, between, list_size, one_of, text
 from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode
 
 EVENT_TYPES = ("impression", "click", "favorite", "inquiry", "not_interested")
@@ -15,12 +15,10 @@ class RecommendationRequestSchema(BaseSchema):
     """What an enterprise tells about itself and what it needs."""
 
     industry = IndustryCode(required=True, metadata={"description": "GB/T 4754-2017 code, any level"})
-    needs = fields.String(
-        required=True, validate=text(2, 1000), metadata={"description": "需求，用自己的话说"}
-    )
+    needs = Text(required=True, validate=text(2, 1000), metadata={"description": "需求，用自己的话说"})
     scenarios = fields.List(ScenarioCode(), load_default=list, validate=list_size(16))
     budget_max_cny = fields.Integer(validate=between(0, 100_000_000))
-    city = fields.String(validate=text(2, 50))
+    city = Text(validate=text(2, 50))
     province = Province()
     digital_level = fields.Integer(validate=between(0, 4))
     limit = fields.Integer(load_default=10, validate=between(1, 50))
@@ -101,7 +99,7 @@ class EventSchema(BaseSchema):
     """What a user did with one item of a recommendation list."""
 
     id = fields.Integer(dump_only=True)
-    request_id = fields.String(required=True, validate=text(36, 36))
+    request_id = Text(required=True, validate=text(36, 36))
     item_type = fields.String(required=True, validate=one_of(ITEM_TYPES))
     item_id = Id(required=True)
     type = fields.String(required=True, validate=one_of(EVENT_TYPES))

@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from indexing.base import SORTS
 from marketplace.cases.schemas import PromotionSchema
-from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, Prebuilt, between, one_of, text
+from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, Prebuilt, Text, between, one_of, text
 from marketplace.solutions.schemas import DELIVERY_MODES, MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
@@ -16,15 +16,15 @@ MAX_RESULT_WINDOW = 10_000
 class SearchArgsSchema(PageArgsSchema):
     """Query, filters, sort and page; repeated values of one filter are ORed, filters are ANDed."""
 
-    q = fields.String(
+    q = Text(
         load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"}
     )
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
-    tag = fields.List(fields.String(validate=text(1, 50)))
+    tag = fields.List(Text(validate=text(1, 50)))
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
-    city = fields.List(fields.String(validate=text(1, 50)))
-    province = fields.List(fields.String(validate=text(1, 20)))
+    city = fields.List(Text(validate=text(1, 50)))
+    province = fields.List(Text(validate=text(1, 20)))
     provider_id = fields.List(Id())
     price_max_cny = fields.Integer(validate=between(0, MAX_PRICE_CNY))
     deploy_days_max = fields.Integer(validate=between(1, 730))
@@ -120,7 +120,7 @@ class CaseSearchSchema(SolutionSearchSchema):
 class SuggestArgsSchema(BaseSchema):
     """A typed prefix."""
 
-    prefix = fields.String(required=True, validate=text(1, 50))
+    prefix = Text(required=True, validate=text(1, 50))
     limit = fields.Integer(load_default=10, validate=between(1, 20))
 
 

@@ -8,6 +8,7 @@ from marketplace.common.schemas import (
     BaseSchema,
     Id,
     PageArgsSchema,
+    Text,
     between,
     list_size,
     one_of,
@@ -39,11 +40,11 @@ class LevelUpliftSchema(BaseSchema):
 class OutcomeClaimSchema(BaseSchema):
     """A claimed outcome with where the number comes from."""
 
-    metric = fields.String(required=True, validate=text(1, 50))
+    metric = Text(required=True, validate=text(1, 50))
     value = fields.Float(required=True)
-    unit = fields.String(required=True, validate=text(0, 20))
+    unit = Text(required=True, validate=text(0, 20))
     source_type = fields.String(required=True, validate=one_of(SOURCE_TYPES))
-    note = fields.String(validate=text(0, 200))
+    note = Text(validate=text(0, 200))
 
 
 class SolutionSchema(BaseSchema):
@@ -52,12 +53,12 @@ class SolutionSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     provider_id = fields.Integer(dump_only=True)
     provider_name = fields.Function(lambda s: s.provider.name, dump_only=True)
-    title = fields.String(required=True, validate=text(2, 120))
-    summary = fields.String(required=True, validate=text(2, 300))
-    description = fields.String(required=True, validate=text(2, 10_000))
+    title = Text(required=True, validate=text(2, 120))
+    summary = Text(required=True, validate=text(2, 300))
+    description = Text(required=True, validate=text(2, 10_000))
     industries = fields.List(IndustryCode(), required=True, validate=list_size(20, 1))
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
-    tags = fields.List(fields.String(validate=text(1, 50)), load_default=list, validate=list_size(30))
+    tags = fields.List(Text(validate=text(1, 50)), load_default=list, validate=list_size(30))
     price_min_cny = fields.Integer(required=True, validate=between(0, MAX_PRICE_CNY))
     price_max_cny = fields.Integer(required=True, validate=between(0, MAX_PRICE_CNY))
     deploy_days = fields.Integer(required=True, validate=between(1, 730))
