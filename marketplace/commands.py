@@ -115,8 +115,7 @@ def index_status_command():
 @index_cli.command("ensure")
 @click.pass_context
 def index_ensure_command(ctx):
-    """Rebuild if the index does not hold what the store publishes or was built with another analysis;
-    otherwise apply the outbox."""
+    """Rebuild if the index differs from the store or from the analysis; else apply the outbox."""
     status = search.index_status()
     if status["available"] and status["index"] == status["store"] and status["analysis_current"]:
         ctx.invoke(index_sync_command)

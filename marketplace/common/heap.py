@@ -16,8 +16,8 @@ def frozen_heap() -> Iterator[None]:
     walks every object of the process: the app, the taxonomy, the analysis chain's dictionaries.
     Frozen objects are skipped (``gc.freeze``), so collections cost what the job itself keeps
     alive; on a 100k store this halved the cost of reading it for a rebuild. Objects made inside
-    the block are collected as usual. A process whose heap is already frozen (a gunicorn worker, frozen by its
-    master before forking) is left as it is.
+    the block are collected as usual. A process whose heap is already frozen (a gunicorn worker,
+    frozen by its master before forking) is left as it is.
     """
     if gc.get_freeze_count():
         yield
