@@ -455,7 +455,7 @@ class EmbeddedBackend(SearchBackend):
             documents[kind] = searcher.search(self._term("kind", kind), limit=1, count=True).count
         try:
             analysis = (self.index_dir / name / ANALYSIS_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:  # built before versions were recorded
+        except (OSError, ValueError):  # built before versions were recorded, or unreadable: unknown
             analysis = None
         return IndexStats(documents=documents, version=name, analysis=analysis)
 

@@ -80,11 +80,14 @@ def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(tmp_path
     )
 
 
-def test_an_index_without_a_recorded_analysis_says_so(tmp_path, analyzer):
+def test_an_index_without_a_readable_analysis_says_it_is_unknown(tmp_path, analyzer):
     backend = EmbeddedBackend(tmp_path / "index", analyzer)
     backend.index([doc(1)])
-    (tmp_path / "index" / backend.stats().version / "ANALYSIS").unlink()
+    recorded = tmp_path / "index" / backend.stats().version / "ANALYSIS"
+    recorded.write_bytes(b"\xff\xfe broken")
     assert backend.stats().analysis is None
+    recorded.unlink()
+    assert backend.stats().analysis is None and backend.stats().documents["solution"] == 1
 
 
 def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
