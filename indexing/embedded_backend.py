@@ -112,6 +112,23 @@ def promotion_days(document: IndexDocument) -> list[int]:
     ]
 
 
+def _write_atomically(target: Path, text: str, only_if_missing: bool = False) -> None:
+    """Replace ``target`` by ``text`` so that readers see the old or the new file, never a part.
+
+    With ``only_if_missing``, an existing ``target`` (another process was first) is left as it is.
+    """
+    temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}")
+    temporary.write_text(text, encoding="utf-8")
+    if only_if_missing:
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            pass
+        temporary.unlink()
+    else:
+        os.replace(temporary, target)
+
+
 def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
     """What a search's facet counts depend on; a commit or a rebuild changes ``generation``."""
     return (
@@ -179,23 +196,11 @@ class EmbeddedBackend(SearchBackend):
         return (self.index_dir / "CURRENT").read_text().strip()
 
     def _record_analysis(self, path: Path) -> None:
-        """Write the analyser's version into the version directory ``path``, atomically."""
-        temporary = path / f"{ANALYSIS_FILE}.{os.getpid()}.{threading.get_ident()}"
-        temporary.write_text(self.analyzer.version, encoding="utf-8")
-        os.replace(temporary, path / ANALYSIS_FILE)
+        """Write the analyser's version into the version directory ``path``."""
+        _write_atomically(path / ANALYSIS_FILE, self.analyzer.version)
 
     def _point_to(self, name: str, only_if_missing: bool = False) -> None:
-        pointer = self.index_dir / "CURRENT"
-        temporary = self.index_dir / f"CURRENT.{os.getpid()}.{threading.get_ident()}"
-        temporary.write_text(name)
-        if only_if_missing:
-            try:
-                os.link(temporary, pointer)
-            except FileExistsError:
-                pass
-            temporary.unlink()
-        else:
-            os.replace(temporary, pointer)
+        _write_atomically(self.index_dir / "CURRENT", name, only_if_missing)
 
     def _live(self) -> tantivy.Index:
         """The live index, reopened if a rebuild switched versions, with its reader reloaded."""

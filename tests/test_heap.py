@@ -1,6 +1,7 @@
 """The long jobs' garbage-collector freeze."""
 
 import gc
+import weakref
 
 from marketplace.common.heap import frozen_heap
 
@@ -32,9 +33,24 @@ def test_a_heap_frozen_by_someone_else_stays_frozen():
         gc.unfreeze()
 
 
-def test_objects_made_inside_the_block_are_still_collected():
+class _Node:
+    """A container that refers to itself: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_garbage_from_before_the_block_waits_and_garbage_made_inside_is_collected():
+    before = _Node()
+    before_ref = weakref.ref(before)
     with frozen_heap():
-        cycle: list = []
-        cycle.append(cycle)
-        del cycle
-        assert gc.collect() >= 1
+        del before
+        gc.collect()
+        assert before_ref() is not None  # frozen: not even looked at
+        inside = _Node()
+        inside_ref = weakref.ref(inside)
+        del inside
+        gc.collect()
+        assert inside_ref() is None
+    gc.collect()
+    assert before_ref() is None

@@ -47,8 +47,8 @@ def load_solutions(
 
     Each carries the solution's own columns, ``provider`` (``name``, ``city``, ``province``) and
     its labels as ordered lists (``industries``, ``scenarios``, ``tags``, ``delivery_modes``);
-    with ``evidence``, also its declared ``level_uplifts`` and ``outcome_claims`` (JSON, which
-    costs the indexer more to decode than anything else it reads). Two Core queries on the
+    with ``evidence``, also its declared ``level_uplifts`` and ``outcome_claims`` (JSON that only
+    recommendations use; the indexer and search pages skip decoding it). Two Core queries on the
     session's connection, without the ORM's row processing: the search pages and the indexer
     read many of them.
     """
