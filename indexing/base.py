@@ -13,10 +13,9 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from indexing.vocabulary import FACETS
+
 KINDS = ("solution", "case")
-SORTS = ("relevance", "newest", "price_asc", "deploy_days")
-FACETS = ("industry", "scenario", "delivery_mode", "city")
-TERM_FILTERS = ("industry", "scenario", "tag", "delivery_mode", "city", "province", "provider_id")
 
 
 class SearchUnavailable(Exception):
@@ -56,9 +55,10 @@ class IndexDocument:
 class SearchRequest:
     """A search over one kind.
 
-    ``filters`` maps a name of :data:`TERM_FILTERS` to the values to OR together; different
-    names are ANDed. ``facets`` lists the facets to count; each facet's counts ignore that
-    facet's own filter (disjunctive counting). ``today`` decides which promotions are running.
+    ``filters`` maps a name of :data:`indexing.vocabulary.FILTERS` to the values to OR together;
+    different names are ANDed. ``facets`` lists names of :data:`indexing.vocabulary.FACETS` to
+    count; each facet's counts ignore that facet's own filter (disjunctive counting). ``sort`` names
+    one of :data:`indexing.vocabulary.SORTS`. ``today`` decides which promotions are running.
     ``highlight`` marks the query's words in each hit; candidate retrieval turns it off.
     """
 
@@ -72,7 +72,7 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
-    facets: tuple[str, ...] = FACETS
+    facets: tuple[str, ...] = tuple(FACETS)
     highlight: bool = True
 
 

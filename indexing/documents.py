@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from indexing.base import IndexDocument
+from indexing.vocabulary import FIELDS, FieldSpec
 
 TITLE_BOOST = 3.0
 TEXT_BOOST = 1.0
@@ -68,6 +69,16 @@ def analyse_document(document: IndexDocument, analyzer: AnalyzerLike) -> Analyse
         bigrams=" ".join(head.bigrams + text.bigrams),
         suggest_terms=tuple(dict.fromkeys(term for term in suggest if term)),
     )
+
+
+def document_values(document: IndexDocument, analysed: AnalysedDocument) -> list[tuple[FieldSpec, object]]:
+    """Every field of :data:`indexing.vocabulary.FIELDS` with its value for ``document``, in order.
+
+    Analysed fields are read from ``analysed``, the others from ``document``. The values are as
+    the document holds them (tuples, dates, integers); an absent optional value is ``None``. Each
+    backend turns them into its engine's representation.
+    """
+    return [(spec, getattr(analysed if spec.type.analysed else document, spec.source)) for spec in FIELDS]
 
 
 def analyse_query(q: str, analyzer: AnalyzerLike) -> QueryTerms:

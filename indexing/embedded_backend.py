@@ -27,7 +27,6 @@ from pathlib import Path
 import tantivy
 
 from indexing.base import (
-    FACETS,
     FacetCount,
     IndexDocument,
     IndexStats,
@@ -45,57 +44,56 @@ from indexing.documents import (
     AnalyzerLike,
     analyse_query,
     analysed_documents,
+    document_values,
 )
+from indexing.plan import SearchPlan, search_plan
+from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, FieldType
 
-KEYWORD_FIELDS = {
-    "industry": "industries",
-    "scenario": "scenarios",
-    "tag": "tags",
-    "delivery_mode": "delivery_modes",
-    "city": "city",
-    "province": "province",
+_INTEGER = ("integer", {"indexed": True, "fast": True})
+FIELD_OPTIONS: dict[FieldType, tuple[str, dict[str, object]]] = {
+    FieldType.IDENTIFIER: ("integer", {"stored": True, "indexed": True, "fast": True}),
+    FieldType.TOKENS: ("text", {"tokenizer_name": "whitespace", "index_option": "freq"}),
+    FieldType.STORED: ("text", {"stored": True, "tokenizer_name": "raw", "index_option": "basic"}),
+    FieldType.COMPLETIONS: ("text", {"tokenizer_name": "raw", "index_option": "basic"}),
+    FieldType.KEYWORD: ("text", {"tokenizer_name": "raw", "fast": True, "index_option": "basic"}),
+    FieldType.REFERENCE: _INTEGER,
+    FieldType.NUMBER: _INTEGER,
+    FieldType.TIMESTAMP: _INTEGER,
+    FieldType.WINDOWS: _INTEGER,
 }
-FACET_FIELDS = {
-    "industry": "industry_divisions",
-    "scenario": "scenarios",
-    "delivery_mode": "delivery_modes",
-    "city": "city",
-}
-SORT_FIELDS = {
-    "newest": ("created_ts", tantivy.Order.Desc),
-    "price_asc": ("price_min_cny", tantivy.Order.Asc),
-    "deploy_days": ("deploy_days", tantivy.Order.Asc),
-}
-FACET_SIZE = 100
-HIGHLIGHTED = ("title", "summary")
+"""How each :class:`~indexing.vocabulary.FieldType` is laid out: a kind of tantivy field and its
+options. Windows are stored as the promoted days (``yyyymmdd`` integers), since tantivy has no
+range fields."""
+INTERNAL_FIELDS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("text", "key", {"tokenizer_name": "raw"}),
+    ("text", "kind", {"tokenizer_name": "raw"}),
+)
+"""Both kinds share one index: ``key`` (``kind:id``) identifies a document, ``kind`` separates them."""
+ENGINE_NAMES = {"suggest_terms": "suggest", "promotions": "promo_days"}
+"""Two fields keep the names they have always had in this index."""
 FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 ANALYSIS_FILE = "ANALYSIS"
 
 
+def engine_name(field: str) -> str:
+    """The name of a vocabulary field in the embedded index."""
+    return ENGINE_NAMES.get(field, field)
+
+
+def schema_layout() -> tuple[tuple[str, str, dict[str, object]], ...]:
+    """The fields of the embedded index in schema order: the kind of tantivy field, its name, its options."""
+    return INTERNAL_FIELDS + tuple(
+        (FIELD_OPTIONS[spec.type][0], engine_name(spec.name), FIELD_OPTIONS[spec.type][1]) for spec in FIELDS
+    )
+
+
 def build_schema() -> tantivy.Schema:
-    """The one schema of the embedded index."""
+    """The one schema of the embedded index, laid out by :func:`schema_layout`."""
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field("key", tokenizer_name="raw")
-    builder.add_text_field("kind", tokenizer_name="raw")
-    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
-    for name in ("title_words", "text_words", "bigrams"):
-        builder.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
-    builder.add_text_field("title", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("summary", stored=True, tokenizer_name="raw", index_option="basic")
-    builder.add_text_field("suggest", tokenizer_name="raw", index_option="basic")
-    for name in (
-        "industries",
-        "industry_divisions",
-        "scenarios",
-        "tags",
-        "delivery_modes",
-        "city",
-        "province",
-    ):
-        builder.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
-    for name in ("provider_id", "price_min_cny", "deploy_days", "created_ts", "promo_days"):
-        builder.add_integer_field(name, indexed=True, fast=True)
+    for kind, name, options in schema_layout():
+        add = builder.add_integer_field if kind == "integer" else builder.add_text_field
+        add(name, **options)
     return builder.build()
 
 
@@ -103,11 +101,11 @@ def _day_number(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
-def promotion_days(document: IndexDocument) -> list[int]:
-    """Every day (as ``yyyymmdd``) on which the document's case is promoted."""
+def promotion_days(windows: Iterable[tuple[date, date]]) -> list[int]:
+    """Every day (as ``yyyymmdd``) within the promotion ``windows``, both ends included."""
     return [
         _day_number(date.fromordinal(ordinal))
-        for start, end in document.promotion_windows
+        for start, end in windows
         for ordinal in range(start.toordinal(), end.toordinal() + 1)
     ]
 
@@ -257,29 +255,16 @@ class EmbeddedBackend(SearchBackend):
 
     @staticmethod
     def _tantivy_document(document: IndexDocument, analysed: AnalysedDocument) -> tantivy.Document:
-        fields: dict = {
-            "key": f"{document.kind}:{document.id}",
-            "kind": document.kind,
-            "id": document.id,
-            "title_words": analysed.title_words,
-            "text_words": analysed.text_words,
-            "bigrams": analysed.bigrams,
-            "title": document.title,
-            "summary": document.summary,
-            "suggest": list(analysed.suggest_terms),
-            "industries": list(document.industries),
-            "industry_divisions": list(document.industry_divisions),
-            "scenarios": list(document.scenarios),
-            "tags": list(document.tags),
-            "delivery_modes": list(document.delivery_modes),
-            "created_ts": document.created_ts,
-            "promo_days": promotion_days(document),
-        }
-        for name in ("city", "province", "provider_id", "price_min_cny", "deploy_days"):
-            value = getattr(document, name)
-            if value is not None:
-                fields[name] = value
-        return tantivy.Document(**{name: value for name, value in fields.items() if value != []})
+        """The document's fields by :func:`engine_name`; absent values and empty lists are left out."""
+        fields: dict = {"key": f"{document.kind}:{document.id}", "kind": document.kind}
+        for spec, value in document_values(document, analysed):
+            if spec.type is FieldType.WINDOWS:
+                value = promotion_days(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            if value is not None and value != []:
+                fields[engine_name(spec.name)] = value
+        return tantivy.Document(**fields)
 
     def index(self, documents: Sequence[IndexDocument]) -> None:
         """Replace each document by kind and id; visible to every process on return."""
@@ -357,27 +342,21 @@ class EmbeddedBackend(SearchBackend):
             clauses.append(tantivy.Query.boost_query(self._term("bigrams", bigram), BIGRAM_BOOST))
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, clause) for clause in clauses])
 
-    def _filters(self, request: SearchRequest, skip: str | None = None) -> list[tantivy.Query]:
-        """Filter clauses: one per filter name, ORing its values; ``skip`` leaves one out for its facet."""
+    def _filters(
+        self, request: SearchRequest, plan: SearchPlan, facet: str | None = None
+    ) -> list[tantivy.Query]:
+        """Filter clauses: one per filter, ORing its values; ``facet`` leaves out that facet's own filter."""
         clauses = [self._term("kind", request.kind)]
-        for name, values in request.filters.items():
-            if not values or name == skip:
-                continue
-            if name == "provider_id":
-                clauses.append(self._any_of("provider_id", (int(v) for v in values)))
-            else:
-                clauses.append(self._any_of(KEYWORD_FIELDS[name], values))
+        for clause in plan.terms if facet is None else plan.terms_for_facet(facet):
+            values = clause.values
+            if clause.field.type is FieldType.REFERENCE:
+                values = tuple(int(value) for value in values)
+            clauses.append(self._any_of(engine_name(clause.field.name), values))
         integer = tantivy.FieldType.Integer
-        if request.price_max_cny is not None:
+        for bound in plan.ranges:
             clauses.append(
                 tantivy.Query.range_query(
-                    self.schema, "price_min_cny", integer, 0, request.price_max_cny, True, True
-                )
-            )
-        if request.deploy_days_max is not None:
-            clauses.append(
-                tantivy.Query.range_query(
-                    self.schema, "deploy_days", integer, 0, request.deploy_days_max, True, True
+                    self.schema, engine_name(bound.field.name), integer, 0, bound.maximum, True, True
                 )
             )
         return clauses
@@ -389,28 +368,33 @@ class EmbeddedBackend(SearchBackend):
         clauses += [(tantivy.Occur.Must, clause) for clause in filters]
         if promoted is not None:
             occur = tantivy.Occur.Must if promoted else tantivy.Occur.MustNot
-            clauses.append((occur, self._term("promo_days", _day_number(today))))
+            clauses.append((occur, self._term(engine_name("promotions"), _day_number(today))))
         return tantivy.Query.boolean_query(clauses)
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Search one kind, with disjunctive facet counts."""
+        """Search one kind, with disjunctive facet counts, as :func:`indexing.plan.search_plan` reads it.
+
+        :raises ValueError: for an unknown filter, facet or sort.
+        """
+        plan = search_plan(request)
         index, generation = self._live_generation()
         searcher = index.searcher()
         text = self._text_query(request.q)
-        if request.q.strip() and text is None:
+        if plan.has_text and text is None:
             return SearchResult(
                 total=0, hits=[], facets={name: [] for name in request.facets}, generation=generation
             )
-        query = self._combine(text, self._filters(request), request.promoted, request.today)
-        sort = request.sort if text is not None or request.sort != "relevance" else "newest"
+        query = self._combine(text, self._filters(request, plan), request.promoted, request.today)
         options: dict = {}
-        if sort in SORT_FIELDS:
-            options["order_by_field"], options["order"] = SORT_FIELDS[sort]
+        first = plan.sort.keys[0]
+        if first.field is not None:  # tantivy orders by one field; ties keep index order
+            options["order_by_field"] = engine_name(first.field)
+            options["order"] = tantivy.Order.Desc if first.descending else tantivy.Order.Asc
         result = searcher.search(
             query, limit=request.per_page, offset=(request.page - 1) * request.per_page, count=True, **options
         )
         terms = self.analyzer.highlight_terms(request.q) if text is not None and request.highlight else set()
-        scores = [float(key) if sort == "relevance" else 0.0 for key, _ in result.hits]
+        scores = [float(key) if plan.sort.by_score else 0.0 for key, _ in result.hits]
         addresses = [address for _, address in result.hits]
         if terms:
             hits = []
@@ -429,18 +413,19 @@ class EmbeddedBackend(SearchBackend):
             if facets is not None:
                 self._facet_cache.move_to_end(key)
         if facets is None:
-            facets = {name: self._facet(searcher, request, text, name) for name in request.facets}
+            facets = {
+                facet.name: self._facet(searcher, request, plan, text, facet.name) for facet in plan.facets
+            }
             with self._lock:
                 self._facet_cache[key] = facets
                 while len(self._facet_cache) > FACET_CACHE_SIZE:
                     self._facet_cache.popitem(last=False)
         return SearchResult(total=result.count, hits=hits, facets=facets, generation=generation)
 
-    def _facet(self, searcher, request: SearchRequest, text, name: str) -> list[FacetCount]:
-        if name not in FACETS:
-            raise ValueError(f"unknown facet {name}")
-        query = self._combine(text, self._filters(request, skip=name), request.promoted, request.today)
-        aggregation = {"facet": {"terms": {"field": FACET_FIELDS[name], "size": FACET_SIZE}}}
+    def _facet(self, searcher, request: SearchRequest, plan: SearchPlan, text, name: str) -> list[FacetCount]:
+        query = self._combine(text, self._filters(request, plan, facet=name), request.promoted, request.today)
+        field = engine_name(FACETS[name].field)
+        aggregation = {"facet": {"terms": {"field": field, "size": FACET_SIZE}}}
         buckets = searcher.aggregate(query, aggregation)["facet"]["buckets"]
         return [FacetCount(value=bucket["key"], count=int(bucket["doc_count"])) for bucket in buckets]
 
@@ -449,7 +434,10 @@ class EmbeddedBackend(SearchBackend):
         if not prefix:
             return []
         searcher = self._live().searcher()
-        return [term for term, _count in searcher.terms_with_prefix("suggest", prefix, limit=limit)]
+        return [
+            term
+            for term, _count in searcher.terms_with_prefix(engine_name("suggest_terms"), prefix, limit=limit)
+        ]
 
     def stats(self) -> IndexStats:
         """Count documents per kind in the live version, and read the analysis it was built with."""

@@ -2,13 +2,14 @@
 
 Nothing here performs I/O; :mod:`indexing.elasticsearch_backend` sends what these functions build.
 Documents and queries are analysed by :mod:`indexing.documents`, the same code the embedded backend
-uses, so both engines index identical tokens. Each kind lives in its own index, with this layout:
+uses, so both engines index identical tokens. Each kind lives in its own index, laid out from
+:data:`indexing.vocabulary.FIELDS` by :data:`FIELD_MAPPINGS`:
 
-- ``title_words``, ``text_words``, ``bigrams``: whitespace-analysed text holding space-joined tokens
-  (queried with boosts 3, 1 and 0.3);
-- ``industries``, ``industry_divisions``, ``scenarios``, ``tags``, ``delivery_modes``, ``city``,
-  ``province``, ``provider_id``, ``suggest_terms``: keywords, for filters, facets and completion;
-- ``id``, ``price_min_cny``, ``deploy_days``, ``created_ts``: numbers, for ranges and sorts;
+- tokens (``title_words``, ``text_words``, ``bigrams``): whitespace-analysed text holding
+  space-joined tokens (queried with boosts 3, 1 and 0.3);
+- keywords and references (``industries`` … ``provider_id``) and ``suggest_terms``: for filters,
+  facets and completion;
+- ``id``, numbers and ``created_ts``: for ranges and sorts;
 - ``promotions``: a ``date_range`` per promotion window, both ends inclusive;
 - ``title``, ``summary``: kept in ``_source`` only, for highlighting in Python.
 """
@@ -19,8 +20,6 @@ from datetime import date
 from typing import Any
 
 from indexing.base import (
-    FACETS,
-    SORTS,
     FacetCount,
     IndexDocument,
     SearchHit,
@@ -34,40 +33,36 @@ from indexing.documents import (
     AnalysedDocument,
     AnalyzerLike,
     analyse_query,
+    document_values,
+)
+from indexing.plan import TermClause, search_plan
+from indexing.vocabulary import (
+    FACET_SIZE,
+    FIELDS,
+    HIGHLIGHTED,
+    MAX_RESULT_WINDOW,
+    FieldSpec,
+    FieldType,
+    SortSpec,
 )
 
-FILTER_FIELDS = {
-    "industry": "industries",
-    "scenario": "scenarios",
-    "tag": "tags",
-    "delivery_mode": "delivery_modes",
-    "city": "city",
-    "province": "province",
-    "provider_id": "provider_id",
-}
-FACET_FIELDS = {
-    "industry": "industry_divisions",
-    "scenario": "scenarios",
-    "delivery_mode": "delivery_modes",
-    "city": "city",
-}
-FACET_SIZE = 100
-MAX_RESULT_WINDOW = 10_000
 SUGGEST_TERM_MAX_CHARS = 256
 SOURCE_FIELDS = ("id", "title", "summary")
-HIGHLIGHT_FIELDS = ("title", "summary")
 SUGGEST_AGGREGATION = "suggestions"
 
-SORT_FIELDS: dict[str, list[tuple[str, str]]] = {
-    "relevance": [("_score", "desc"), ("created_ts", "desc")],
-    "newest": [("created_ts", "desc")],
-    "price_asc": [("price_min_cny", "asc")],
-    "deploy_days": [("deploy_days", "asc")],
+FIELD_MAPPINGS: dict[FieldType, dict[str, Any]] = {
+    FieldType.IDENTIFIER: {"type": "long"},
+    FieldType.TOKENS: {"type": "text", "analyzer": "whitespace", "index_options": "freqs"},
+    FieldType.STORED: {"type": "text", "index": False},
+    FieldType.COMPLETIONS: {"type": "keyword", "ignore_above": SUGGEST_TERM_MAX_CHARS},
+    FieldType.KEYWORD: {"type": "keyword"},
+    FieldType.REFERENCE: {"type": "keyword"},
+    FieldType.NUMBER: {"type": "integer"},
+    FieldType.TIMESTAMP: {"type": "long"},
+    FieldType.WINDOWS: {"type": "date_range", "format": "strict_date"},
 }
-
-_KEYWORD = {"type": "keyword"}
-_TOKENS = {"type": "text", "analyzer": "whitespace", "index_options": "freqs"}
-_STORED_ONLY = {"type": "text", "index": False}
+"""How each :class:`~indexing.vocabulary.FieldType` is mapped. References are keywords: they are
+only ever matched exactly, which keywords serve best."""
 
 
 def index_settings_and_mappings(analysis: str) -> dict[str, Any]:
@@ -86,27 +81,7 @@ def index_settings_and_mappings(analysis: str) -> dict[str, Any]:
         "mappings": {
             "_meta": {"analysis": analysis},
             "dynamic": "strict",
-            "properties": {
-                "id": {"type": "long"},
-                "title_words": dict(_TOKENS),
-                "text_words": dict(_TOKENS),
-                "bigrams": dict(_TOKENS),
-                "title": dict(_STORED_ONLY),
-                "summary": dict(_STORED_ONLY),
-                "suggest_terms": {"type": "keyword", "ignore_above": SUGGEST_TERM_MAX_CHARS},
-                "industries": dict(_KEYWORD),
-                "industry_divisions": dict(_KEYWORD),
-                "scenarios": dict(_KEYWORD),
-                "tags": dict(_KEYWORD),
-                "delivery_modes": dict(_KEYWORD),
-                "city": dict(_KEYWORD),
-                "province": dict(_KEYWORD),
-                "provider_id": dict(_KEYWORD),
-                "price_min_cny": {"type": "integer"},
-                "deploy_days": {"type": "integer"},
-                "created_ts": {"type": "long"},
-                "promotions": {"type": "date_range", "format": "strict_date"},
-            },
+            "properties": {spec.name: dict(FIELD_MAPPINGS[spec.type]) for spec in FIELDS},
         },
     }
 
@@ -115,35 +90,26 @@ def document_source(doc: IndexDocument, analysed: AnalysedDocument) -> dict[str,
     """The ``_source`` of one document: analysed token fields, keywords, numbers and windows.
 
     Absent optional values (``city``, ``price_min_cny`` …) are left out, so range filters and
-    sorts treat them as missing rather than as zero.
+    sorts treat them as missing rather than as zero; the optional values present come last.
     """
-    source: dict[str, Any] = {
-        "id": doc.id,
-        "title_words": analysed.title_words,
-        "text_words": analysed.text_words,
-        "bigrams": analysed.bigrams,
-        "title": doc.title,
-        "summary": doc.summary,
-        "suggest_terms": list(analysed.suggest_terms),
-        "industries": list(doc.industries),
-        "industry_divisions": list(doc.industry_divisions),
-        "scenarios": list(doc.scenarios),
-        "tags": list(doc.tags),
-        "delivery_modes": list(doc.delivery_modes),
-        "created_ts": doc.created_ts,
-        "promotions": [
-            {"gte": start.isoformat(), "lte": end.isoformat()} for start, end in doc.promotion_windows
-        ],
-    }
-    optional = {
-        "city": doc.city,
-        "province": doc.province,
-        "provider_id": None if doc.provider_id is None else str(doc.provider_id),
-        "price_min_cny": doc.price_min_cny,
-        "deploy_days": doc.deploy_days,
-    }
-    source.update({name: value for name, value in optional.items() if value is not None})
+    source: dict[str, Any] = {}
+    optional: dict[str, Any] = {}
+    for spec, value in document_values(doc, analysed):
+        if not spec.optional:
+            source[spec.name] = _source_value(spec, value)
+        elif value is not None:
+            optional[spec.name] = _source_value(spec, value)
+    source.update(optional)
     return source
+
+
+def _source_value(spec: FieldSpec, value: Any) -> Any:
+    """A document's value as ``_source`` holds it: lists, references as strings, windows as ranges."""
+    if spec.type is FieldType.WINDOWS:
+        return [{"gte": start.isoformat(), "lte": end.isoformat()} for start, end in value]
+    if spec.type is FieldType.REFERENCE:
+        return str(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def index_action(doc: IndexDocument, analysed: AnalysedDocument, index: str) -> dict[str, Any]:
@@ -175,31 +141,25 @@ def _text_query(q: str, analyzer: AnalyzerLike) -> dict[str, Any]:
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def _sort_clauses(sort: str) -> list[dict[str, Any]]:
+def _sort_clauses(sort: SortSpec) -> list[dict[str, Any]]:
     """The ``sort`` of a search: the named order, then ascending id to break ties.
 
     Documents without the sort field go last. Ties are broken on the ``id`` field, not ``_id``,
     because sorting on ``_id`` needs fielddata that Elasticsearch 8+ disables by default.
     """
     clauses: list[dict[str, Any]] = []
-    for field, order in SORT_FIELDS[sort]:
-        clause: dict[str, Any] = {"order": order}
-        if field != "_score":
+    for key in sort.keys:
+        clause: dict[str, Any] = {"order": "desc" if key.descending else "asc"}
+        if key.field is not None:
             clause["missing"] = "_last"
-        clauses.append({field: clause})
+        clauses.append({key.field or "_score": clause})
     clauses.append({"id": {"order": "asc"}})
     return clauses
 
 
-def _term_filters(request: SearchRequest) -> dict[str, dict[str, Any]]:
-    """One ``terms`` clause per filter name with values: its values ORed; names are ANDed by the caller."""
-    clauses = {}
-    for name, values in request.filters.items():
-        if name not in FILTER_FIELDS:
-            raise ValueError(f"unknown filter {name!r}; expected one of {', '.join(FILTER_FIELDS)}")
-        if values:
-            clauses[name] = {"terms": {FILTER_FIELDS[name]: [str(value) for value in values]}}
-    return clauses
+def _terms(clause: TermClause) -> dict[str, Any]:
+    """One ``terms`` clause: the filter's values ORed."""
+    return {"terms": {clause.field.name: list(clause.values)}}
 
 
 def _promotion_running(today: date) -> dict[str, Any]:
@@ -215,33 +175,23 @@ def _all_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
 def search_body(request: SearchRequest, analyzer: AnalyzerLike) -> dict[str, Any]:
     """The ``_search`` body for ``request``, with disjunctive facets.
 
-    Filters that name a facet go to ``post_filter``, so they narrow the hits but not the
-    aggregations; each facet's aggregation then re-applies every facet filter except its own.
-    All other filters (tag, province, provider, ranges, promotion) go to the query and narrow
-    both. An empty ``q`` lists everything the filters admit, newest first; a ``q`` that analyses to
-    no tokens matches nothing. Pages past :data:`MAX_RESULT_WINDOW` come back empty (with the
-    total and facets) instead of failing in the engine.
+    The request is read by :func:`indexing.plan.search_plan`. Filters on a facet go to
+    ``post_filter``, so they narrow the hits but not the aggregations; each facet's aggregation then
+    re-applies every facet filter except its own. All other filters (tag, province, provider,
+    ranges, promotion) go to the query and narrow both. An empty ``q`` lists everything the filters
+    admit, newest first; a ``q`` that analyses to no tokens matches nothing. Pages past
+    :data:`~indexing.vocabulary.MAX_RESULT_WINDOW` come back empty (with the total and facets)
+    instead of failing in the engine.
 
     :raises ValueError: for an unknown filter, facet or sort.
     """
-    if request.sort not in SORT_FIELDS:
-        raise ValueError(f"unknown sort {request.sort!r}; expected one of {', '.join(SORTS)}")
-    unknown_facets = [name for name in request.facets if name not in FACET_FIELDS]
-    if unknown_facets:
-        raise ValueError(f"unknown facet {unknown_facets[0]!r}; expected one of {', '.join(FACETS)}")
-    has_text = bool(request.q.strip())
-    term_filters = _term_filters(request)
-    facet_filters = {name: clause for name, clause in term_filters.items() if name in FACET_FIELDS}
-
-    query_filters = [clause for name, clause in term_filters.items() if name not in FACET_FIELDS]
-    if request.price_max_cny is not None:
-        query_filters.append({"range": {"price_min_cny": {"lte": request.price_max_cny}}})
-    if request.deploy_days_max is not None:
-        query_filters.append({"range": {"deploy_days": {"lte": request.deploy_days_max}}})
+    plan = search_plan(request)
+    query_filters = [_terms(clause) for clause in plan.query_terms]
+    query_filters += [{"range": {r.field.name: {"lte": r.maximum}}} for r in plan.ranges]
     if request.promoted:
         query_filters.append(_promotion_running(request.today))
     query: dict[str, Any] = {
-        "must": [_text_query(request.q, analyzer) if has_text else {"match_all": {}}],
+        "must": [_text_query(request.q, analyzer) if plan.has_text else {"match_all": {}}],
         "filter": query_filters,
     }
     if request.promoted is False:
@@ -251,32 +201,33 @@ def search_body(request: SearchRequest, analyzer: AnalyzerLike) -> dict[str, Any
     size = request.per_page
     if offset + size > MAX_RESULT_WINDOW:
         offset, size = 0, 0
-    sort = request.sort if has_text or request.sort != "relevance" else "newest"
     body: dict[str, Any] = {
         "query": {"bool": query},
-        "sort": _sort_clauses(sort),
+        "sort": _sort_clauses(plan.sort),
         "from": offset,
         "size": size,
         "track_total_hits": True,
         "_source": list(SOURCE_FIELDS),
     }
-    if facet_filters:
-        body["post_filter"] = _all_of(list(facet_filters.values()))
-    if request.facets:
+    if plan.post_terms:
+        body["post_filter"] = _all_of([_terms(clause) for clause in plan.post_terms])
+    if plan.facets:
         body["aggs"] = {
-            name: {
-                "filter": _all_of([clause for other, clause in facet_filters.items() if other != name]),
+            facet.name: {
+                "filter": _all_of(
+                    [_terms(clause) for clause in plan.terms_for_facet(facet.name) if clause.on_facet]
+                ),
                 "aggs": {
                     "values": {
                         "terms": {
-                            "field": FACET_FIELDS[name],
+                            "field": facet.field,
                             "size": FACET_SIZE,
                             "order": [{"_count": "desc"}, {"_key": "asc"}],
                         }
                     }
                 },
             }
-            for name in request.facets
+            for facet in plan.facets
         }
     return body
 
@@ -339,7 +290,7 @@ def parse_search_response(
     for hit in response["hits"]["hits"]:
         source = hit.get("_source", {})
         highlight: dict[str, str] = {}
-        for field in HIGHLIGHT_FIELDS:
+        for field in HIGHLIGHTED:
             fragment = analyzer.highlight(source.get(field) or "", terms) if terms else None
             if fragment:
                 highlight[field] = fragment

@@ -9,9 +9,11 @@ from datetime import date, timedelta
 import pytest
 
 from indexing.base import SearchUnavailable
+from indexing.vocabulary import FACETS, FILTERS, RANGES
 from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.search import outbox
+from marketplace.search.schemas import FacetsSchema, SearchArgsSchema
 from tests.conftest import BASE_CONFIG
 from tests.factories import assert_error, case_payload
 
@@ -136,6 +138,12 @@ def test_suggest(world):
 def test_bad_search_arguments(client, params, field):
     """Bad arguments are named."""
     assert_error(client.get("/api/v1/search/solutions", query_string=params), 422, field)
+
+
+def test_search_arguments_and_facets_are_the_vocabulary():
+    """Every filter and range of the vocabulary is a query argument; every facet is in the answer."""
+    assert set(FILTERS) | set(RANGES) <= set(SearchArgsSchema().fields)
+    assert set(FacetsSchema().fields) == set(FACETS)
 
 
 class _DownBackend:

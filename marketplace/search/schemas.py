@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from indexing.base import SORTS
+from indexing.vocabulary import MAX_RESULT_WINDOW, SORTS
 from marketplace.cases.schemas import PromotionSchema
 from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, Prebuilt, Text, between, one_of, text
 from marketplace.solutions.schemas import DELIVERY_MODES, MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
-MAX_RESULT_WINDOW = 10_000
-
 
 class SearchArgsSchema(PageArgsSchema):
-    """Query, filters, sort and page; repeated values of one filter are ORed, filters are ANDed."""
+    """Query, filters, sort and page; repeated values of one filter are ORed, filters are ANDed.
+
+    Declares an argument, with its checks, for every filter and range of :mod:`indexing.vocabulary`;
+    the sorts are the vocabulary's.
+    """
 
     q = Text(
         load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"}
@@ -49,7 +51,7 @@ class FacetValueSchema(BaseSchema):
 
 
 class FacetsSchema(BaseSchema):
-    """Facet counts; each ignores its own filter (disjunctive)."""
+    """Facet counts, one per facet of :mod:`indexing.vocabulary`; each ignores its own filter."""
 
     industry = fields.List(fields.Nested(FacetValueSchema))
     scenario = fields.List(fields.Nested(FacetValueSchema))

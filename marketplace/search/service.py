@@ -16,6 +16,7 @@ from sqlalchemy.orm import lazyload
 
 from indexing.base import KINDS, SearchHit, SearchRequest, SearchUnavailable
 from indexing.registry import create_backend
+from indexing.vocabulary import FILTERS, RANGES
 from marketplace.common.heap import frozen_heap
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
@@ -34,7 +35,6 @@ DELIVERY_MODE_NAMES = {
     "edge": "边缘部署",
     "hardware_bundle": "软硬一体",
 }
-FILTER_ARGS = ("industry", "scenario", "tag", "delivery_mode", "city", "province", "provider_id")
 
 
 @cache
@@ -190,13 +190,12 @@ def index_status() -> dict:
 
 
 def _request(kind: str, args: dict) -> SearchRequest:
-    filters = {name: tuple(str(v) for v in args[name]) for name in FILTER_ARGS if args.get(name)}
+    filters = {name: tuple(str(v) for v in args[name]) for name in FILTERS if args.get(name)}
     return SearchRequest(
         kind=kind,
         q=args.get("q", ""),
         filters=filters,
-        price_max_cny=args.get("price_max_cny"),
-        deploy_days_max=args.get("deploy_days_max"),
+        **{name: args.get(name) for name in RANGES},
         promoted=args.get("promoted"),
         today=date.today(),
         sort=args["sort"],
