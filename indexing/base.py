@@ -109,20 +109,30 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class IndexStats:
-    """Document counts per kind, the version of the live index, and the analysis it was built with.
+    """Document counts per kind, the version of the live index, and what it was built with.
 
     ``analysis`` is the analyser's version recorded when the live index was created (by a rebuild,
-    or by the first write); ``None`` if none was recorded. When it differs from the running
-    analyser's, documents and queries may be tokenised differently until the next rebuild.
+    or by the first write), and ``layout`` the backend's :attr:`SearchBackend.layout` then; each is
+    ``None`` if none was recorded. When ``analysis`` differs from the running analyser's, documents
+    and queries may be tokenised differently; when ``layout`` differs from the backend's, the index
+    lacks or misreads fields. Both last until the next rebuild.
     """
 
     documents: dict[str, int]
     version: str
     analysis: str | None = None
+    layout: str | None = None
 
 
 class SearchBackend(ABC):
-    """What the service needs from a search engine: index, delete, search, clear, stats."""
+    """What the service needs from a search engine: index, delete, search, clear, stats.
+
+    ``layout`` is a digest of the field layout the backend derives from
+    :data:`indexing.vocabulary.FIELDS` (see :func:`indexing.vocabulary.layout_digest`); every index
+    records the one it was built with (:attr:`IndexStats.layout`).
+    """
+
+    layout: str
 
     @abstractmethod
     def index(self, documents: Sequence[IndexDocument]) -> None:
@@ -179,7 +189,7 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def stats(self) -> IndexStats:
-        """Count the documents per kind.
+        """Count the documents per kind; name the live index and the analysis and layout it was built with.
 
         :raises SearchUnavailable: if the engine is down.
         """

@@ -123,6 +123,7 @@ class ElasticsearchBackend(SearchBackend):
         self.request_timeout = request_timeout
         self._sleep = sleep
         self.analysis_processes = analysis_processes
+        self.layout = queries.LAYOUT
         self._client = client
         self._owns_client = client is None
         self._client_lock = threading.Lock()
@@ -407,8 +408,8 @@ class ElasticsearchBackend(SearchBackend):
     def stats(self) -> IndexStats:
         """Count documents per kind; ``version`` names the physical index behind the solution alias.
 
-        ``analysis`` comes from that index's mapping (``_meta``). Before the first write the counts
-        are zero, ``version`` is empty and ``analysis`` is ``None``.
+        ``analysis`` and ``layout`` come from that index's mapping (``_meta``). Before the first
+        write the counts are zero, ``version`` is empty and both are ``None``.
 
         :raises SearchUnavailable: if the engine is down.
         """
@@ -420,11 +421,16 @@ class ElasticsearchBackend(SearchBackend):
                 except self._es.NotFoundError:
                     documents[kind] = 0
             targets = self._alias_targets(self.alias("solution"))
-            analysis = None
+            meta = {}
             if targets:
                 mapping = self.client.indices.get_mapping(index=targets[0]).body[targets[0]]["mappings"]
-                analysis = mapping.get("_meta", {}).get("analysis")
-        return IndexStats(documents=documents, version=targets[0] if targets else "", analysis=analysis)
+                meta = mapping.get("_meta", {})
+        return IndexStats(
+            documents=documents,
+            version=targets[0] if targets else "",
+            analysis=meta.get("analysis"),
+            layout=meta.get("layout"),
+        )
 
     def drop_indexes(self) -> None:
         """Delete every physical index of this prefix, and with them the aliases (for test teardown).

@@ -5,6 +5,7 @@ Layout of ``index_dir``::
     CURRENT        the name of the live version directory, replaced atomically by a rebuild
     v<stamp>/      one tantivy index per version; the previous one is kept until the next rebuild
       ANALYSIS     the version of the analyser the index was built with (tantivy ignores it)
+      LAYOUT       the digest of the schema it was built with (:data:`LAYOUT`; tantivy ignores it)
 
 tantivy admits one writer at a time across processes. Writers here hold it only for one batch
 and wait for it with a timeout; readers reload before each search, so a commit made by any
@@ -47,7 +48,7 @@ from indexing.documents import (
     document_values,
 )
 from indexing.plan import SearchPlan, search_plan
-from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, FieldType
+from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, FieldType, layout_digest
 
 _INTEGER = ("integer", {"indexed": True, "fast": True})
 FIELD_OPTIONS: dict[FieldType, tuple[str, dict[str, object]]] = {
@@ -74,6 +75,7 @@ ENGINE_NAMES = {"suggest_terms": "suggest", "promotions": "promo_days"}
 FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 ANALYSIS_FILE = "ANALYSIS"
+LAYOUT_FILE = "LAYOUT"
 
 
 def engine_name(field: str) -> str:
@@ -99,6 +101,10 @@ def build_schema() -> tantivy.Schema:
 
 def _day_number(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
+
+
+LAYOUT = layout_digest(schema_layout())
+"""The digest of :func:`schema_layout`: it changes with any field of the vocabulary or its options."""
 
 
 def promotion_days(windows: Iterable[tuple[date, date]]) -> list[int]:
@@ -143,7 +149,7 @@ def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
 
 
 class EmbeddedBackend(SearchBackend):
-    """tantivy on disk under ``index_dir``.
+    """tantivy on disk under ``index_dir``, laid out by :func:`schema_layout`.
 
     :param lock_timeout: seconds to wait for another process's writer.
     :param analysis_processes: processes that analyse documents during :meth:`rebuild`.
@@ -161,6 +167,7 @@ class EmbeddedBackend(SearchBackend):
         self.lock_timeout = lock_timeout
         self.analysis_processes = analysis_processes
         self.schema = build_schema()
+        self.layout = LAYOUT
         self._version: str | None = None
         self._index: tantivy.Index | None = None
         self._loaded: tuple[str, int] | None = None  # the generation the reader last reloaded at
@@ -189,13 +196,14 @@ class EmbeddedBackend(SearchBackend):
         name = "v1"
         (self.index_dir / name).mkdir(exist_ok=True)
         tantivy.Index(self.schema, path=str(self.index_dir / name))
-        self._record_analysis(self.index_dir / name)
+        self._record_build(self.index_dir / name)
         self._point_to(name, only_if_missing=True)
         return (self.index_dir / "CURRENT").read_text().strip()
 
-    def _record_analysis(self, path: Path) -> None:
-        """Write the analyser's version into the version directory ``path``."""
+    def _record_build(self, path: Path) -> None:
+        """Write the analyser's version and the layout into the version directory ``path``."""
         _write_atomically(path / ANALYSIS_FILE, self.analyzer.version)
+        _write_atomically(path / LAYOUT_FILE, self.layout)
 
     def _point_to(self, name: str, only_if_missing: bool = False) -> None:
         _write_atomically(self.index_dir / "CURRENT", name, only_if_missing)
@@ -306,7 +314,7 @@ class EmbeddedBackend(SearchBackend):
                 ):
                     writer.add_document(self._tantivy_document(document, analysed))
                     count += 1
-            self._record_analysis(path)
+            self._record_build(path)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -440,17 +448,25 @@ class EmbeddedBackend(SearchBackend):
         ]
 
     def stats(self) -> IndexStats:
-        """Count documents per kind in the live version, and read the analysis it was built with."""
+        """Count documents per kind in the live version; read the analysis and layout it was built with."""
         index, (name, _) = self._live_generation()
         searcher = index.searcher()
         documents = {}
         for kind in ("solution", "case"):
             documents[kind] = searcher.search(self._term("kind", kind), limit=1, count=True).count
+        return IndexStats(
+            documents=documents,
+            version=name,
+            analysis=self._recorded(name, ANALYSIS_FILE),
+            layout=self._recorded(name, LAYOUT_FILE),
+        )
+
+    def _recorded(self, version: str, record: str) -> str | None:
+        """What the version directory's ``record`` says; ``None`` if it was never written or is unreadable."""
         try:
-            analysis = (self.index_dir / name / ANALYSIS_FILE).read_text(encoding="utf-8")
-        except (OSError, ValueError):  # built before versions were recorded, or unreadable: unknown
-            analysis = None
-        return IndexStats(documents=documents, version=name, analysis=analysis)
+            return (self.index_dir / version / record).read_text(encoding="utf-8")
+        except (OSError, ValueError):  # built before it was recorded, or unreadable: unknown
+            return None
 
     def generation(self) -> tuple[str, int]:
         """The live version's name and its last commit's opstamp: every commit and rebuild changes it."""

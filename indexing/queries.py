@@ -44,6 +44,7 @@ from indexing.vocabulary import (
     FieldSpec,
     FieldType,
     SortSpec,
+    layout_digest,
 )
 
 SUGGEST_TERM_MAX_CHARS = 256
@@ -65,24 +66,36 @@ FIELD_MAPPINGS: dict[FieldType, dict[str, Any]] = {
 only ever matched exactly, which keywords serve best."""
 
 
+def _settings_and_layout() -> dict[str, Any]:
+    """The settings and the mapping of an index, without its ``_meta``: what :data:`LAYOUT` digests."""
+    return {
+        "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {spec.name: dict(FIELD_MAPPINGS[spec.type]) for spec in FIELDS},
+        },
+    }
+
+
+LAYOUT = layout_digest(_settings_and_layout())
+"""The digest of the settings and mapping: it changes with any field of the vocabulary or its mapping."""
+
+
 def index_settings_and_mappings(analysis: str) -> dict[str, Any]:
     """The ``settings`` and ``mappings`` of a physical index of either kind, built with ``analysis``.
 
-    ``analysis`` (the analyser's version) is kept in the mapping's ``_meta``, which Elasticsearch
-    stores and returns but never interprets.
+    ``analysis`` (the analyser's version) and :data:`LAYOUT` are kept in the mapping's ``_meta``,
+    which Elasticsearch stores and returns but never interprets.
 
     One shard keeps BM25 statistics global, as in the embedded index, so both rank alike and
     facet counts are exact. ``auto_expand_replicas`` gives a single dev node a green index and a
     real cluster one replica. ``dynamic: strict`` turns a field missing here into an indexing error
     instead of a silently guessed mapping.
     """
+    layout = _settings_and_layout()
     return {
-        "settings": {"number_of_shards": 1, "auto_expand_replicas": "0-1"},
-        "mappings": {
-            "_meta": {"analysis": analysis},
-            "dynamic": "strict",
-            "properties": {spec.name: dict(FIELD_MAPPINGS[spec.type]) for spec in FIELDS},
-        },
+        "settings": layout["settings"],
+        "mappings": {"_meta": {"analysis": analysis, "layout": LAYOUT}, **layout["mappings"]},
     }
 
 

@@ -108,22 +108,25 @@ def index_sync_command():
 
 @index_cli.command("status")
 def index_status_command():
-    """Show documents in the store and in the index, and the outbox lag."""
+    """Show documents in the store and in the index, the outbox lag, and the analysis and layout."""
     click.echo(json.dumps(search.index_status(), ensure_ascii=False, indent=1))
 
 
 @index_cli.command("ensure")
 @click.pass_context
 def index_ensure_command(ctx):
-    """Rebuild if the index differs from the store or from the analysis; else apply the outbox."""
+    """Rebuild if the index differs from the store, the analysis or the layout; else apply the outbox."""
     status = search.index_status()
-    if status["available"] and status["index"] == status["store"] and status["analysis_current"]:
+    current = status["analysis_current"] and status["layout_current"]
+    if status["available"] and status["index"] == status["store"] and current:
         ctx.invoke(index_sync_command)
         return
     if status["available"] and not status["analysis_current"]:
         click.echo(
             f"index built with analysis {status['index_analyzer']}, now {status['analyzer']}: rebuilding"
         )
+    if status["available"] and not status["layout_current"]:
+        click.echo(f"index built with layout {status['index_layout']}, now {status['layout']}: rebuilding")
     ctx.invoke(index_rebuild_command)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -214,6 +215,29 @@ def test_ensure_rebuilds_an_index_built_with_another_analysis(app, world, databa
         with upgraded.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_ensure_rebuilds_an_index_built_with_another_field_layout(app, world):
+    """An index recorded with an older field layout is stale in status; ``ensure`` rebuilds it."""
+    world.solution()
+    runner = app.test_cli_runner()
+
+    def status() -> dict:
+        return json.loads(runner.invoke(args=["index", "status"]).stdout)
+
+    current = status()
+    assert current["layout_current"] is True and current["index_layout"] == current["layout"]
+    recorded = Path(app.config["INDEX_DIR"]) / current["version"] / "LAYOUT"
+    recorded.write_text("older", encoding="utf-8")
+    stale = status()
+    assert stale["layout_current"] is False and stale["index_layout"] == "older"
+    assert stale["analysis_current"] is True
+    result = runner.invoke(args=["index", "ensure"])
+    assert result.exit_code == 0, result.output
+    assert f"index built with layout older, now {current['layout']}: rebuilding" in result.stdout
+    assert "indexed 1 documents" in result.stdout
+    assert status()["layout_current"] is True
+    assert "indexed" not in runner.invoke(args=["index", "ensure"]).stdout
 
 
 def test_rebuild_discards_outbox_rows_it_covers(app, world, monkeypatch):

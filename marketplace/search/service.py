@@ -156,10 +156,12 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
 
 
 def index_status() -> dict:
-    """Documents in the store and in the index, the outbox lag, and whether the index's analysis is current.
+    """Documents in the store and in the index, the outbox lag, and whether the index is current.
 
     ``analysis_current`` is false when the live index was built with another analyser version
-    (the lexicon, the synonyms or the analysis rules changed since): a rebuild brings it in line.
+    (the lexicon, the synonyms or the analysis rules changed since), ``layout_current`` when it
+    was built with another field layout (a field of :mod:`indexing.vocabulary` or its engine
+    mapping changed since, or the index predates layout records): a rebuild brings either in line.
     """
     state = search_state()
     status = {
@@ -167,6 +169,7 @@ def index_status() -> dict:
         "store": {kind: count_published(kind) for kind in KINDS},
         "lag": outbox.lag(),
         "analyzer": state.analyzer.version,
+        "layout": state.backend.layout,
     }
     try:
         stats = state.backend.stats()
@@ -175,6 +178,8 @@ def index_status() -> dict:
             version=stats.version,
             index_analyzer=stats.analysis,
             analysis_current=stats.analysis == state.analyzer.version,
+            index_layout=stats.layout,
+            layout_current=stats.layout == state.backend.layout,
             available=True,
         )
     except SearchUnavailable as error:
@@ -183,6 +188,8 @@ def index_status() -> dict:
             version=None,
             index_analyzer=None,
             analysis_current=None,
+            index_layout=None,
+            layout_current=None,
             available=False,
             error=str(error),
         )

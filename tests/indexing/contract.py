@@ -220,6 +220,14 @@ class BackendContract:
         backend.rebuild(iter([doc(2)]))
         assert backend.stats().analysis == backend.analyzer.version
 
+    def test_stats_name_the_layout_the_index_was_built_with(self, backend):
+        """The first write and every rebuild record the backend's field layout with the index."""
+        assert backend.layout
+        backend.index([doc(1)])
+        assert backend.stats().layout == backend.layout
+        backend.rebuild(iter([doc(2)]))
+        assert backend.stats().layout == backend.layout
+
     def test_rebuild_swaps_in_one_step(self, backend):
         """A rebuild serves exactly the new set afterwards."""
         backend.index([doc(1), doc(2)])

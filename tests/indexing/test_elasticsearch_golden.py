@@ -23,6 +23,7 @@ from indexing import queries
 from indexing.base import FacetCount, IndexDocument, SearchHit, SearchRequest, SearchUnavailable
 from indexing.documents import analyse_document
 from indexing.elasticsearch_backend import BulkFailed, ElasticsearchBackend
+from indexing.vocabulary import layout_digest
 from tests.indexing.elasticsearch_fakes import FakeCluster, StandInAnalyzer
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -389,6 +390,24 @@ def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(backend,
     upgraded.rebuild(iter([make_doc(1)]))
     assert upgraded.stats().analysis == backend.stats().analysis == "stand-in-2"
     assert cluster.lines()[-1] == "GET /test-solution-v2/_mapping"
+
+
+def test_an_index_of_another_layout_says_so_until_a_rebuild(backend, cluster):
+    """The layout comes from the live index's ``_meta``; a rebuild records the backend's own."""
+    backend.index([make_doc(1)])
+    assert backend.stats().layout == backend.layout == queries.LAYOUT
+    cluster.indices["test-solution-v1"].mappings["_meta"]["layout"] = "older"
+    assert backend.stats().layout == "older"
+    backend.rebuild(iter([make_doc(1)]))
+    assert backend.stats().layout == queries.LAYOUT
+
+
+def test_the_recorded_layout_digests_the_rest_of_the_mapping():
+    """Any change to the settings or the mapping, such as a new field, changes the recorded layout."""
+    body = queries.index_settings_and_mappings(ANALYZER.version)
+    meta = body["mappings"].pop("_meta")
+    assert meta == {"analysis": ANALYZER.version, "layout": queries.LAYOUT}
+    assert meta["layout"] == layout_digest(body)
 
 
 def test_first_rebuild_on_an_empty_cluster_creates_v1_and_the_aliases(backend, cluster):

@@ -6,8 +6,10 @@ import multiprocessing
 
 import pytest
 
+from indexing import embedded_backend
 from indexing.analysis import Analyzer
-from indexing.embedded_backend import EmbeddedBackend
+from indexing.embedded_backend import LAYOUT, EmbeddedBackend, schema_layout
+from indexing.vocabulary import FIELDS, FieldSpec, FieldType, layout_digest
 from marketplace.config import default_config
 from tests.indexing.contract import BackendContract, doc, ids, search
 
@@ -88,6 +90,35 @@ def test_an_index_without_a_readable_analysis_says_it_is_unknown(tmp_path, analy
     assert backend.stats().analysis is None
     recorded.unlink()
     assert backend.stats().analysis is None and backend.stats().documents["solution"] == 1
+
+
+def test_the_index_keeps_the_layout_it_was_built_with_until_a_rebuild(tmp_path, analyzer):
+    """A backend of another layout reads the one the live index recorded; a rebuild records its own."""
+    EmbeddedBackend(tmp_path / "index", analyzer).index([doc(1)])
+    upgraded = EmbeddedBackend(tmp_path / "index", analyzer)
+    upgraded.layout = "newer"
+    assert upgraded.stats().layout == LAYOUT
+    upgraded.rebuild(iter([doc(1)]))
+    assert upgraded.stats().layout == EmbeddedBackend(tmp_path / "index", analyzer).stats().layout == "newer"
+
+
+def test_an_index_built_before_layouts_were_recorded_has_an_unknown_layout(tmp_path, analyzer):
+    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    backend.index([doc(1)])
+    (tmp_path / "index" / backend.stats().version / "LAYOUT").unlink()
+    assert backend.stats().layout is None and backend.stats().analysis == analyzer.version
+
+
+def test_the_layout_changes_with_a_field_of_the_vocabulary(monkeypatch):
+    """Adding a field, or changing a field's type, makes indexes built before it stale."""
+    assert layout_digest(schema_layout()) == LAYOUT
+    monkeypatch.setattr(embedded_backend, "FIELDS", (*FIELDS, FieldSpec("certifications", FieldType.KEYWORD)))
+    added = layout_digest(schema_layout())
+    retyped = tuple(
+        FieldSpec(spec.name, FieldType.KEYWORD) if spec.name == "provider_id" else spec for spec in FIELDS
+    )
+    monkeypatch.setattr(embedded_backend, "FIELDS", retyped)
+    assert len({LAYOUT, added, layout_digest(schema_layout())}) == 3
 
 
 def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
