@@ -49,7 +49,7 @@ logconfig_dict = {
 def on_starting(server):
     """Empty the metrics directory; load the read-only taxonomy and analysis chain once, before forking."""
     from marketplace.config import default_config
-    from marketplace.search.service import warm_up
+    from marketplace.search.engine import warm_up
 
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
     for path in METRICS_DIR.iterdir():

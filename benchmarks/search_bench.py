@@ -359,24 +359,24 @@ def measure_indexing(app, directory: Path, repeat: int, log: LoadLog) -> dict:
     from indexing.base import KINDS
     from indexing.documents import analyse_document
     from indexing.embedded_backend import WRITER_HEAP_BYTES
-    from marketplace.search import service
+    from marketplace.search import engine, maintenance
     from marketplace.search.documents import iter_published
     from marketplace.taxonomy.service import taxonomy
 
     results: dict = {}
     with app.app_context():
         with log.phase("index: outbox drain"), timed() as drain:
-            drain["rows"] = service.drain_outbox(timeout=600)
+            drain["rows"] = maintenance.drain_outbox(timeout=600)
         if drain["rows"] is None:
             raise RuntimeError("the outbox drain could not reach the index")
         results["drain"] = drain
         results["rebuild"] = []
         for number in range(repeat):
             with log.phase(f"index: rebuild_index() {number + 1}/{repeat}"), timed() as rebuild:
-                rebuild["docs"] = service.rebuild_index()["indexed"]
+                rebuild["docs"] = maintenance.rebuild_index()["indexed"]
             results["rebuild"].append(rebuild)
 
-        backend = service.search_state().backend
+        backend = engine.search_state().backend
         with log.phase("index: stages and raw tantivy"):
             tax = taxonomy()
             with timed() as read:
@@ -432,14 +432,16 @@ def measure_in_process(app, repeat: int, count: int, warmup: int, log: LoadLog) 
     :returns: per-repeat summaries keyed by ``(path, query type)``, and each query's hit count.
     """
     from benchmarks.floor_app import app as floor_app
-    from marketplace.search import service
+    from marketplace.search import engine, service
     from marketplace.search.schemas import SearchArgsSchema
 
     with app.app_context():
         schema = SearchArgsSchema()
         argsets = {kind: [schema.load(params) for params in QUERIES[kind]] for kind in QUERIES}
-        backend = service.search_state().backend
-        requests = {kind: [service._request("solution", args) for args in argsets[kind]] for kind in QUERIES}
+        backend = engine.search_state().backend
+        requests = {
+            kind: [service.search_request("solution", args) for args in argsets[kind]] for kind in QUERIES
+        }
     with app.test_request_context(SEARCH_PATH):
         totals = {
             kind: [service.search_solutions(args)["total"] for args in argsets[kind]] for kind in QUERIES
@@ -721,7 +723,7 @@ def measure_http(
 
 def run_size(size: int, options: argparse.Namespace, base: Path) -> dict:
     """Build a store of ``size`` solutions and measure everything on it."""
-    from marketplace.search import service
+    from marketplace.search import maintenance
 
     directory = Path(tempfile.mkdtemp(prefix=f"search-bench-{size}-", dir=base))
     log = LoadLog()
@@ -735,7 +737,7 @@ def run_size(size: int, options: argparse.Namespace, base: Path) -> dict:
         print(f"[{size}] seeded in {seeded['wall_s']:.1f} s; indexing", file=sys.stderr)
         indexing = measure_indexing(app, directory, options.index_repeat, log)
         with app.app_context():
-            status = service.index_status()
+            status = maintenance.index_status()
         print(f"[{size}] indexed {status['index']}; searching in process", file=sys.stderr)
         in_process, totals = measure_in_process(app, options.repeat, options.requests, options.warmup, log)
         print(f"[{size}] searching over HTTP", file=sys.stderr)

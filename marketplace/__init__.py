@@ -59,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, limiter, migrate
     from marketplace.observability import init_observability
-    from marketplace.search.service import init_search
+    from marketplace.search.maintenance import init_search
 
     init_observability(app)
     db.init_app(app)

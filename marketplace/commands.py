@@ -15,7 +15,7 @@ from marketplace import dataio, seeding
 from marketplace.auth.service import create_account
 from marketplace.errors import APIError
 from marketplace.models import Role
-from marketplace.search import service as search
+from marketplace.search import maintenance, outbox
 
 accounts_cli = AppGroup("accounts", help="Manage staff accounts.")
 seed_cli = AppGroup("seed", help="Load the demo catalog or synthetic data.")
@@ -84,7 +84,7 @@ def seed_if_empty_command(ctx):
 def index_rebuild_command():
     """Rebuild the index from the store and switch to it in one step."""
     try:
-        result = search.rebuild_index(lambda total: tqdm(total=total, desc="indexing", unit="条"))
+        result = maintenance.rebuild_index(lambda total: tqdm(total=total, desc="indexing", unit="条"))
     except SearchUnavailable as error:
         raise click.ClickException(f"index unavailable, the previous index keeps serving: {error}") from error
     click.echo(
@@ -93,8 +93,8 @@ def index_rebuild_command():
 
 
 def _sync_index() -> None:
-    with tqdm(total=search.outbox.lag(), desc="indexing", unit="条") as bar:
-        applied = search.drain_outbox(timeout=600, progress=bar)
+    with tqdm(total=outbox.lag(), desc="indexing", unit="条") as bar:
+        applied = maintenance.drain_outbox(timeout=600, progress=bar)
     if applied is None:
         raise click.ClickException("index unavailable; the outbox is kept and will be applied later")
     click.echo(f"index: applied {applied} outbox rows")
@@ -109,14 +109,14 @@ def index_sync_command():
 @index_cli.command("status")
 def index_status_command():
     """Show documents in the store and in the index, the outbox lag, and the analysis and layout."""
-    click.echo(json.dumps(search.index_status(), ensure_ascii=False, indent=1))
+    click.echo(json.dumps(maintenance.index_status(), ensure_ascii=False, indent=1))
 
 
 @index_cli.command("ensure")
 @click.pass_context
 def index_ensure_command(ctx):
     """Rebuild if the index differs from the store, the analysis or the layout; else apply the outbox."""
-    status = search.index_status()
+    status = maintenance.index_status()
     current = status["analysis_current"] and status["layout_current"]
     if status["available"] and status["index"] == status["store"] and current:
         ctx.invoke(index_sync_command)

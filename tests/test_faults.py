@@ -20,7 +20,8 @@ from marketplace import normalise_database_url
 from marketplace.extensions import db
 from marketplace.models import ListingStatus, Solution
 from marketplace.search import outbox
-from marketplace.search.service import drain_outbox, search_state
+from marketplace.search.engine import search_state
+from marketplace.search.maintenance import drain_outbox
 from marketplace.seeding import load_synthetic
 from tests.conftest import POSTGRES_URL, TEST_SECRET
 from tests.factories import assert_error, solution_payload

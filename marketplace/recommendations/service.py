@@ -20,8 +20,7 @@ from marketplace.models import (
 )
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.search.cache import cache_key
-from marketplace.search.service import call_index, search_state
+from marketplace.search import engine
 from marketplace.taxonomy.service import taxonomy
 from matching.features import LEVEL_TWO, Profile
 from matching.matcher import Match, diversify
@@ -42,17 +41,13 @@ def names() -> Names:
     )
 
 
-def _search(request: SearchRequest):
-    return call_index(lambda backend: backend.search(request))
-
-
 def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
     """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
     scores: dict[int, float] = {}
     plain = SearchRequest(
         kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today(), highlight=False
     )
-    for hit in _search(plain).hits:
+    for hit in engine.search(plain).hits:
         scores[hit.id] = max(scores.get(hit.id, 0.0), hit.score)
     if hints:
         tax = taxonomy()
@@ -67,7 +62,7 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
             today=date.today(),
             highlight=False,
         )
-        for hit in _search(hinted).hits:
+        for hit in engine.search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
     return scores
 
@@ -120,7 +115,7 @@ def rank_lists(
     :param skip: an item id per kind to leave out (the item a "similar" list is about).
     """
     skip = skip or {}
-    key = cache_key(call_index(lambda backend: backend.generation()))  # before the store is read
+    key = engine.cache_key()  # before the store is read
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
@@ -148,7 +143,7 @@ def recommend(
         profile, matcher, scenario_hints(scenario_scores), dict([exclude]) if exclude else None
     )
     solutions, cases = diversify(solutions)[:limit], cases[:limit]
-    terms = search_state().analyzer.highlight_terms(profile.needs)
+    terms = engine.analyzer().highlight_terms(profile.needs)
     lookups = names()
     answer = {
         "request_id": str(uuid.uuid4()),

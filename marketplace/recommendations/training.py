@@ -17,7 +17,8 @@ from indexing.base import SearchRequest
 from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, FeedbackEvent, ListingStatus, RecommendationLog, Solution
 from marketplace.recommendations import models_store
-from marketplace.recommendations.service import _search, rank_lists, scenario_hints
+from marketplace.recommendations.service import rank_lists, scenario_hints
+from marketplace.search import engine
 from matching.evaluation import ndcg_at_k, summarise
 from matching.features import FEATURES, Profile
 from matching.matcher import Match, Matcher, diversify
@@ -85,7 +86,7 @@ def matcher_rankings(matcher: Matcher, profile: Profile) -> dict[str, list[int]]
 def baseline_ranking(profile: Profile, kind: str) -> list[int]:
     """Plain BM25 over the same index: the needs text as the query."""
     request = SearchRequest(kind=kind, q=profile.needs, per_page=10, facets=(), today=date.today())
-    return [hit.id for hit in _search(request).hits]
+    return [hit.id for hit in engine.search(request).hits]
 
 
 def evaluate(matcher: Matcher, queries=None) -> dict:
