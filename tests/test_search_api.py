@@ -232,11 +232,13 @@ def test_ensure_rebuilds_an_index_built_with_another_field_layout(app, world):
     stale = status()
     assert stale["layout_current"] is False and stale["index_layout"] == "older"
     assert stale["analysis_current"] is True
+    assert app.test_client().get("/readyz").json["index_analysis_current"] is False
     result = runner.invoke(args=["index", "ensure"])
     assert result.exit_code == 0, result.output
     assert f"index built with layout older, now {current['layout']}: rebuilding" in result.stdout
     assert "indexed 1 documents" in result.stdout
     assert status()["layout_current"] is True
+    assert app.test_client().get("/readyz").json["index_analysis_current"] is True
     assert "indexed" not in runner.invoke(args=["index", "ensure"]).stdout
 
 
