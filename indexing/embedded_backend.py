@@ -48,7 +48,7 @@ from indexing.documents import (
     document_values,
 )
 from indexing.plan import SearchPlan, search_plan
-from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, FieldType, layout_digest
+from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, RANGES, FieldType, layout_digest
 
 _INTEGER = ("integer", {"indexed": True, "fast": True})
 FIELD_OPTIONS: dict[FieldType, tuple[str, dict[str, object]]] = {
@@ -99,12 +99,12 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _day_number(day: date) -> int:
-    return day.year * 10000 + day.month * 100 + day.day
-
-
 LAYOUT = layout_digest(schema_layout())
 """The digest of :func:`schema_layout`: it changes with any field of the vocabulary or its options."""
+
+
+def _day_number(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 def promotion_days(windows: Iterable[tuple[date, date]]) -> list[int]:
@@ -140,8 +140,7 @@ def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
         request.kind,
         request.q,
         tuple(sorted(request.filters.items())),
-        request.price_max_cny,
-        request.deploy_days_max,
+        tuple(getattr(request, name) for name in RANGES),
         request.promoted,
         request.today if request.promoted is not None else None,
         request.facets,
@@ -264,7 +263,7 @@ class EmbeddedBackend(SearchBackend):
     @staticmethod
     def _tantivy_document(document: IndexDocument, analysed: AnalysedDocument) -> tantivy.Document:
         """The document's fields by :func:`engine_name`; absent values and empty lists are left out."""
-        fields: dict = {"key": f"{document.kind}:{document.id}", "kind": document.kind}
+        fields: dict[str, object] = {"key": f"{document.kind}:{document.id}", "kind": document.kind}
         for spec, value in document_values(document, analysed):
             if spec.type is FieldType.WINDOWS:
                 value = promotion_days(value)
@@ -356,7 +355,7 @@ class EmbeddedBackend(SearchBackend):
         """Filter clauses: one per filter, ORing its values; ``facet`` leaves out that facet's own filter."""
         clauses = [self._term("kind", request.kind)]
         for clause in plan.terms if facet is None else plan.terms_for_facet(facet):
-            values = clause.values
+            values: tuple[str | int, ...] = clause.values
             if clause.field.type is FieldType.REFERENCE:
                 values = tuple(int(value) for value in values)
             clauses.append(self._any_of(engine_name(clause.field.name), values))
@@ -430,7 +429,15 @@ class EmbeddedBackend(SearchBackend):
                     self._facet_cache.popitem(last=False)
         return SearchResult(total=result.count, hits=hits, facets=facets, generation=generation)
 
-    def _facet(self, searcher, request: SearchRequest, plan: SearchPlan, text, name: str) -> list[FacetCount]:
+    def _facet(
+        self,
+        searcher: tantivy.Searcher,
+        request: SearchRequest,
+        plan: SearchPlan,
+        text: tantivy.Query | None,
+        name: str,
+    ) -> list[FacetCount]:
+        """Count the values of facet ``name`` among the matches of every filter but its own."""
         query = self._combine(text, self._filters(request, plan, facet=name), request.promoted, request.today)
         field = engine_name(FACETS[name].field)
         aggregation = {"facet": {"terms": {"field": field, "size": FACET_SIZE}}}

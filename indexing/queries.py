@@ -48,7 +48,8 @@ from indexing.vocabulary import (
 )
 
 SUGGEST_TERM_MAX_CHARS = 256
-SOURCE_FIELDS = ("id", "title", "summary")
+SOURCE_FIELDS = tuple(spec.name for spec in FIELDS if spec.type in (FieldType.IDENTIFIER, FieldType.STORED))
+"""What hits bring back from ``_source``: the id, and the text to highlight."""
 SUGGEST_AGGREGATION = "suggestions"
 
 FIELD_MAPPINGS: dict[FieldType, dict[str, Any]] = {
