@@ -1,8 +1,9 @@
 """The floor of the HTTP benchmarks: a bare Flask app that answers ``{"ok": true}`` and nothing else.
 
-``benchmarks/search_bench.py`` serves it with the service's own gunicorn settings
-(``gunicorn -c gunicorn.conf.py benchmarks.floor_app:app``), so that every search figure can be
-read as a multiple of the cheapest JSON response Flask and gunicorn can give on the same machine.
+The benchmarks serve it with the service's own gunicorn settings
+(``gunicorn -c gunicorn.conf.py benchmarks.floor_app:app``, through ``benchmarks/harness.py``), so
+that every HTTP figure can be read as a multiple of the cheapest JSON response Flask and gunicorn
+can give on the same machine.
 """
 
 from __future__ import annotations

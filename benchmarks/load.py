@@ -48,7 +48,8 @@ import gevent
 from locust import HttpUser, between, constant, events, task
 from locust.env import Environment
 
-from benchmarks.search_bench import REPO, GunicornServer, machine_description, write_section
+from benchmarks.harness import REPO, GunicornServer
+from benchmarks.report import format_load, machine_description, target_table, write_section
 from seed_data.demo import vocabulary
 
 SECRET_KEY = "l" * 48
@@ -409,7 +410,7 @@ def target_checks(summary: dict) -> list[tuple[str, str, bool]]:
 def render_markdown(report: dict, threads: int, run: dict) -> str:
     """The results of one thread count as markdown for ``docs/benchmarks.md``."""
     machine, summary = run["machine"], run["summary"]
-    load = " / ".join(f"{value:.2f}" for value in machine["load_average"])
+    load = format_load(machine["load_average"])
     lines = [
         f"### THREADS={threads}",
         "",
@@ -439,9 +440,7 @@ def render_markdown(report: dict, threads: int, run: dict) -> str:
             f"{row['p99_ms']:.0f} | {row['max_ms']:.0f} | {row['failures']} | "
             f"{row['p50_ms'] / floor['p50_ms']:.1f}× | {row['p99_ms'] / floor['p99_ms']:.1f}× |"
         )
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for target, measured, met in target_checks(summary):
-        lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+    lines += ["", *target_table(target_checks(summary))]
     if summary["errors"]:
         lines += ["", "Failures:", ""]
         lines += [f"- `{e['endpoint']}` × {e['count']}: {e['error'][:200]}" for e in summary["errors"]]

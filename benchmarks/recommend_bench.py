@@ -9,7 +9,7 @@ it, trains the matcher as ``flask matching train`` does, and serves it with the 
 settings. The request bodies are the profiles of the judged queries (``tests/relevance``): SME
 needs in their own words, with industries, budgets and cities. In the same run, interleaved, it
 measures the bare Flask floor (``benchmarks/floor_app.py``) and reports each figure as a ratio to it.
-The store, the servers and the HTTP client come from ``benchmarks/search_bench.py``.
+The store, the servers and the HTTP client come from ``benchmarks/harness.py``.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.search_bench import (
+from benchmarks.harness import (
     REPO,
     GunicornServer,
     KeepAliveClient,
     LoadLog,
-    machine_description,
     make_app,
     median_of,
     memory_of,
@@ -36,8 +35,8 @@ from benchmarks.search_bench import (
     seed_command,
     server_env,
     timed,
-    write_section,
 )
+from benchmarks.report import machine_description, write_section
 
 PATH = "/api/v1/recommendations"
 DOC_BEGIN = "<!-- recommend_bench:begin -->"
@@ -46,7 +45,7 @@ TARGET_P50_MS = 25.0
 
 
 class PostClient(KeepAliveClient):
-    """The keep-alive client of the search benchmark, sending each "path" as a JSON POST body."""
+    """The harness's keep-alive client, sending each "path" as a JSON POST body."""
 
     def get(self, body: str) -> None:  # run_http() calls get() with each of its "paths"
         """POST ``body`` (JSON text) to the recommendation endpoint and read the whole answer.

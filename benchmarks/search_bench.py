@@ -28,38 +28,46 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from http.client import HTTPConnection
-from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlencode
 
-REPO = Path(__file__).resolve().parent.parent
-SECRET_KEY = "x" * 48
+from benchmarks.harness import (
+    GunicornServer,
+    LoadLog,
+    make_app,
+    median_of,
+    memory_of,
+    run_calls,
+    run_http,
+    seed_command,
+    server_env,
+    timed,
+)
+from benchmarks.report import (
+    format_load,
+    json_ready,
+    machine_description,
+    machine_table,
+    median_ratio,
+    target_table,
+    write_section,
+)
+
 SEARCH_PATH = "/api/v1/search/solutions"
 DOC_BEGIN = "<!-- search_bench:begin -->"
 DOC_END = "<!-- search_bench:end -->"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SEED = 7
 SEED_BATCH = 5_000
 LABEL_KINDS = ("industries", "scenarios", "tags", "delivery_modes")
-VERSIONED_PACKAGES = ("tantivy", "rjieba", "opencc", "flask", "gunicorn", "sqlalchemy", "werkzeug")
 
 QUERIES: dict[str, list[dict]] = {
     "keyword": [
@@ -89,182 +97,6 @@ QUERIES: dict[str, list[dict]] = {
 
 TARGETS = {"http_p50_ms": 5.0, "http_p99_ms": 25.0, "index_docs_per_s": 5_000, "rss_mb": 400, "seed_s": 60}
 """Targets of the issue, at 100,000 solutions on the 2-core machine."""
-
-
-# -- the machine and its load ------------------------------------------------------------------
-
-
-def machine_description() -> dict:
-    """CPU model, cores, memory, OS, Python and package versions, date and load average."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-        platform.processor() or "unknown",
-    )
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "ram_gib": int(meminfo["MemTotal"].split()[0]) / 1024**2,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "packages": {name: metadata.version(name) for name in VERSIONED_PACKAGES},
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_average": os.getloadavg(),
-    }
-
-
-def _machine_jiffies() -> tuple[int, int, int]:
-    """Busy, total and stolen jiffies of all CPUs together, from ``/proc/stat``."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    user, nice, system, idle, iowait, irq, softirq, steal = values
-    busy = user + nice + system + irq + softirq + steal
-    return busy, busy + idle + iowait, steal
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of one process (all its threads); 0 if it is gone."""
-    try:
-        after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(after_name[11]) + int(after_name[12])) / CLOCK_TICKS
-
-
-class LoadLog:
-    """Records, per phase, the load average and who kept the CPUs busy: this benchmark or others."""
-
-    def __init__(self) -> None:
-        self.phases: list[dict] = []
-
-    @contextmanager
-    def phase(self, name: str, server_pids: Callable[[], list[int]] = list) -> Iterator[None]:
-        """Measure the phase run inside the ``with`` block.
-
-        :param name: how the phase is named in the report.
-        :param server_pids: returns the pids of server processes whose CPU counts as ours; so
-            does that of child processes that ended within the phase (analysis workers).
-        """
-        pids = server_pids()
-        load_before = os.getloadavg()
-        busy_before, total_before, steal_before = _machine_jiffies()
-        own_before = _cpu_seconds() + sum(process_cpu_seconds(pid) for pid in pids)
-        started = time.perf_counter()
-        yield
-        wall = time.perf_counter() - started
-        own_after = _cpu_seconds() + sum(process_cpu_seconds(pid) for pid in pids)
-        busy_after, total_after, steal_after = _machine_jiffies()
-        cores = os.cpu_count() or 1
-        share = cores / max(total_after - total_before, 1)
-        machine = (busy_after - busy_before) * share
-        own = (own_after - own_before) / wall if wall else 0.0
-        self.phases.append(
-            {
-                "phase": name,
-                "wall_s": wall,
-                "load_before": load_before,
-                "load_after": os.getloadavg(),
-                "busy_cores": machine,
-                "own_cores": own,
-                "other_cores": max(machine - own, 0.0),
-                "steal_cores": (steal_after - steal_before) * share,
-            }
-        )
-
-
-@contextmanager
-def timed() -> Iterator[dict]:
-    """Yield a dict that holds ``wall_s`` and ``cpu_s`` on exit.
-
-    CPU is this process's (all threads) plus that of the child processes that ended meanwhile
-    (a rebuild's analysis workers).
-    """
-    result: dict = {}
-    cpu, wall = _cpu_seconds(), time.perf_counter()
-    yield result
-    result["wall_s"] = time.perf_counter() - wall
-    result["cpu_s"] = _cpu_seconds() - cpu
-
-
-def _cpu_seconds() -> float:
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
-
-
-# -- statistics -------------------------------------------------------------------------------
-
-
-def percentile(ordered: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile ``share`` (0-100) of already sorted values."""
-    rank = max(math.ceil(share / 100 * len(ordered)), 1)
-    return ordered[rank - 1]
-
-
-def latency_summary(samples_ns: Sequence[int], wall_s: float, cpu_s: float) -> dict:
-    """p50, p95, p99 and mean in milliseconds, requests per second, and CPU milliseconds per request.
-
-    :param samples_ns: the latency of each request.
-    :param wall_s: how long the whole run took.
-    :param cpu_s: the CPU time the serving side spent on the run, all its threads and processes;
-        it varies much less than latency when other work shares the machine.
-    """
-    ordered = sorted(ns / 1e6 for ns in samples_ns)
-    return {
-        "p50": percentile(ordered, 50),
-        "p95": percentile(ordered, 95),
-        "p99": percentile(ordered, 99),
-        "mean": statistics.fmean(ordered),
-        "count": len(ordered),
-        "rps": len(ordered) / wall_s,
-        "cpu_ms": cpu_s * 1000 / len(ordered),
-    }
-
-
-def median_of(runs: Sequence[dict], key: str) -> float:
-    """The median of one statistic over repeated runs."""
-    return statistics.median(run[key] for run in runs)
-
-
-# -- the store --------------------------------------------------------------------------------
-
-
-def make_app(directory: Path):
-    """A marketplace app on a fresh SQLite store and index in ``directory``, migrated, with the demo catalog.
-
-    Every storage key is given explicitly, so that variables of the caller's environment
-    (``DATABASE_URL``...) never point the benchmark at a real store.
-    """
-    import flask_migrate
-
-    from marketplace import create_app
-    from marketplace.seeding import load_demo
-
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(directory),
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": f"sqlite:///{directory / 'marketplace.sqlite3'}",
-            "INDEX_DIR": str(directory / "index"),
-            "SEARCH_BACKEND": "embedded",
-        }
-    )
-    with app.app_context():
-        flask_migrate.upgrade()
-        load_demo(app.config["SEED_DATA_DIR"])
-    return app
-
-
-def seed_command(app, count: int) -> dict:
-    """Run ``flask seed synthetic --solutions COUNT --no-index`` and time it.
-
-    :raises RuntimeError: if the command fails.
-    """
-    runner = app.test_cli_runner()
-    with timed() as result:
-        outcome = runner.invoke(args=["seed", "synthetic", "--solutions", str(count), "--no-index"])
-    if outcome.exit_code != 0:
-        raise RuntimeError(f"flask seed synthetic failed: {outcome.output}") from outcome.exception
-    return result
 
 
 def plain_sqlite_baseline(app, directory: Path, count: int) -> dict:
@@ -413,19 +245,6 @@ def query_url(params: dict) -> str:
     return f"{SEARCH_PATH}?{urlencode(params, doseq=True)}" if params else SEARCH_PATH
 
 
-def run_calls(call: Callable, inputs: Sequence, count: int, warmup: int) -> dict:
-    """Call ``call`` on ``inputs`` in turn, ``warmup`` times unmeasured and ``count`` times measured."""
-    for number in range(warmup):
-        call(inputs[number % len(inputs)])
-    samples = []
-    started, cpu = time.perf_counter(), time.process_time()
-    for number in range(count):
-        before = time.perf_counter_ns()
-        call(inputs[number % len(inputs)])
-        samples.append(time.perf_counter_ns() - before)
-    return latency_summary(samples, time.perf_counter() - started, time.process_time() - cpu)
-
-
 def measure_in_process(app, repeat: int, count: int, warmup: int, log: LoadLog) -> tuple[dict, dict]:
     """Latency of the backend, the service and the test client for each query type, and of the floor.
 
@@ -483,197 +302,6 @@ def measure_in_process(app, repeat: int, count: int, warmup: int, log: LoadLog) 
 
 
 # -- search over HTTP -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class KeepAliveClient:
-    """An HTTP/1.1 client on one connection, reconnecting only when the server closes it."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.connection: HTTPConnection | None = None
-        self.connects = 0
-
-    def get(self, path: str) -> None:
-        """GET ``path`` and read the whole body.
-
-        :raises RuntimeError: on any status but 200.
-        """
-        self.send("GET", path)
-
-    def send(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> None:
-        """Send one request on the kept-alive connection and read the whole answer.
-
-        :raises RuntimeError: on any status but 200.
-        """
-        if self.connection is None:
-            self.connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.connects += 1
-        self.connection.request(method, path, body=body, headers=headers or {})
-        response = self.connection.getresponse()
-        answer = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{method} {path} answered {response.status}: {answer[:300]!r}")
-        if response.will_close:
-            self.close()
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
-
-
-def run_http(
-    port: int,
-    paths: Sequence[str],
-    count: int,
-    concurrency: int,
-    warmup: int,
-    server_pids: Sequence[int],
-    client: type[KeepAliveClient] = KeepAliveClient,
-) -> dict:
-    """Send ``count`` requests from ``concurrency`` threads, each on its own keep-alive client.
-
-    Each request is ``client.get(path)``: a GET, unless ``client`` sends something else.
-    The CPU time is that of ``server_pids`` (the gunicorn master and workers), not the client's.
-    """
-    clients = [client(port) for _ in range(concurrency)]
-    for number in range(warmup):
-        clients[number % concurrency].get(paths[number % len(paths)])
-    for client in clients:
-        client.connects = 0
-    samples: list[list[int]] = [[] for _ in clients]
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(concurrency + 1)
-
-    def drive(worker: int) -> None:
-        client, own = clients[worker], samples[worker]
-        barrier.wait()
-        try:
-            for number in range(worker, count, concurrency):
-                before = time.perf_counter_ns()
-                client.get(paths[number % len(paths)])
-                own.append(time.perf_counter_ns() - before)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=drive, args=(worker,)) for worker in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    cpu = sum(process_cpu_seconds(pid) for pid in server_pids)
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    cpu = sum(process_cpu_seconds(pid) for pid in server_pids) - cpu
-    for client in clients:
-        client.close()
-    if errors:
-        raise errors[0]
-    summary = latency_summary([ns for own in samples for ns in own], wall, cpu)
-    summary["connects"] = sum(client.connects for client in clients)
-    return summary
-
-
-class GunicornServer:
-    """``gunicorn -c gunicorn.conf.py APP`` in a subprocess on a free port, stopped on exit."""
-
-    def __init__(self, app_spec: str, env: dict, log_path: Path, ready_path: str) -> None:
-        self.app_spec = app_spec
-        self.env = env
-        self.log_path = log_path
-        self.ready_path = ready_path
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> GunicornServer:
-        env = dict(self.env, BIND=f"127.0.0.1:{self.port}")
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_spec],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_until_ready(timeout=120)
-        return self
-
-    def _wait_until_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn {self.app_spec} exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
-                connection.request("GET", self.ready_path)
-                if connection.getresponse().status == 200:
-                    connection.close()
-                    return
-                connection.close()
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn {self.app_spec} did not answer within {timeout} s")
-
-    def worker_pids(self) -> list[int]:
-        """The pids of the master's children, i.e. its workers."""
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [int(child) for child in children]
-
-    def pids(self) -> list[int]:
-        """The master and its workers."""
-        return [self.process.pid, *self.worker_pids()]
-
-    def __exit__(self, *exc_info) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def memory_of(pid: int) -> dict:
-    """VmRSS, RssAnon, RssFile, RssShmem and Pss of one process, in MiB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
-            fields[name] = int(value.split()[0]) / 1024
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                fields["Pss"] = int(line.split()[1]) / 1024
-    except OSError:
-        fields["Pss"] = None
-    return fields
-
-
-def server_env(directory: Path, workers: int, **extra: str) -> dict:
-    """The environment of a gunicorn serving the benchmark store in ``directory`` in production mode."""
-    return dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{directory / 'marketplace.sqlite3'}",
-        INDEX_DIR=str(directory / "index"),
-        SECRET_KEY=SECRET_KEY,
-        SEARCH_BACKEND="embedded",
-        APP_ENV="production",
-        WORKERS=str(workers),
-        THREADS="1",
-        **extra,
-    )
 
 
 def measure_http(
@@ -770,10 +398,6 @@ def run_size(size: int, options: argparse.Namespace, base: Path) -> dict:
 # -- the report -------------------------------------------------------------------------------
 
 
-def _fmt_load(load: Sequence[float]) -> str:
-    return " / ".join(f"{value:.2f}" for value in load)
-
-
 def _rate(stage: dict) -> float:
     return stage["docs"] / stage["wall_s"]
 
@@ -794,11 +418,9 @@ def latency_rows(results: dict) -> list[dict]:
                 "kind": kind,
                 **{key: median_of(runs, key) for key in ("p50", "p95", "p99", "rps", "cpu_ms")},
                 "p99_range": (min(r["p99"] for r in runs), max(r["p99"] for r in runs)),
-                "ratio_p50": statistics.median(r["p50"] / f["p50"] for r, f in zip(runs, floor, strict=True)),
-                "ratio_p99": statistics.median(r["p99"] / f["p99"] for r, f in zip(runs, floor, strict=True)),
-                "ratio_cpu": statistics.median(
-                    r["cpu_ms"] / f["cpu_ms"] for r, f in zip(runs, floor, strict=True)
-                ),
+                "ratio_p50": median_ratio(runs, floor, "p50"),
+                "ratio_p99": median_ratio(runs, floor, "p99"),
+                "ratio_cpu": median_ratio(runs, floor, "cpu_ms"),
                 "connects": sum(r.get("connects", 0) for r in runs),
                 "count": sum(r["count"] for r in runs),
             }
@@ -852,18 +474,11 @@ def target_checks(results: dict) -> list[tuple[str, str, bool]]:
 def render_markdown(report: dict) -> str:
     """The results of one run as markdown: machine, command, one section per size, targets."""
     machine = report["machine"]
-    packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
     lines = [
         f"Run on {machine['date']}; load average (1/5/15 min) at the start "
-        f"{_fmt_load(machine['load_average'])}, at the end {_fmt_load(report['load_average_end'])}.",
+        f"{format_load(machine['load_average'])}, at the end {format_load(report['load_average_end'])}.",
         "",
-        "| machine | |",
-        "|---|---|",
-        f"| CPU | {machine['cpu']}, {machine['cores']} cores |",
-        f"| RAM | {machine['ram_gib']:.1f} GiB |",
-        f"| OS | Linux {machine['kernel']} |",
-        f"| Python | {machine['python']} |",
-        f"| packages | {packages} |",
+        *machine_table(machine),
         "",
         "Command:",
         "",
@@ -987,40 +602,12 @@ def _render_size(results: dict) -> list[str]:
     ]
     for phase in results["phases"]:
         lines.append(
-            f"| {phase['phase']} | {phase['wall_s']:.0f} | {_fmt_load(phase['load_before'])} "
-            f"| {_fmt_load(phase['load_after'])} | {phase['busy_cores']:.2f} | {phase['own_cores']:.2f} "
+            f"| {phase['phase']} | {phase['wall_s']:.0f} | {format_load(phase['load_before'])} "
+            f"| {format_load(phase['load_after'])} | {phase['busy_cores']:.2f} | {phase['own_cores']:.2f} "
             f"| {phase['other_cores']:.2f} | {phase['steal_cores']:.2f} |"
         )
-    lines += ["", f"#### Targets at {size:,} solutions", "", "| target | measured | met |", "|---|---|---|"]
-    for target, measured, met in target_checks(results):
-        lines.append(f"| {target} | {measured} | {'yes' if met else '**no**'} |")
+    lines += ["", f"#### Targets at {size:,} solutions", "", *target_table(target_checks(results))]
     return lines
-
-
-def write_section(path: Path, markdown: str, begin: str = DOC_BEGIN, end: str = DOC_END) -> None:
-    """Replace the section of ``path`` between the markers ``begin`` and ``end`` with ``markdown``.
-
-    The file, or the section at its end, is created if missing.
-    """
-    section = f"{begin}\n{markdown}{end}\n"
-    if not path.exists():
-        path.write_text(f"# Benchmarks\n\n{section}", encoding="utf-8")
-        return
-    text = path.read_text(encoding="utf-8")
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        tail = rest.split(end, 1)[1].removeprefix("\n")
-        path.write_text(head + section + tail, encoding="utf-8")
-    else:
-        path.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-
-
-def _json_ready(value):
-    if isinstance(value, dict):
-        return {" | ".join(k) if isinstance(k, tuple) else k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
-    return value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -1067,10 +654,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(markdown)
     if options.json:
         options.json.write_text(
-            json.dumps(_json_ready(report), ensure_ascii=False, indent=1), encoding="utf-8"
+            json.dumps(json_ready(report), ensure_ascii=False, indent=1), encoding="utf-8"
         )
     if options.write_doc:
-        write_section(options.write_doc, markdown)
+        write_section(options.write_doc, markdown, DOC_BEGIN, DOC_END)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ pickles as its data, and each process builds its own.
 from __future__ import annotations
 
 import bisect
-import csv
 import functools
 import hashlib
 import html
@@ -40,6 +39,8 @@ from pathlib import Path
 
 import opencc
 import rjieba
+
+from seed_data import taxonomy as taxonomy_files
 
 DEFAULT_STOPWORDS_FILE = Path(__file__).resolve().parent.parent / "seed_data" / "lexicon" / "stopwords.txt"
 """Stop words used when :class:`Analyzer` is built without an explicit list."""
@@ -200,7 +201,7 @@ class Analyzer:
             if version is not None:
                 lexicon_versions[path.stem] = version
             (stopwords if path.name == STOPWORDS_FILENAME else lexicon).extend(_read_terms(path))
-        lexicon.extend(_taxonomy_terms(seed_dir / "taxonomy"))
+        lexicon.extend(_taxonomy_terms(seed_dir))
 
         synonyms_data = json.loads((seed_dir / "synonyms" / "synonyms.json").read_text(encoding="utf-8"))
         groups = tuple(tuple(group) for group in synonyms_data["groups"])
@@ -445,21 +446,17 @@ def _join_versions(versions: dict[str, str]) -> str:
     return ",".join(f"{name}={version}" for name, version in sorted(versions.items()))
 
 
-def _taxonomy_terms(taxonomy_dir: Path) -> Iterator[str]:
-    """Yield the industry-name parts, scenario names and sub-scenario names of the taxonomy."""
-    manifest_path = taxonomy_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
-    industries = taxonomy_dir / manifest.get("industries", {}).get("file", "industries_gbt4754_2017.csv")
-    scenarios = taxonomy_dir / manifest.get("scenarios", {}).get("file", "scenarios_2024.json")
-    if industries.exists():
-        with industries.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                for part in _INDUSTRY_NAME_SEPARATORS.split(row["name"]):
-                    part = part.removeprefix("其他")
-                    if len(part) >= 2:
-                        yield part
-    if scenarios.exists():
-        for scenario in json.loads(scenarios.read_text(encoding="utf-8"))["scenarios"]:
+def _taxonomy_terms(seed_dir: Path) -> Iterator[str]:
+    """Yield the industry-name parts, scenario names and sub-scenario names of the taxonomy, if any."""
+    manifest = taxonomy_files.read_manifest(seed_dir, missing_ok=True)
+    for row in taxonomy_files.read_industries(seed_dir, manifest, missing_ok=True):
+        for part in _INDUSTRY_NAME_SEPARATORS.split(row["name"]):
+            part = part.removeprefix("其他")
+            if len(part) >= 2:
+                yield part
+    scenarios = taxonomy_files.read_scenarios(seed_dir, manifest, missing_ok=True)
+    if scenarios is not None:
+        for scenario in scenarios["scenarios"]:
             yield scenario["name"]
             yield from scenario.get("sub_scenarios", ())
 

@@ -40,12 +40,6 @@ class APIError(Exception):
         self.errors = errors or {}
 
 
-class BadRequest(APIError):
-    """The request cannot be read."""
-
-    status_code = 400
-
-
 class Unauthorized(APIError):
     """No valid credentials."""
 

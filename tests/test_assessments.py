@@ -45,7 +45,7 @@ class TestScoringAndGap:
     """The response carries the level, the sub-scores and what stands between it and the next level."""
 
     def test_self_assessment_reaching_level_two(self, world):
-        """Self assessment reaching level two."""
+        """二级 is the pilot target: no target gap is left, but the gap to 三级 still names what to raise."""
         body = assess(world.client, world.enterprise_id, world.enterprise, level_payload(2))
         assert (body["level"], body["level_name"], body["kind"]) == (2, "二级", "self")
         assert body["scores"]["total"] == 45
@@ -76,7 +76,7 @@ class TestScoringAndGap:
         assert scenario["name"]
 
     def test_measures_score_the_effectiveness_part(self, world):
-        """Measures score the effectiveness part."""
+        """成效 points come from the measures compared before and after, each on its own bands."""
         payload = level_payload(
             1,
             measures={
@@ -90,7 +90,7 @@ class TestScoringAndGap:
         assert body["measures"]["pass_rate"] == {"before": 96.0, "after": 99.0}
 
     def test_top_level_has_no_next_gap(self, world):
-        """Top level has no next gap."""
+        """四级 is the top level: there is no next level to show a gap to."""
         payload = assessment_payload(
             80, scenario_levels(4, 9, 7), measures={"pass_rate": {"before": 90, "after": 95}}
         )
@@ -98,7 +98,7 @@ class TestScoringAndGap:
         assert (body["level"], body["next_level_gap"], body["target_gap"]) == (4, None, None)
 
     def test_missing_and_unknown_answers_are_named(self, world):
-        """Missing and unknown answers are named."""
+        """The form is long: every missing or unknown answer is named at once, not only the first."""
         answers = answers_worth(40)
         del answers["network"]
         answers["talent"] = "z"
@@ -126,7 +126,6 @@ class TestScoringAndGap:
         ],
     )
     def test_invalid_input_is_refused(self, world, override, field):
-        """Invalid input is refused."""
         response = world.client.post(
             url(world.enterprise_id), json=level_payload(1, **override), headers=world.enterprise
         )
@@ -137,7 +136,7 @@ class TestHistory:
     """Every assessment is kept, so before and after can be shown; the profile follows the latest."""
 
     def test_history_newest_first_and_profile_level_follows_the_latest(self, world):
-        """History newest first and profile level follows the latest."""
+        """The profile follows the latest assessment by date, not the last one recorded."""
         before = (date.today() - timedelta(days=200)).isoformat()
         assess(world.client, world.enterprise_id, world.enterprise, level_payload(1, assessed_on=before))
         after = assess(
@@ -157,7 +156,7 @@ class TestHistory:
         assert profile["digital_level"] == 2
 
     def test_kind_filter(self, world):
-        """Kind filter."""
+        """Pilot figures rest on on-site assessments (现场评定), so an office lists them apart."""
         assess(world.client, world.enterprise_id, world.enterprise, level_payload(1))
         assess(world.client, world.enterprise_id, world.office, level_payload(1, kind="onsite"))
         onsite = world.client.get(
@@ -170,7 +169,7 @@ class TestAccess:
     """The enterprise self-assesses; only its city's office or an admin records on-site assessments."""
 
     def test_enterprise_cannot_record_onsite(self, world):
-        """Enterprise cannot record onsite."""
+        """An enterprise could otherwise certify its own level as if assessed on site."""
         response = world.client.post(
             url(world.enterprise_id), json=level_payload(2, kind="onsite"), headers=world.enterprise
         )
@@ -178,25 +177,22 @@ class TestAccess:
 
     @pytest.mark.parametrize("who", ["office", "admin"])
     def test_city_office_and_admin_record_onsite(self, world, who):
-        """City office and admin record onsite."""
         body = assess(world.client, world.enterprise_id, getattr(world, who), level_payload(2, kind="onsite"))
         assert body["kind"] == "onsite"
 
     @pytest.mark.parametrize("who", ["other_office", "provider", "other_enterprise"])
     def test_others_cannot_see_or_record(self, world, who):
-        """Others cannot see or record."""
+        """404, not 403: outsiders do not even learn that the enterprise exists."""
         headers = getattr(world, who)
         assert_error(world.client.post(url(world.enterprise_id), json=level_payload(2), headers=headers), 404)
         assert_error(world.client.get(url(world.enterprise_id), headers=headers), 404)
 
     def test_anonymous_is_refused(self, world):
-        """Anonymous is refused."""
         assert_error(world.client.get(url(world.enterprise_id)), 401)
         assert_error(world.client.post(url(world.enterprise_id), json=level_payload(2)), 401)
 
     @pytest.mark.parametrize("who", ["enterprise", "office", "admin"])
     def test_owner_office_and_admin_read_the_history(self, world, who):
-        """Owner office and admin read the history."""
         assess(world.client, world.enterprise_id, world.enterprise, level_payload(1))
         response = world.client.get(url(world.enterprise_id), headers=getattr(world, who))
         assert response.status_code == 200 and response.json["total"] == 1

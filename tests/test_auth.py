@@ -140,7 +140,7 @@ def test_only_admins_create_staff(client, role):
 
 
 def test_city_office_cannot_create_staff(app, client):
-    """A city office cannot create accounts."""
+    """Only admins make staff accounts; an office could otherwise make offices for other cities."""
     office = staff(app, client, "city_office", "苏州市")
     body = {
         "email": "o@example.cn",

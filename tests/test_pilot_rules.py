@@ -50,15 +50,14 @@ class TestLevelRule:
     GATE_2 = levels([2, 2, 2], [2, 2, 2])
 
     def test_score_exactly_at_the_band_edge_reaches_the_level(self):
-        """Score exactly at the band edge reaches the level."""
+        """Bands are inclusive (≥ 40): an off-by-one here moves enterprises across the pilot line."""
         assert level_of(40, self.GATE_2) == 2
 
     def test_one_point_below_the_band_drops_a_level(self):
-        """One point below the band drops a level."""
         assert level_of(39, self.GATE_2) == 1
 
     def test_score_exactly_at_the_lowest_band(self):
-        """Score exactly at the lowest band."""
+        """The lowest band has an edge too: below 20 points is 未达一级."""
         assert level_of(20, self.GATE_2) == 1
         assert level_of(19, self.GATE_2) == 0
 
@@ -82,13 +81,12 @@ class TestLevelRule:
         assert level_of(90, scenario_levels) == 3
 
     def test_top_level_at_its_edges(self):
-        """Top level at its edges."""
         scenario_levels = levels([4] * 6, [4] * 4)
         assert level_of(80, scenario_levels) == 4
         assert level_of(79, scenario_levels) == 3
 
     def test_nothing_reached_is_level_zero(self):
-        """Nothing reached is level zero."""
+        """Reaching nothing is level 0 (未达一级), not None, which means not assessed."""
         assert level_of(0, levels()) == 0
 
 
@@ -96,7 +94,7 @@ class TestGap:
     """What stands between an assessment and a level."""
 
     def test_points_only(self):
-        """Points only."""
+        """With the scenario gate met, the gap is points alone and names no scenario to raise."""
         gap = rules.level_gap(34, levels([2, 2, 2], [2, 2, 2]), CONSTRAINTS, RULE, 2)
         assert (gap.points_missing, gap.scenarios_missing, gap.scenarios_to_raise) == (6, 0, ())
 
@@ -120,16 +118,14 @@ class TestGap:
         assert level_of(40, after) == 2
 
     def test_no_gap_once_reached(self):
-        """No gap once reached."""
         assert rules.level_gap(60, levels([2, 2, 2], [2, 2, 2]), CONSTRAINTS, RULE, 2) is None
 
     def test_unknown_target_level_is_refused(self):
-        """Unknown target level is refused."""
         with pytest.raises(ValueError):
             rules.level_gap(0, levels(), CONSTRAINTS, RULE, 5)
 
     def test_smaller_gap_sorts_first(self):
-        """Smaller gap sorts first."""
+        """The dashboard lists the enterprises closest to the target in this order."""
         near = rules.level_gap(38, levels([2, 2, 2], [2, 2, 2]), CONSTRAINTS, RULE, 2)
         far = rules.level_gap(38, levels([2, 2], [2, 2, 2]), CONSTRAINTS, RULE, 2)
         assert near.order < far.order
@@ -142,33 +138,32 @@ class TestPilotArithmetic:
         ("members", "required"), [(0, 0), (1, 1), (9, 9), (10, 9), (11, 10), (20, 18), (21, 19)]
     )
     def test_required_count_is_the_exact_ceiling(self, members, required):
-        """Required count is the exact ceiling."""
+        """90% of n is rounded up, never down: 11 members need 10."""
         assert rules.required_count(members, NINE_TENTHS) == required
 
     def test_exactly_ninety_percent_meets_the_target(self):
-        """Exactly ninety percent meets the target."""
+        """The rule is ≥ 90%: exactly 9 of 10 meets it."""
         progress = rules.rule_progress([2] * 9 + [1], NINE_TENTHS, 2)
         assert progress.share == Fraction(9, 10)
         assert (progress.required, progress.needed, progress.status) == (9, 0, rules.MET)
 
     def test_just_below_ninety_percent_needs_one_more(self):
-        """Just below ninety percent needs one more."""
         progress = rules.rule_progress([2] * 8 + [1, 1], NINE_TENTHS, 2)
         assert (progress.needed, progress.status) == (1, rules.NOT_MET)
 
     def test_above_the_target_needs_none(self):
-        """Above the target needs none."""
+        """``needed`` never goes negative, however far above the target."""
         assert rules.rule_progress([3] * 10, NINE_TENTHS, 2).needed == 0
 
     def test_empty_sub_industry_is_not_applicable(self):
-        """Empty sub industry is not applicable."""
+        """A 细分行业 with nobody enrolled has no share: 0 of 0 is neither met nor missed."""
         progress = rules.pilot_progress([], rules.PilotTargets(2, NINE_TENTHS, Fraction(1)))
         for rule in (progress.main, progress.little_giant):
             assert (rule.members, rule.share, rule.needed, rule.status) == (0, None, 0, rules.NOT_APPLICABLE)
         assert progress.status == rules.NOT_APPLICABLE
 
     def test_no_assessment_counts_as_below(self):
-        """No assessment counts as below."""
+        """An enterprise never assessed cannot help a city meet its target."""
         progress = rules.rule_progress([2, 2, None], NINE_TENTHS, 2)
         assert (progress.achieved, progress.unassessed, progress.needed) == (2, 1, 1)
 
@@ -180,7 +175,7 @@ class TestPilotArithmetic:
         assert (progress.main.needed, progress.little_giant.needed) == (1, 1)
 
     def test_main_group_is_the_union_of_above_scale_and_specialized(self):
-        """Main group is the union of above scale and specialized."""
+        """The 90% group is 规上 or 专精特新 (小巨人 included), each once; 规下 are also tallied apart."""
         members = [
             Member(True, "none", 2),
             Member(True, "specialized", 2),
@@ -196,7 +191,7 @@ class TestPilotArithmetic:
         assert (progress.below_scale.members, progress.below_scale.achieved) == (4, 2)
 
     def test_every_little_giant_must_reach_the_level(self):
-        """Every little giant must reach the level."""
+        """The 小巨人 target is 100%: one of three below 二级 misses it."""
         progress = rules.rule_progress([2, 3, 1], Fraction(1), 2)
         assert (progress.required, progress.needed, progress.status) == (3, 1, rules.NOT_MET)
 
@@ -209,7 +204,7 @@ class TestPilotArithmetic:
         assert (total.needed, total.status) == (1, rules.NOT_MET)
 
     def test_pilot_status_needs_both_targets(self):
-        """Pilot status needs both targets."""
+        """A 细分行业 meets the pilot only when the 90% rule and the 小巨人 rule both hold."""
         targets = rules.PilotTargets(2, NINE_TENTHS, Fraction(1))
         met = rules.pilot_progress([Member(True, "none", 2)], targets)
         missed = rules.pilot_progress([Member(True, "none", 2), Member(False, "little_giant", 1)], targets)
@@ -220,7 +215,7 @@ class TestScoring:
     """Scores follow the indicator file; 成效 bands are compared exactly."""
 
     def test_parts_and_targets_come_from_the_file(self, indicator):
-        """Parts and targets come from the file."""
+        """Official tables will replace these: weights, targets and the level rule live in the data file."""
         assert [(p.name, p.max_points) for p in indicator.parts] == [
             ("数字化基础", 50),
             ("数字化管理", 30),
@@ -231,7 +226,7 @@ class TestScoring:
         assert [row.level for row in indicator.level_rule] == [4, 3, 2, 1]
 
     def test_best_answers_score_one_hundred(self, indicator):
-        """Best answers score one hundred."""
+        """The file's options and bands add up to exactly the 50/30/20 the indicator promises."""
         answers = {
             item.code: max(item.options, key=lambda o: o.points).code for item in indicator.choice_items
         }
@@ -252,18 +247,18 @@ class TestScoring:
         assert energy.measure.points(Decimal("1.0"), Decimal("1.1")) == 0
 
     def test_pass_rate_is_compared_in_percentage_points(self, indicator):
-        """Pass rate is compared in percentage points."""
+        """96% → 99% is 3 points up, not 3.1% up: the pass rate is compared by difference."""
         pass_rate = next(item for item in indicator.measure_items if item.code == "pass_rate")
         assert pass_rate.measure.points(Decimal("96.0"), Decimal("99.0")) == 7
         assert pass_rate.measure.points(Decimal("96.0"), Decimal("96.4")) == 1
 
     def test_unknown_measures_score_nothing(self, indicator):
-        """Unknown measures score nothing."""
+        """成效 measures are optional: leaving them out scores 0 for that part, not an error."""
         answers = {item.code: item.options[0].code for item in indicator.choice_items}
         assert rules.score_answers(indicator, answers, {}).effectiveness == 0
 
     def test_problems_name_each_bad_answer(self, indicator):
-        """Problems name each bad answer."""
+        """Every problem of a form comes back at once, each under its answer, measure or scenario."""
         answers = {"network": "z", "pass_rate": "a", "nonsense": "a"}
         problems = rules.answer_problems(
             indicator,
@@ -278,7 +273,7 @@ class TestScoring:
         assert len(problems["scenario_levels"]) == 15
 
     def test_inconsistent_file_is_refused(self):
-        """Inconsistent file is refused."""
+        """An edited file whose points do not add up, or whose level rule is out of order, is refused."""
         doc = json.loads((SEED_DIR / rules.INDICATOR_FILE).read_text(encoding="utf-8"), parse_float=Decimal)
         broken = copy.deepcopy(doc)
         broken["items"][0]["max_points"] += 1

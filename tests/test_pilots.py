@@ -109,7 +109,7 @@ class TestSetUp:
     """A city office defines its 细分行业 and enrols its enterprises."""
 
     def test_sub_industries_carry_the_city_label_codes_and_target(self, pilot):
-        """Sub industries carry the city label codes and target."""
+        """A 细分行业 is the city's own label over GB/T 4754 codes, with the city's retrofit target."""
         listed = pilot.world.client.get(f"{SUZHOU}/sub-industries", headers=pilot.world.office).json
         assert [(s["name"], s["industry_codes"], s["target_count"]) for s in listed] == [
             ("注塑制品", ["C292"], 4),
@@ -119,14 +119,12 @@ class TestSetUp:
         assert listed[0]["enrolled"] == 5 and listed[0]["city"] == "苏州市"
 
     def test_duplicate_label_is_a_conflict(self, pilot):
-        """Duplicate label is a conflict."""
         response = pilot.world.client.post(
             f"{SUZHOU}/sub-industries", json=sub_industry_payload(name="注塑制品"), headers=pilot.world.office
         )
         assert_error(response, 409, "name")
 
     def test_unknown_code_is_refused(self, world):
-        """Unknown code is refused."""
         response = world.client.post(
             f"{SUZHOU}/sub-industries",
             json=sub_industry_payload(industry_codes=["C99"]),
@@ -135,7 +133,6 @@ class TestSetUp:
         assert_error(response, 422, "industry_codes")
 
     def test_patch_changes_the_target(self, pilot):
-        """Patch changes the target."""
         response = pilot.world.client.patch(
             f"{SUZHOU}/sub-industries/{pilot.empty['id']}",
             json={"target_count": 8},
@@ -144,12 +141,11 @@ class TestSetUp:
         assert response.status_code == 200 and response.json["target_count"] == 8
 
     def test_enrolling_twice_changes_nothing(self, pilot):
-        """Enrolling twice changes nothing."""
+        """Enrolment is idempotent, so an office can send its whole list again."""
         body = enrol(pilot.world.client, pilot.world.office, pilot.moulding["id"], [pilot.e1])
         assert body["enrolled"] == 5
 
     def test_enterprise_of_another_city_is_refused(self, pilot):
-        """Enterprise of another city is refused."""
         response = pilot.world.client.post(
             f"{SUZHOU}/sub-industries/{pilot.moulding['id']}/enrolments",
             json={"enterprise_ids": [pilot.world.other_enterprise_id]},
@@ -158,7 +154,7 @@ class TestSetUp:
         assert_error(response, 422, "enterprise_ids")
 
     def test_enterprise_outside_the_codes_is_refused(self, pilot):
-        """Enterprise outside the codes is refused."""
+        """The error names the enterprise's own code (C2929), so the office sees why it does not fit."""
         response = pilot.world.client.post(
             f"{SUZHOU}/sub-industries/{pilot.empty['id']}/enrolments",
             json={"enterprise_ids": [pilot.e1]},
@@ -168,7 +164,7 @@ class TestSetUp:
         assert "C2929" in body["errors"]["enterprise_ids"][0]
 
     def test_enterprise_in_another_sub_industry_is_a_conflict(self, pilot):
-        """Enterprise in another sub industry is a conflict."""
+        """An enterprise counts towards one 细分行业 only, or the city's total would count it twice."""
         client, office = pilot.world.client, pilot.world.office
         other = create_sub_industry(client, office, name="塑料制品", industry_codes=["C29"])
         response = client.post(
@@ -179,7 +175,6 @@ class TestSetUp:
         assert_error(response, 409, "enterprise_ids")
 
     def test_unenrol(self, pilot):
-        """Unenrol."""
         client, office = pilot.world.client, pilot.world.office
         path = f"{SUZHOU}/sub-industries/{pilot.moulding['id']}/enrolments/{pilot.e5}"
         assert client.delete(path, headers=office).status_code == 204
@@ -190,7 +185,6 @@ class TestDashboard:
     """The numbers of the hand-built city."""
 
     def test_enrolment_counts(self, pilot):
-        """Enrolment counts."""
         moulding = by_name(dashboard(pilot))["注塑制品"]
         assert moulding["enrolled"] == {
             "total": 5,
@@ -200,7 +194,7 @@ class TestDashboard:
         }
 
     def test_level_distribution_at_first_and_latest(self, pilot):
-        """Level distribution at first and latest."""
+        """Each enterprise's first assessment beside its latest shows what the pilot changed."""
         moulding = by_name(dashboard(pilot))["注塑制品"]
         first = {row["level_name"]: row["count"] for row in moulding["levels_first"]}
         latest = {row["level_name"]: row["count"] for row in moulding["levels_latest"]}
@@ -208,7 +202,6 @@ class TestDashboard:
         assert latest == {"未评测": 1, "未达一级": 0, "一级": 1, "二级": 3, "三级": 0, "四级": 0}
 
     def test_main_group_counts_the_union_and_the_unassessed_as_below(self, pilot):
-        """Main group counts the union and the unassessed as below."""
         main = by_name(dashboard(pilot))["注塑制品"]["main_group"]
         assert main == {
             "members": 4,
@@ -224,14 +217,13 @@ class TestDashboard:
         }
 
     def test_little_giant_counts_in_both_groups(self, pilot):
-        """Little giant counts in both groups."""
         moulding = by_name(dashboard(pilot))["注塑制品"]
         giant = moulding["little_giant"]
         assert (giant["members"], giant["achieved"], giant["needed"], giant["target_share"]) == (1, 0, 1, 1.0)
         assert moulding["status"] == "not_met"
 
     def test_below_scale_enterprises_are_tallied_without_a_target(self, pilot):
-        """Below scale enterprises are tallied without a target."""
+        """规下 have no numeric target (only a "marked" rise): a share, but no target or status."""
         below = by_name(dashboard(pilot))["注塑制品"]["below_scale"]
         assert below == {
             "members": 2,
@@ -243,20 +235,20 @@ class TestDashboard:
         }
 
     def test_exactly_ninety_percent_meets_the_line(self, pilot):
-        """Exactly ninety percent meets the line."""
+        """The 90% edge again, through the API: a share of 0.9 still meets the line."""
         auto = by_name(dashboard(pilot))["汽车零部件"]
         assert (auto["main_group"]["share"], auto["main_group"]["needed"], auto["status"]) == (0.9, 0, "met")
         assert auto["little_giant"]["status"] == "not_applicable"
 
     def test_empty_sub_industry(self, pilot):
-        """Empty sub industry."""
+        """Nobody enrolled shows no share and is not applicable, rather than 0% and missed."""
         empty = by_name(dashboard(pilot))["专用设备"]
         assert empty["enrolled"]["total"] == 0
         assert (empty["main_group"]["share"], empty["main_group"]["needed"]) == (None, 0)
         assert empty["status"] == "not_applicable"
 
     def test_total_sums_each_sub_industry_need(self, pilot):
-        """Total sums each sub industry need."""
+        """The city needs what each 细分行业 needs, added up; pooled shares would hide one behind another."""
         total = dashboard(pilot)["total"]
         assert (total["main_group"]["members"], total["main_group"]["achieved"]) == (14, 11)
         assert (total["main_group"]["needed"], total["little_giant"]["needed"]) == (2, 1)
@@ -264,7 +256,7 @@ class TestDashboard:
         assert total["retrofit"]["target_count"] == 11
 
     def test_closest_lists_assessed_group_members_below_the_line(self, pilot):
-        """Closest lists assessed group members below the line."""
+        """Who to help first: assessed target-group members short of 二级; e4, never assessed, has no gap."""
         moulding = by_name(dashboard(pilot))["注塑制品"]
         [closest] = moulding["closest"]
         assert closest["enterprise_id"] == pilot.e2
@@ -274,12 +266,12 @@ class TestDashboard:
         assert [row["enterprise_id"] for row in auto["closest"]] == [pilot.auto_ids[-1]]
 
     def test_onsite_basis_counts_onsite_assessments_only(self, pilot):
-        """Onsite basis counts onsite assessments only."""
+        """Official counts rest on on-site assessments; on that basis self-assessed means unassessed."""
         main = by_name(dashboard(pilot, basis="onsite"))["注塑制品"]["main_group"]
         assert (main["achieved"], main["unassessed"]) == (2, 2)
 
     def test_enterprise_list_filters_those_below_the_target(self, pilot):
-        """Enterprise list filters those below the target."""
+        """The office's work list: who in a target group is not yet at 二级, the never assessed included."""
         response = pilot.world.client.get(
             f"{SUZHOU}/enterprises",
             query_string={"below_target": "true", "in_groups": "true"},
@@ -296,17 +288,16 @@ class TestCityScoping:
 
     @pytest.mark.parametrize("path", ["", "/export", "/enterprises", "/sub-industries"])
     def test_other_city_office_gets_not_found(self, pilot, path):
-        """Other city office gets not found."""
         assert_error(pilot.world.client.get(SUZHOU + path, headers=pilot.world.other_office), 404)
 
     def test_office_cannot_read_other_city_either_way(self, pilot):
-        """Office cannot read other city either way."""
+        """Scoping holds both ways, and the other office's own, empty, pilot still answers."""
         assert_error(pilot.world.client.get(NINGBO, headers=pilot.world.office), 404)
         own = pilot.world.client.get(NINGBO, headers=pilot.world.other_office).json
         assert own["sub_industries"] == [] and own["total"]["enrolled"]["total"] == 0
 
     def test_other_city_office_cannot_reach_a_sub_industry_through_its_own_city(self, pilot):
-        """Other city office cannot reach a sub industry through its own city."""
+        """A 细分行业 id is checked against the city in the path: no reaching another city's by id."""
         client, other = pilot.world.client, pilot.world.other_office
         sub = pilot.moulding["id"]
         assert_error(client.get(f"{NINGBO}/sub-industries/{sub}", headers=other), 404)
@@ -318,17 +309,14 @@ class TestCityScoping:
 
     @pytest.mark.parametrize("who", ["provider", "enterprise"])
     def test_providers_and_enterprises_are_forbidden(self, pilot, who):
-        """Providers and enterprises are forbidden."""
         headers = getattr(pilot.world, who)
         assert_error(pilot.world.client.get(SUZHOU, headers=headers), 403)
         assert_error(pilot.world.client.get(f"{SUZHOU}/export", headers=headers), 403)
 
     def test_anonymous_is_refused(self, pilot):
-        """Anonymous is refused."""
         assert_error(pilot.world.client.get(SUZHOU), 401)
 
     def test_admin_reads_any_city(self, pilot):
-        """Admin reads any city."""
         assert len(dashboard(pilot, headers=pilot.world.admin)["sub_industries"]) == 3
 
     def test_enrolled_enterprise_cannot_move_away(self, pilot):
@@ -346,7 +334,7 @@ class TestExport:
     """The enterprise list as files a province can open."""
 
     def test_csv_is_utf8_with_bom_and_chinese_headers(self, pilot):
-        """CSV is UTF-8 with bom and chinese headers."""
+        """Excel on Chinese Windows reads a CSV without a BOM as GBK; offices open the file there."""
         response = pilot.world.client.get(
             f"{SUZHOU}/export", query_string={"format": "csv"}, headers=pilot.world.office
         )
@@ -383,7 +371,7 @@ class TestExport:
         assert records["苏州专精模具有限公司"]["评测类型"] == "现场评定"
 
     def test_content_disposition_names_the_file_per_rfc_5987(self, pilot):
-        """Content disposition names the file per RFC 5987."""
+        """Old clients read the ASCII ``filename``, others the UTF-8 ``filename*`` with the city's name."""
         response = pilot.world.client.get(f"{SUZHOU}/export", headers=pilot.world.office)
         disposition = response.headers["Content-Disposition"]
         stamp = date.today().isoformat()
@@ -391,7 +379,7 @@ class TestExport:
         assert f"filename*=UTF-8''{quote('苏州市')}" in disposition
 
     def test_xlsx_opens_with_openpyxl(self, pilot):
-        """XLSX opens with openpyxl."""
+        """The file opens as a real workbook, header frozen and the name column wide enough to read."""
         response = pilot.world.client.get(
             f"{SUZHOU}/export", query_string={"format": "xlsx"}, headers=pilot.world.office
         )
@@ -405,7 +393,6 @@ class TestExport:
         assert "苏州小微注塑厂" in names
 
     def test_unknown_format_is_refused(self, pilot):
-        """Unknown format is refused."""
         response = pilot.world.client.get(
             f"{SUZHOU}/export", query_string={"format": "pdf"}, headers=pilot.world.office
         )
@@ -462,7 +449,7 @@ class TestProjects:
     """Retrofit projects: lifecycle, acceptance, visibility."""
 
     def test_lifecycle_to_acceptance(self, pilot):
-        """Lifecycle to acceptance."""
+        """Four stages to 竣工验收, which needs an on-site assessment made after implementation began."""
         response = open_project(pilot, pilot.e2)
         assert response.status_code == 201, response.json
         project = response.json
@@ -482,7 +469,6 @@ class TestProjects:
         assert_error(advance(pilot, project["id"]), 409)
 
     def test_one_project_under_way_per_enterprise(self, pilot):
-        """One project under way per enterprise."""
         open_project(pilot, pilot.e2)
         assert_error(open_project(pilot, pilot.e2), 409)
 
@@ -496,23 +482,21 @@ class TestProjects:
         ],
     )
     def test_bad_references_are_named(self, pilot, override, field):
-        """Bad references are named."""
         assert_error(open_project(pilot, pilot.e2, **override), 422, field)
 
     def test_enterprise_must_be_enrolled_and_in_the_city(self, pilot):
-        """Enterprise must be enrolled and in the city."""
+        """Projects count towards the city's pilot, so only its enrolled enterprises have them."""
         outsider, _ = enterprise_account(pilot.world.client, name="苏州未入试点有限公司")
         assert_error(open_project(pilot, outsider), 422, "enterprise_id")
         assert_error(open_project(pilot, pilot.world.other_enterprise_id), 422, "enterprise_id")
 
     @pytest.mark.parametrize("who", ["provider", "enterprise"])
     def test_only_staff_open_projects(self, pilot, who):
-        """Only staff open projects."""
         body = {"enterprise_id": pilot.e2, "provider_id": pilot.world.provider_id, "title": "改造"}
         assert_error(pilot.world.client.post(PROJECTS, json=body, headers=getattr(pilot.world, who)), 403)
 
     def test_visibility(self, pilot):
-        """Visibility."""
+        """Only the parties see a project: its city's office, admins, its provider and its enterprise."""
         project = open_project(pilot, pilot.e2).json
         client, world = pilot.world.client, pilot.world
         for headers in (world.office, world.admin, world.provider, pilot.e2_headers):
@@ -524,19 +508,19 @@ class TestProjects:
         assert client.get(PROJECTS, headers=world.other_office).json["total"] == 0
 
     def test_involved_provider_cannot_advance(self, pilot):
-        """Involved provider cannot advance."""
+        """Stages are the city's decisions: not even the project's own provider moves it on."""
         project = open_project(pilot, pilot.e2).json
         assert_error(advance(pilot, project["id"], headers=pilot.world.provider), 403)
         assert_error(advance(pilot, project["id"], headers=pilot.world.other_office), 404)
 
     def test_enterprise_with_a_project_cannot_be_unenrolled(self, pilot):
-        """Enterprise with a project cannot be unenrolled."""
+        """Unenrolling would orphan the project's record in the pilot."""
         open_project(pilot, pilot.e2)
         path = f"{SUZHOU}/sub-industries/{pilot.moulding['id']}/enrolments/{pilot.e2}"
         assert_error(pilot.world.client.delete(path, headers=pilot.world.office), 409)
 
     def test_dashboard_reports_retrofit_counts_and_provider_uplift(self, pilot):
-        """Dashboard reports retrofit counts and provider uplift."""
+        """Providers are rated on results: the dashboard shows each one's projects and the levels gained."""
         accepted_project(pilot)
         open_project(pilot, pilot.e4)
         body = dashboard(pilot)
@@ -572,7 +556,7 @@ class TestSeeAndLearn:
     """Candidate 样板 from accepted projects, promoted in one call, reaching search."""
 
     def test_accepted_project_is_a_candidate_with_its_measures(self, pilot):
-        """Accepted project is a candidate with its measures."""
+        """An accepted project is a 样板 candidate, with the measured results that make it one."""
         project = accepted_project(pilot)
         [candidate] = by_name(dashboard(pilot))["注塑制品"]["candidates"]
         assert (candidate["project_id"], candidate["case_id"], candidate["promoted"]) == (
@@ -587,7 +571,7 @@ class TestSeeAndLearn:
         assert measures["每百元营收综合能耗"]["improvement"] == pytest.approx(0.125)
 
     def test_one_call_promotes_and_reaches_search(self, pilot):
-        """One call promotes and reaches search."""
+        """看样学样: one call publishes and promotes a case with city-accepted metrics, found in search."""
         project = accepted_project(pilot)
         client, office = pilot.world.client, pilot.world.office
         window = {"starts_on": date.today().isoformat(), "ends_on": days_ago(-60), "note": "看样学样重点样板"}
@@ -613,7 +597,7 @@ class TestSeeAndLearn:
         assert [item["id"] for item in found["items"]] == [case["id"]]
 
     def test_showcase_needs_an_accepted_project_and_the_city_office(self, pilot):
-        """Showcase needs an accepted project and the city office."""
+        """A 样板 rests on accepted results and is the city's choice."""
         project = open_project(pilot, pilot.e2).json
         window = {"starts_on": date.today().isoformat(), "ends_on": days_ago(-30)}
         client = pilot.world.client

@@ -147,7 +147,6 @@ def test_no_model_is_503(world):
 
 
 def test_bad_requests_are_named(client):
-    """Bad fields are named."""
     assert_error(client.post("/api/v1/recommendations", json={**NEEDS, "industry": "C99"}), 422, "industry")
     assert_error(client.post("/api/v1/recommendations", json={"industry": "C29"}), 422, "needs")
     assert_error(client.post("/api/v1/recommendations", json={**NEEDS, "limit": 500}), 422, "limit")

@@ -1,14 +1,13 @@
-"""Read-only taxonomies loaded from the versioned files in ``seed_data/taxonomy``."""
+"""Read-only taxonomies built from the versioned files in ``seed_data/taxonomy`` (read by its loader)."""
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from flask import current_app
+
+from seed_data import taxonomy as taxonomy_files
 
 LEVELS = {"section": "门类", "division": "大类", "group": "中类", "class": "小类"}
 
@@ -72,27 +71,25 @@ def load_taxonomy(seed_dir: str) -> Taxonomy:
 
     :raises ValueError: if a file is inconsistent (unknown parent, duplicate code).
     """
-    root = Path(seed_dir) / "taxonomy"
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    manifest = taxonomy_files.read_manifest(seed_dir)
     meta = manifest["industries"]
     industries: dict[str, Industry] = {}
-    with open(root / meta["file"], encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            code = row["code"].strip()
-            parent = row["parent"].strip() or None
-            if code in industries:
-                raise ValueError(f"duplicate industry code {code}")
-            if parent is not None and parent not in industries:
-                raise ValueError(f"industry {code} has unknown parent {parent}")
-            industries[code] = Industry(
-                code,
-                row["name"].strip(),
-                row["level"].strip(),
-                parent,
-                meta["standard"],
-                meta["version"],
-            )
-    scenario_doc = json.loads((root / manifest["scenarios"]["file"]).read_text(encoding="utf-8"))
+    for row in taxonomy_files.read_industries(seed_dir, manifest):
+        code = row["code"].strip()
+        parent = row["parent"].strip() or None
+        if code in industries:
+            raise ValueError(f"duplicate industry code {code}")
+        if parent is not None and parent not in industries:
+            raise ValueError(f"industry {code} has unknown parent {parent}")
+        industries[code] = Industry(
+            code,
+            row["name"].strip(),
+            row["level"].strip(),
+            parent,
+            meta["standard"],
+            meta["version"],
+        )
+    scenario_doc = taxonomy_files.read_scenarios(seed_dir, manifest)
     group_names = {group["code"]: group["name"] for group in scenario_doc["groups"]}
     scenarios = {
         item["code"]: Scenario(
@@ -105,7 +102,7 @@ def load_taxonomy(seed_dir: str) -> Taxonomy:
         )
         for item in scenario_doc["scenarios"]
     }
-    regions = json.loads((root / manifest["regions"]["file"]).read_text(encoding="utf-8"))
+    regions = taxonomy_files.read_regions(seed_dir, manifest)
     scenario_meta = {key: scenario_doc[key] for key in ("name", "version", "source")}
     return Taxonomy(industries, meta, scenarios, scenario_meta, tuple(regions["provinces"]))
 

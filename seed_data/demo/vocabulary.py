@@ -10,9 +10,6 @@ All company names made from these parts are fictional and are always shown
 with the suffix ``（演示）``.
 """
 
-INDUSTRY_STANDARD = "GB/T 4754-2017"
-"""Edition of the industry classification all codes below follow."""
-
 INDUSTRIES = {
     "C": "制造业",
     "C13": "农副食品加工业",
@@ -100,9 +97,6 @@ POPULAR_SCENARIOS = (
 
 LEVEL_NAMES = {0: "未达一级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 """Digital level number to its Chinese name; 0 means below level one."""
-
-OUTCOME_TAGS = ("创新", "市场", "提质", "降本", "增效", "绿色", "安全")
-"""Outcome tags named in the pilot notice."""
 
 DELIVERY_MODES = ("saas", "on_premise", "edge", "hardware_bundle")
 """Allowed delivery modes of a solution."""
