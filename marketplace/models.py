@@ -420,6 +420,3 @@ class RankerModel(db.Model):
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-from marketplace.pilots import models as pilot_models  # noqa: E402,F401
