@@ -54,6 +54,7 @@ def normalise_database_url(url: str) -> str:
 def register_models() -> None:
     """Import every module that declares tables, so that the metadata (Alembic, the export) holds them all."""
     from marketplace import models  # noqa: F401
+    from marketplace.assessments import models as assessment_models  # noqa: F401
     from marketplace.pilots import models as pilot_models  # noqa: F401
 
 

@@ -7,8 +7,8 @@ from datetime import date
 from marshmallow import fields, validate
 
 from marketplace.assessments import service
+from marketplace.assessments.models import AssessmentKind
 from marketplace.common.schemas import BaseSchema, PageArgsSchema, Text, between, one_of, page_schema, text
-from marketplace.pilots.models import AssessmentKind
 from marketplace.taxonomy.service import taxonomy
 
 MAX_MEASURE = 1e12

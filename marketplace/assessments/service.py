@@ -9,13 +9,13 @@ from functools import cache
 from flask import current_app
 from sqlalchemy import select
 
+from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.common.pagination import paginate
 from marketplace.enterprises.service import get_enterprise
 from marketplace.errors import Forbidden, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
 from marketplace.pilots import rules
-from marketplace.pilots.models import Assessment, AssessmentKind
 from marketplace.taxonomy.service import load_taxonomy
 
 

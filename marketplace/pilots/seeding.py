@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from tqdm import tqdm
 
+from marketplace.assessments.models import Assessment
 from marketplace.assessments.service import build_assessment
 from marketplace.extensions import db
 from marketplace.models import (
@@ -28,7 +29,6 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.pilots.models import (
-    Assessment,
     PilotEnrolment,
     PilotSubIndustry,
     ProjectStatus,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import false, select
 from sqlalchemy.orm import contains_eager
 
+from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.assessments.service import history_order, indicator, target_gap
 from marketplace.cases import service as cases
 from marketplace.common.lifecycle import get_or_404
@@ -33,8 +34,6 @@ from marketplace.models import (
 )
 from marketplace.pilots import rules
 from marketplace.pilots.models import (
-    Assessment,
-    AssessmentKind,
     PilotEnrolment,
     PilotSubIndustry,
     ProjectStatus,
