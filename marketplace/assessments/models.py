@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
-from marketplace.models import Enterprise, User, UTCDateTime, _enum_column, utcnow
+from marketplace.models import Enterprise, User, UTCDateTime, enum_column, utcnow
 
 
 class AssessmentKind(enum.StrEnum):
@@ -31,7 +31,7 @@ class Assessment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
-    kind: Mapped[AssessmentKind] = _enum_column(AssessmentKind)
+    kind: Mapped[AssessmentKind] = enum_column(AssessmentKind)
     assessed_on: Mapped[date] = mapped_column(Date)
     indicator_version: Mapped[str] = mapped_column(String(32))
     level: Mapped[int] = mapped_column(Integer)

@@ -27,7 +27,7 @@ from marketplace.models import (
     Solution,
     TimestampMixin,
     UTCDateTime,
-    _enum_column,
+    enum_column,
     utcnow,
 )
 
@@ -93,7 +93,7 @@ class RetrofitProject(TimestampMixin, db.Model):
     sub_industry_id: Mapped[int] = mapped_column(ForeignKey("pilot_sub_industries.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))
     contract_amount_cny: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[ProjectStatus] = _enum_column(ProjectStatus, default=ProjectStatus.DIAGNOSIS, index=True)
+    status: Mapped[ProjectStatus] = enum_column(ProjectStatus, default=ProjectStatus.DIAGNOSIS, index=True)
     started_on: Mapped[date] = mapped_column(Date)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     implementing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
