@@ -11,8 +11,24 @@ from pathlib import Path
 import pytest
 
 import seed_data
-from marketplace.pilots import rules
-from marketplace.pilots.rules import LevelRequirement, Member
+from marketplace.assessments import rules
+from marketplace.assessments.indicator import (
+    INDICATOR_FILE,
+    LevelRequirement,
+    PilotTargets,
+    load_indicator,
+    parse_indicator,
+)
+from marketplace.pilots.targets import (
+    MET,
+    NOT_APPLICABLE,
+    NOT_MET,
+    Member,
+    combine_rules,
+    pilot_progress,
+    required_count,
+    rule_progress,
+)
 
 SEED_DIR = Path(seed_data.__file__).resolve().parent
 RULE = (
@@ -28,7 +44,7 @@ NINE_TENTHS = Fraction(9, 10)
 @pytest.fixture
 def indicator():
     """The indicator file of ``seed_data``."""
-    return rules.load_indicator(str(SEED_DIR))
+    return load_indicator(str(SEED_DIR))
 
 
 def levels(constraint: tuple[int, ...] | list[int] = (), guidance: tuple[int, ...] | list[int] = ()) -> dict:
@@ -143,39 +159,39 @@ class TestPilotArithmetic:
     )
     def test_required_count_is_the_exact_ceiling(self, members, required):
         """Required count is the exact ceiling."""
-        assert rules.required_count(members, NINE_TENTHS) == required
+        assert required_count(members, NINE_TENTHS) == required
 
     def test_exactly_ninety_percent_meets_the_target(self):
         """Exactly ninety percent meets the target."""
-        progress = rules.rule_progress([2] * 9 + [1], NINE_TENTHS, 2)
+        progress = rule_progress([2] * 9 + [1], NINE_TENTHS, 2)
         assert progress.share == Fraction(9, 10)
-        assert (progress.required, progress.needed, progress.status) == (9, 0, rules.MET)
+        assert (progress.required, progress.needed, progress.status) == (9, 0, MET)
 
     def test_just_below_ninety_percent_needs_one_more(self):
         """Just below ninety percent needs one more."""
-        progress = rules.rule_progress([2] * 8 + [1, 1], NINE_TENTHS, 2)
-        assert (progress.needed, progress.status) == (1, rules.NOT_MET)
+        progress = rule_progress([2] * 8 + [1, 1], NINE_TENTHS, 2)
+        assert (progress.needed, progress.status) == (1, NOT_MET)
 
     def test_above_the_target_needs_none(self):
         """Above the target needs none."""
-        assert rules.rule_progress([3] * 10, NINE_TENTHS, 2).needed == 0
+        assert rule_progress([3] * 10, NINE_TENTHS, 2).needed == 0
 
     def test_empty_sub_industry_is_not_applicable(self):
         """Empty sub industry is not applicable."""
-        progress = rules.pilot_progress([], rules.PilotTargets(2, NINE_TENTHS, Fraction(1)))
+        progress = pilot_progress([], PilotTargets(2, NINE_TENTHS, Fraction(1)))
         for rule in (progress.main, progress.little_giant):
-            assert (rule.members, rule.share, rule.needed, rule.status) == (0, None, 0, rules.NOT_APPLICABLE)
-        assert progress.status == rules.NOT_APPLICABLE
+            assert (rule.members, rule.share, rule.needed, rule.status) == (0, None, 0, NOT_APPLICABLE)
+        assert progress.status == NOT_APPLICABLE
 
     def test_no_assessment_counts_as_below(self):
         """No assessment counts as below."""
-        progress = rules.rule_progress([2, 2, None], NINE_TENTHS, 2)
+        progress = rule_progress([2, 2, None], NINE_TENTHS, 2)
         assert (progress.achieved, progress.unassessed, progress.needed) == (2, 1, 1)
 
     def test_enterprise_in_both_groups_counts_once_in_each(self):
         """A 规上 小巨人 is one member of the 90% group and one of the 100% group."""
-        targets = rules.PilotTargets(2, NINE_TENTHS, Fraction(1))
-        progress = rules.pilot_progress([Member(True, "little_giant", 1)], targets)
+        targets = PilotTargets(2, NINE_TENTHS, Fraction(1))
+        progress = pilot_progress([Member(True, "little_giant", 1)], targets)
         assert (progress.main.members, progress.little_giant.members) == (1, 1)
         assert (progress.main.needed, progress.little_giant.needed) == (1, 1)
 
@@ -189,7 +205,7 @@ class TestPilotArithmetic:
             Member(False, "innovative", 2),
             Member(False, "none", 3),
         ]
-        progress = rules.pilot_progress(members, rules.PilotTargets(2, NINE_TENTHS, Fraction(1)))
+        progress = pilot_progress(members, PilotTargets(2, NINE_TENTHS, Fraction(1)))
         assert (progress.main.members, progress.main.achieved, progress.main.unassessed) == (4, 2, 1)
         assert (progress.main.required, progress.main.needed) == (4, 2)
         assert (progress.little_giant.members, progress.little_giant.needed) == (1, 1)
@@ -197,23 +213,23 @@ class TestPilotArithmetic:
 
     def test_every_little_giant_must_reach_the_level(self):
         """Every little giant must reach the level."""
-        progress = rules.rule_progress([2, 3, 1], Fraction(1), 2)
-        assert (progress.required, progress.needed, progress.status) == (3, 1, rules.NOT_MET)
+        progress = rule_progress([2, 3, 1], Fraction(1), 2)
+        assert (progress.required, progress.needed, progress.status) == (3, 1, NOT_MET)
 
     def test_total_need_is_the_sum_of_each_sub_industry_need(self):
         """Pooled, 18 of 20 would meet 90%; but one 细分行业 is at 80%, so the total is not met."""
-        ahead = rules.rule_progress([2] * 10, NINE_TENTHS, 2)
-        behind = rules.rule_progress([2] * 8 + [1, None], NINE_TENTHS, 2)
-        total = rules.combine_rules([ahead, behind], NINE_TENTHS)
+        ahead = rule_progress([2] * 10, NINE_TENTHS, 2)
+        behind = rule_progress([2] * 8 + [1, None], NINE_TENTHS, 2)
+        total = combine_rules([ahead, behind], NINE_TENTHS)
         assert (total.members, total.achieved, total.share) == (20, 18, Fraction(9, 10))
-        assert (total.needed, total.status) == (1, rules.NOT_MET)
+        assert (total.needed, total.status) == (1, NOT_MET)
 
     def test_pilot_status_needs_both_targets(self):
         """Pilot status needs both targets."""
-        targets = rules.PilotTargets(2, NINE_TENTHS, Fraction(1))
-        met = rules.pilot_progress([Member(True, "none", 2)], targets)
-        missed = rules.pilot_progress([Member(True, "none", 2), Member(False, "little_giant", 1)], targets)
-        assert (met.status, missed.status) == (rules.MET, rules.NOT_MET)
+        targets = PilotTargets(2, NINE_TENTHS, Fraction(1))
+        met = pilot_progress([Member(True, "none", 2)], targets)
+        missed = pilot_progress([Member(True, "none", 2), Member(False, "little_giant", 1)], targets)
+        assert (met.status, missed.status) == (MET, NOT_MET)
 
 
 class TestScoring:
@@ -227,7 +243,7 @@ class TestScoring:
             ("数字化成效", 20),
         ]
         assert len(indicator.scenarios) == 16 and sum(indicator.scenarios.values()) == 9
-        assert indicator.targets == rules.PilotTargets(2, Fraction(9, 10), Fraction(1))
+        assert indicator.targets == PilotTargets(2, Fraction(9, 10), Fraction(1))
         assert [row.level for row in indicator.level_rule] == [4, 3, 2, 1]
 
     def test_best_answers_score_one_hundred(self, indicator):
@@ -279,12 +295,12 @@ class TestScoring:
 
     def test_inconsistent_file_is_refused(self):
         """Inconsistent file is refused."""
-        doc = json.loads((SEED_DIR / rules.INDICATOR_FILE).read_text(encoding="utf-8"), parse_float=Decimal)
+        doc = json.loads((SEED_DIR / INDICATOR_FILE).read_text(encoding="utf-8"), parse_float=Decimal)
         broken = copy.deepcopy(doc)
         broken["items"][0]["max_points"] += 1
         with pytest.raises(ValueError):
-            rules.parse_indicator(broken)
+            parse_indicator(broken)
         broken = copy.deepcopy(doc)
         broken["level_rule"].reverse()
         with pytest.raises(ValueError):
-            rules.parse_indicator(broken)
+            parse_indicator(broken)

@@ -9,26 +9,27 @@ from functools import cache
 from flask import current_app
 from sqlalchemy import select
 
+from marketplace.assessments import rules
+from marketplace.assessments.indicator import Indicator, load_indicator
 from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.common.pagination import paginate
 from marketplace.enterprises.service import get_enterprise
 from marketplace.errors import Forbidden, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
-from marketplace.pilots import rules
 from marketplace.taxonomy.service import load_taxonomy
 
 
 @cache
-def _checked_indicator(seed_dir: str) -> rules.Indicator:
-    indicator = rules.load_indicator(seed_dir)
+def _checked_indicator(seed_dir: str) -> Indicator:
+    indicator = load_indicator(seed_dir)
     taxonomy_flags = {code: s.constraint for code, s in load_taxonomy(seed_dir).scenarios.items()}
     if indicator.scenarios != taxonomy_flags:
         raise ValueError("indicator scenarios and their constraint flags must match the scenario taxonomy")
     return indicator
 
 
-def indicator() -> rules.Indicator:
+def indicator() -> Indicator:
     """The digital-level indicator of the current app, checked against the scenario taxonomy."""
     return _checked_indicator(current_app.config["SEED_DATA_DIR"])
 

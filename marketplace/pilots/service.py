@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import false, select
 from sqlalchemy.orm import contains_eager
 
+from marketplace.assessments import rules
 from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.assessments.service import history_order, indicator, target_gap
 from marketplace.cases import service as cases
@@ -32,7 +33,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.pilots import rules
+from marketplace.pilots import targets
 from marketplace.pilots.models import (
     PilotEnrolment,
     PilotSubIndustry,
@@ -236,17 +237,17 @@ class Standing:
         """The latest assessment, which the targets count."""
         return self.history[-1] if self.history else None
 
-    def member(self, at: str = "latest") -> rules.Member:
+    def member(self, at: str = "latest") -> targets.Member:
         """The enterprise as the targets see it, at its first or latest assessment."""
         assessment = self.first if at == "first" else self.latest
         level = assessment.level if assessment is not None else None
-        return rules.Member(self.enterprise.above_scale, self.enterprise.tier, level)
+        return targets.Member(self.enterprise.above_scale, self.enterprise.tier, level)
 
     @property
     def in_groups(self) -> bool:
         """Whether it counts towards either target."""
         above_scale, tier = self.enterprise.above_scale, self.enterprise.tier
-        return rules.in_main_group(above_scale, tier) or rules.in_little_giant_group(tier)
+        return targets.in_main_group(above_scale, tier) or targets.in_little_giant_group(tier)
 
     @property
     def gap(self) -> rules.Gap | None:
@@ -675,7 +676,7 @@ def _share(value) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def _rule(latest: rules.RuleProgress, first: rules.RuleProgress, with_target: bool = True) -> dict:
+def _rule(latest: targets.RuleProgress, first: targets.RuleProgress, with_target: bool = True) -> dict:
     row = {
         "members": latest.members,
         "achieved": latest.achieved,
@@ -786,7 +787,7 @@ def promoted_cases(city: str, sub_industries: list[PilotSubIndustry]) -> list[di
 
 
 def dashboard(actor: User, city: str, basis: str = "all") -> dict:
-    """Where the city's pilot stands, per 细分行业 and in total (see :mod:`marketplace.pilots.rules`).
+    """Where the city's pilot stands, per 细分行业 and in total (see :mod:`marketplace.pilots.targets`).
 
     ``basis=onsite`` counts on-site assessments only, as the final acceptance will.
     """
@@ -801,8 +802,8 @@ def dashboard(actor: User, city: str, basis: str = "all") -> dict:
     for sub in sub_industries:
         own = [s for s in standings if s.sub_industry.id == sub.id]
         own_projects = [p for p in projects if p.sub_industry_id == sub.id]
-        latest = rules.pilot_progress((s.member() for s in own), ind.targets)
-        first = rules.pilot_progress((s.member("first") for s in own), ind.targets)
+        latest = targets.pilot_progress((s.member() for s in own), ind.targets)
+        first = targets.pilot_progress((s.member("first") for s in own), ind.targets)
         latest_parts.append(latest)
         first_parts.append(first)
         rows.append(
@@ -825,8 +826,8 @@ def dashboard(actor: User, city: str, basis: str = "all") -> dict:
         "total": _block(
             standings,
             projects,
-            rules.combine_progress(latest_parts, ind.targets),
-            rules.combine_progress(first_parts, ind.targets),
+            targets.combine_progress(latest_parts, ind.targets),
+            targets.combine_progress(first_parts, ind.targets),
             sum(sub.target_count for sub in sub_industries),
         ),
         "sub_industries": rows,
@@ -874,8 +875,8 @@ def enterprise_row(standing: Standing) -> dict:
         "size": enterprise.size,
         "above_scale": enterprise.above_scale,
         "tier": enterprise.tier,
-        "in_main_group": rules.in_main_group(enterprise.above_scale, enterprise.tier),
-        "in_little_giant_group": rules.in_little_giant_group(enterprise.tier),
+        "in_main_group": targets.in_main_group(enterprise.above_scale, enterprise.tier),
+        "in_little_giant_group": targets.in_little_giant_group(enterprise.tier),
         "first": _assessment_brief(standing.first),
         "latest": _assessment_brief(standing.latest),
         "at_target": standing.at_target,
