@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -108,6 +109,19 @@ def latest_assessment(enterprise_id: int) -> Assessment | None:
         .order_by(*(column.desc() for column in history_order()))
         .limit(1)
     ).first()
+
+
+def histories(enterprise_ids: list[int], kind: AssessmentKind | None = None) -> dict[int, list[Assessment]]:
+    """Assessments of the enterprises in the order they happened: all of them, or those of ``kind``."""
+    if not enterprise_ids:
+        return {}
+    query = select(Assessment).where(Assessment.enterprise_id.in_(enterprise_ids))
+    if kind is not None:
+        query = query.where(Assessment.kind == kind)
+    found: dict[int, list[Assessment]] = defaultdict(list)
+    for assessment in db.session.scalars(query.order_by(Assessment.enterprise_id, *history_order())):
+        found[assessment.enterprise_id].append(assessment)
+    return found
 
 
 def list_assessments(actor: User, enterprise_id: int, args: dict) -> dict:

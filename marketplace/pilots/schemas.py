@@ -19,8 +19,10 @@ from marketplace.common.schemas import (
     page_schema,
     text,
 )
+from marketplace.pilots.labels import STATUS_NAMES
 from marketplace.pilots.models import ProjectStatus
-from marketplace.pilots.service import BASES, STATUS_NAMES, outcome_of
+from marketplace.pilots.projects import outcome_of
+from marketplace.pilots.standings import BASES
 from marketplace.solutions.schemas import MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode
 
