@@ -93,7 +93,7 @@ def record_assessment(actor: User, enterprise_id: int, data: dict) -> Assessment
         raise Forbidden("现场评测只能由企业所在城市的主管部门录入")
     assessment = build_assessment(enterprise, actor, data)
     db.session.commit()
-    return assessment
+    return with_gaps(assessment)
 
 
 def history_order():
@@ -134,7 +134,10 @@ def list_assessments(actor: User, enterprise_id: int, args: dict) -> dict:
     if args.get("kind"):
         query = query.where(Assessment.kind == args["kind"])
     query = query.order_by(*(column.desc() for column in history_order()))
-    return paginate(query, args["page"], args["per_page"])
+    page = paginate(query, args["page"], args["per_page"])
+    for assessment in page["items"]:
+        with_gaps(assessment)
+    return page
 
 
 def gap_to(assessment: Assessment, target_level: int) -> rules.Gap | None:
@@ -154,3 +157,10 @@ def next_level_gap(assessment: Assessment) -> rules.Gap | None:
 def target_gap(assessment: Assessment) -> rules.Gap | None:
     """The gap to the pilot target level (二级)."""
     return gap_to(assessment, indicator().targets.target_level)
+
+
+def with_gaps(assessment: Assessment) -> Assessment:
+    """Set ``next_level_gap`` and ``target_gap`` on the assessment, which its views show; returns it."""
+    assessment.next_level_gap = next_level_gap(assessment)
+    assessment.target_gap = target_gap(assessment)
+    return assessment

@@ -60,6 +60,12 @@ def outcome_of(project: RetrofitProject) -> Outcome:
     return project_outcome(project, histories([project.enterprise_id]).get(project.enterprise_id, []))
 
 
+def with_outcome(project: RetrofitProject) -> RetrofitProject:
+    """Set ``project.outcome`` to its :class:`Outcome`, which the project views show; returns the project."""
+    project.outcome = outcome_of(project)
+    return project
+
+
 def can_see_project(actor: User, project: RetrofitProject) -> bool:
     """Its city's office, admins, and the provider and enterprise involved see a project."""
     return (
@@ -78,6 +84,14 @@ def get_project(actor: User, project_id: int) -> RetrofitProject:
     if not can_see_project(actor, project):
         raise NotFound("改造项目不存在")
     return project
+
+
+def show_project(actor: User, project_id: int) -> RetrofitProject:
+    """A project the caller may see, with its outcome (see :func:`with_outcome`).
+
+    :raises NotFound: if it does not exist or is not visible to the caller.
+    """
+    return with_outcome(get_project(actor, project_id))
 
 
 def list_projects(actor: User, args: dict) -> dict:
@@ -161,7 +175,7 @@ def create_project(actor: User, data: dict) -> RetrofitProject:
     )
     db.session.add(project)
     db.session.commit()
-    return project
+    return with_outcome(project)
 
 
 def _check_acceptance(project: RetrofitProject) -> None:
@@ -200,7 +214,7 @@ def advance_project(actor: User, project_id: int, note: str = "") -> RetrofitPro
     if note:
         project.note = f"{project.note}\n{STATUS_NAMES[target]}：{note}".strip()
     db.session.commit()
-    return project
+    return with_outcome(project)
 
 
 def city_projects(city: str) -> list[RetrofitProject]:

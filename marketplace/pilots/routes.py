@@ -162,7 +162,7 @@ class ProjectById(MethodView):
     @blp.response(200, ProjectOutcomeSchema)
     def get(self, project_id):
         """Get a project with its level before and after (its city's office, admins, the parties)."""
-        return projects.get_project(current_user(), project_id)
+        return projects.show_project(current_user(), project_id)
 
 
 @blp.route("/retrofit-projects/<int:project_id>/advance")
