@@ -172,14 +172,6 @@ class PartSchema(BaseSchema):
     max_points = fields.Integer()
 
 
-class IndicatorScenarioSchema(BaseSchema):
-    """A scenario of the indicator with its constraint flag."""
-
-    code = fields.String()
-    name = fields.String()
-    constraint = fields.Boolean()
-
-
 class LevelRequirementSchema(BaseSchema):
     """One row of the level rule."""
 
