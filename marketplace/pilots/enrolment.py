@@ -136,3 +136,12 @@ def unenrol(actor: User, city: str, sub_industry_id: int, enterprise_id: int) ->
         raise Conflict("该企业已有改造项目，不能退出试点")
     db.session.delete(enrolment)
     db.session.commit()
+
+
+def in_city_pilot(enterprise_id: int) -> bool:
+    """True if the enterprise is enrolled in a pilot 细分行业 or has a retrofit project."""
+    return any(
+        db.session.scalar(select(model.enterprise_id).where(model.enterprise_id == enterprise_id).limit(1))
+        is not None
+        for model in (PilotEnrolment, RetrofitProject)
+    )

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user
 from marketplace.cases.schemas import CaseSchema
 from marketplace.common.routes import Blueprint
+from marketplace.enterprises.service import CITY_LOCKS
 from marketplace.pilots import dashboard, enrolment, export, projects, showcase, standings
 from marketplace.pilots.schemas import (
     AdvanceSchema,
@@ -27,6 +28,13 @@ from marketplace.pilots.schemas import (
 blp = Blueprint(
     "pilots", __name__, url_prefix="/api/v1", description="城市试点：细分行业、试点看板与改造项目"
 )
+
+
+@blp.record_once
+def lock_enrolled_enterprises(state) -> None:
+    """Keep the enterprises of a city's pilot in that city (see :func:`enrolment.in_city_pilot`)."""
+    state.app.extensions.setdefault(CITY_LOCKS, []).append(enrolment.in_city_pilot)
+
 
 PILOT = "/cities/<string:city>/pilot"
 EXPORT_DOC = {
