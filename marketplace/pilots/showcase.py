@@ -1,4 +1,4 @@
-""" "看样学样": cases and accepted projects as cards, candidate 样板, and promoting a project as a 样板."""
+"""看样学样: cases and accepted projects as cards, candidate 样板, and promoting a project as a 样板."""
 
 from __future__ import annotations
 
