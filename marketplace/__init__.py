@@ -51,8 +51,15 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def register_models() -> None:
+    """Import every module that declares tables, so that the metadata (Alembic, the export) holds them all."""
+    from marketplace import models  # noqa: F401
+    from marketplace.assessments import models as assessment_models  # noqa: F401
+    from marketplace.pilots import models as pilot_models  # noqa: F401
+
+
 def register_extensions(app: Flask) -> None:
-    """Bind logging and metrics, the store, migrations, the API and security to the app."""
+    """Bind logging and metrics, the store and its models, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     from marketplace.auth.security import init_security
@@ -63,6 +70,7 @@ def register_extensions(app: Flask) -> None:
 
     init_observability(app)
     db.init_app(app)
+    register_models()
     limiter.init_app(app)
     migrate.init_app(
         app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"), render_as_batch=True

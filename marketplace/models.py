@@ -72,7 +72,7 @@ class InquiryStatus(enum.StrEnum):
     LOST = "lost"
 
 
-def _enum_column(enum_cls: type[enum.StrEnum], **kwargs) -> Mapped:
+def enum_column(enum_cls: type[enum.StrEnum], **kwargs) -> Mapped:
     """Store an enum as its string value, checked by the database."""
     return mapped_column(
         db.Enum(
@@ -101,7 +101,7 @@ class User(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = _enum_column(Role)
+    role: Mapped[Role] = enum_column(Role)
     name: Mapped[str] = mapped_column(String(100))
     city: Mapped[str | None] = mapped_column(String(50))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -180,7 +180,7 @@ class Solution(TimestampMixin, db.Model):
     deploy_days: Mapped[int] = mapped_column(Integer)
     level_uplifts: Mapped[list] = mapped_column(JSON, default=list)
     outcome_claims: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[ListingStatus] = _enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
+    status: Mapped[ListingStatus] = enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -228,7 +228,7 @@ class BenchmarkCase(TimestampMixin, db.Model):
     level_before: Mapped[int] = mapped_column(Integer)
     level_after: Mapped[int] = mapped_column(Integer)
     investment_cny: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[ListingStatus] = _enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
+    status: Mapped[ListingStatus] = enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -344,7 +344,7 @@ class Inquiry(TimestampMixin, db.Model):
     solution_id: Mapped[int] = mapped_column(ForeignKey("solutions.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
-    status: Mapped[InquiryStatus] = _enum_column(InquiryStatus, default=InquiryStatus.NEW)
+    status: Mapped[InquiryStatus] = enum_column(InquiryStatus, default=InquiryStatus.NEW)
 
     solution: Mapped[Solution] = relationship()
     enterprise: Mapped[Enterprise] = relationship()
@@ -420,6 +420,3 @@ class RankerModel(db.Model):
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-from marketplace.pilots import models as pilot_models  # noqa: E402,F401

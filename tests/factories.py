@@ -221,7 +221,7 @@ def _indicator():
     from pathlib import Path
 
     import seed_data
-    from marketplace.pilots.rules import load_indicator
+    from marketplace.assessments.indicator import load_indicator
 
     return load_indicator(str(Path(seed_data.__file__).resolve().parent))
 

@@ -11,8 +11,24 @@ from pathlib import Path
 import pytest
 
 import seed_data
-from marketplace.pilots import rules
-from marketplace.pilots.rules import LevelRequirement, Member
+from marketplace.assessments import rules
+from marketplace.assessments.indicator import (
+    INDICATOR_FILE,
+    LevelRequirement,
+    PilotTargets,
+    load_indicator,
+    parse_indicator,
+)
+from marketplace.pilots.targets import (
+    MET,
+    NOT_APPLICABLE,
+    NOT_MET,
+    Member,
+    combine_rules,
+    pilot_progress,
+    required_count,
+    rule_progress,
+)
 
 SEED_DIR = Path(seed_data.__file__).resolve().parent
 RULE = (
@@ -28,7 +44,7 @@ NINE_TENTHS = Fraction(9, 10)
 @pytest.fixture
 def indicator():
     """The indicator file of ``seed_data``."""
-    return rules.load_indicator(str(SEED_DIR))
+    return load_indicator(str(SEED_DIR))
 
 
 def levels(constraint: tuple[int, ...] | list[int] = (), guidance: tuple[int, ...] | list[int] = ()) -> dict:
@@ -139,38 +155,38 @@ class TestPilotArithmetic:
     )
     def test_required_count_is_the_exact_ceiling(self, members, required):
         """90% of n is rounded up, never down: 11 members need 10."""
-        assert rules.required_count(members, NINE_TENTHS) == required
+        assert required_count(members, NINE_TENTHS) == required
 
     def test_exactly_ninety_percent_meets_the_target(self):
         """The rule is ≥ 90%: exactly 9 of 10 meets it."""
-        progress = rules.rule_progress([2] * 9 + [1], NINE_TENTHS, 2)
+        progress = rule_progress([2] * 9 + [1], NINE_TENTHS, 2)
         assert progress.share == Fraction(9, 10)
-        assert (progress.required, progress.needed, progress.status) == (9, 0, rules.MET)
+        assert (progress.required, progress.needed, progress.status) == (9, 0, MET)
 
     def test_just_below_ninety_percent_needs_one_more(self):
-        progress = rules.rule_progress([2] * 8 + [1, 1], NINE_TENTHS, 2)
-        assert (progress.needed, progress.status) == (1, rules.NOT_MET)
+        progress = rule_progress([2] * 8 + [1, 1], NINE_TENTHS, 2)
+        assert (progress.needed, progress.status) == (1, NOT_MET)
 
     def test_above_the_target_needs_none(self):
         """``needed`` never goes negative, however far above the target."""
-        assert rules.rule_progress([3] * 10, NINE_TENTHS, 2).needed == 0
+        assert rule_progress([3] * 10, NINE_TENTHS, 2).needed == 0
 
     def test_empty_sub_industry_is_not_applicable(self):
         """A 细分行业 with nobody enrolled has no share: 0 of 0 is neither met nor missed."""
-        progress = rules.pilot_progress([], rules.PilotTargets(2, NINE_TENTHS, Fraction(1)))
+        progress = pilot_progress([], PilotTargets(2, NINE_TENTHS, Fraction(1)))
         for rule in (progress.main, progress.little_giant):
-            assert (rule.members, rule.share, rule.needed, rule.status) == (0, None, 0, rules.NOT_APPLICABLE)
-        assert progress.status == rules.NOT_APPLICABLE
+            assert (rule.members, rule.share, rule.needed, rule.status) == (0, None, 0, NOT_APPLICABLE)
+        assert progress.status == NOT_APPLICABLE
 
     def test_no_assessment_counts_as_below(self):
         """An enterprise never assessed cannot help a city meet its target."""
-        progress = rules.rule_progress([2, 2, None], NINE_TENTHS, 2)
+        progress = rule_progress([2, 2, None], NINE_TENTHS, 2)
         assert (progress.achieved, progress.unassessed, progress.needed) == (2, 1, 1)
 
     def test_enterprise_in_both_groups_counts_once_in_each(self):
         """A 规上 小巨人 is one member of the 90% group and one of the 100% group."""
-        targets = rules.PilotTargets(2, NINE_TENTHS, Fraction(1))
-        progress = rules.pilot_progress([Member(True, "little_giant", 1)], targets)
+        targets = PilotTargets(2, NINE_TENTHS, Fraction(1))
+        progress = pilot_progress([Member(True, "little_giant", 1)], targets)
         assert (progress.main.members, progress.little_giant.members) == (1, 1)
         assert (progress.main.needed, progress.little_giant.needed) == (1, 1)
 
@@ -184,7 +200,7 @@ class TestPilotArithmetic:
             Member(False, "innovative", 2),
             Member(False, "none", 3),
         ]
-        progress = rules.pilot_progress(members, rules.PilotTargets(2, NINE_TENTHS, Fraction(1)))
+        progress = pilot_progress(members, PilotTargets(2, NINE_TENTHS, Fraction(1)))
         assert (progress.main.members, progress.main.achieved, progress.main.unassessed) == (4, 2, 1)
         assert (progress.main.required, progress.main.needed) == (4, 2)
         assert (progress.little_giant.members, progress.little_giant.needed) == (1, 1)
@@ -192,23 +208,23 @@ class TestPilotArithmetic:
 
     def test_every_little_giant_must_reach_the_level(self):
         """The 小巨人 target is 100%: one of three below 二级 misses it."""
-        progress = rules.rule_progress([2, 3, 1], Fraction(1), 2)
-        assert (progress.required, progress.needed, progress.status) == (3, 1, rules.NOT_MET)
+        progress = rule_progress([2, 3, 1], Fraction(1), 2)
+        assert (progress.required, progress.needed, progress.status) == (3, 1, NOT_MET)
 
     def test_total_need_is_the_sum_of_each_sub_industry_need(self):
         """Pooled, 18 of 20 would meet 90%; but one 细分行业 is at 80%, so the total is not met."""
-        ahead = rules.rule_progress([2] * 10, NINE_TENTHS, 2)
-        behind = rules.rule_progress([2] * 8 + [1, None], NINE_TENTHS, 2)
-        total = rules.combine_rules([ahead, behind], NINE_TENTHS)
+        ahead = rule_progress([2] * 10, NINE_TENTHS, 2)
+        behind = rule_progress([2] * 8 + [1, None], NINE_TENTHS, 2)
+        total = combine_rules([ahead, behind], NINE_TENTHS)
         assert (total.members, total.achieved, total.share) == (20, 18, Fraction(9, 10))
-        assert (total.needed, total.status) == (1, rules.NOT_MET)
+        assert (total.needed, total.status) == (1, NOT_MET)
 
     def test_pilot_status_needs_both_targets(self):
         """A 细分行业 meets the pilot only when the 90% rule and the 小巨人 rule both hold."""
-        targets = rules.PilotTargets(2, NINE_TENTHS, Fraction(1))
-        met = rules.pilot_progress([Member(True, "none", 2)], targets)
-        missed = rules.pilot_progress([Member(True, "none", 2), Member(False, "little_giant", 1)], targets)
-        assert (met.status, missed.status) == (rules.MET, rules.NOT_MET)
+        targets = PilotTargets(2, NINE_TENTHS, Fraction(1))
+        met = pilot_progress([Member(True, "none", 2)], targets)
+        missed = pilot_progress([Member(True, "none", 2), Member(False, "little_giant", 1)], targets)
+        assert (met.status, missed.status) == (MET, NOT_MET)
 
 
 class TestScoring:
@@ -222,7 +238,7 @@ class TestScoring:
             ("数字化成效", 20),
         ]
         assert len(indicator.scenarios) == 16 and sum(indicator.scenarios.values()) == 9
-        assert indicator.targets == rules.PilotTargets(2, Fraction(9, 10), Fraction(1))
+        assert indicator.targets == PilotTargets(2, Fraction(9, 10), Fraction(1))
         assert [row.level for row in indicator.level_rule] == [4, 3, 2, 1]
 
     def test_best_answers_score_one_hundred(self, indicator):
@@ -274,12 +290,12 @@ class TestScoring:
 
     def test_inconsistent_file_is_refused(self):
         """An edited file whose points do not add up, or whose level rule is out of order, is refused."""
-        doc = json.loads((SEED_DIR / rules.INDICATOR_FILE).read_text(encoding="utf-8"), parse_float=Decimal)
+        doc = json.loads((SEED_DIR / INDICATOR_FILE).read_text(encoding="utf-8"), parse_float=Decimal)
         broken = copy.deepcopy(doc)
         broken["items"][0]["max_points"] += 1
         with pytest.raises(ValueError):
-            rules.parse_indicator(broken)
+            parse_indicator(broken)
         broken = copy.deepcopy(doc)
         broken["level_rule"].reverse()
         with pytest.raises(ValueError):
-            rules.parse_indicator(broken)
+            parse_indicator(broken)

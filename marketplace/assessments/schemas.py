@@ -6,9 +6,9 @@ from datetime import date
 
 from marshmallow import fields, validate
 
-from marketplace.assessments import service
+from marketplace.assessments.models import AssessmentKind
+from marketplace.assessments.service import indicator
 from marketplace.common.schemas import BaseSchema, PageArgsSchema, Text, between, one_of, page_schema, text
-from marketplace.pilots.models import AssessmentKind
 from marketplace.taxonomy.service import taxonomy
 
 MAX_MEASURE = 1e12
@@ -16,7 +16,7 @@ MAX_MEASURE = 1e12
 
 def level_name(level: int | None) -> str:
     """The Chinese name of a digital level (未评测 for None)."""
-    return service.indicator().level_name(level)
+    return indicator().level_name(level)
 
 
 class MeasureValuesSchema(BaseSchema):
@@ -59,7 +59,11 @@ class ScoresSchema(BaseSchema):
 
 
 class AssessmentSchema(BaseSchema):
-    """A digital-level assessment: answers in, level, scores and gaps out."""
+    """A digital-level assessment: answers in, level, scores and gaps out.
+
+    The service sets the two gaps on the assessments it returns
+    (:func:`marketplace.assessments.service.with_gaps`); the level names come from the indicator.
+    """
 
     id = fields.Integer(dump_only=True)
     enterprise_id = fields.Integer(dump_only=True)
@@ -96,12 +100,12 @@ class AssessmentSchema(BaseSchema):
     level_name = fields.Function(lambda a: level_name(a.level), dump_only=True)
     scores = fields.Function(lambda a: ScoresSchema().dump(a), dump_only=True)
     next_level_gap = fields.Function(
-        lambda a: _dump_gap(service.next_level_gap(a)),
+        lambda a: _dump_gap(a.next_level_gap),
         dump_only=True,
         metadata={"description": "距下一等级的差距；四级时为 null"},
     )
     target_gap = fields.Function(
-        lambda a: _dump_gap(service.target_gap(a)),
+        lambda a: _dump_gap(a.target_gap),
         dump_only=True,
         metadata={"description": "距试点目标等级（二级）的差距；已达到时为 null"},
     )
@@ -166,14 +170,6 @@ class PartSchema(BaseSchema):
     code = fields.String()
     name = fields.String()
     max_points = fields.Integer()
-
-
-class IndicatorScenarioSchema(BaseSchema):
-    """A scenario of the indicator with its constraint flag."""
-
-    code = fields.String()
-    name = fields.String()
-    constraint = fields.Boolean()
 
 
 class LevelRequirementSchema(BaseSchema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -9,26 +10,27 @@ from functools import cache
 from flask import current_app
 from sqlalchemy import select
 
+from marketplace.assessments import rules
+from marketplace.assessments.indicator import Indicator, load_indicator
+from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.common.pagination import paginate
 from marketplace.enterprises.service import get_enterprise
 from marketplace.errors import Forbidden, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
-from marketplace.pilots import rules
-from marketplace.pilots.models import Assessment, AssessmentKind
 from marketplace.taxonomy.service import load_taxonomy
 
 
 @cache
-def _checked_indicator(seed_dir: str) -> rules.Indicator:
-    indicator = rules.load_indicator(seed_dir)
+def _checked_indicator(seed_dir: str) -> Indicator:
+    indicator = load_indicator(seed_dir)
     taxonomy_flags = {code: s.constraint for code, s in load_taxonomy(seed_dir).scenarios.items()}
     if indicator.scenarios != taxonomy_flags:
         raise ValueError("indicator scenarios and their constraint flags must match the scenario taxonomy")
     return indicator
 
 
-def indicator() -> rules.Indicator:
+def indicator() -> Indicator:
     """The digital-level indicator of the current app, checked against the scenario taxonomy."""
     return _checked_indicator(current_app.config["SEED_DATA_DIR"])
 
@@ -91,7 +93,7 @@ def record_assessment(actor: User, enterprise_id: int, data: dict) -> Assessment
         raise Forbidden("现场评测只能由企业所在城市的主管部门录入")
     assessment = build_assessment(enterprise, actor, data)
     db.session.commit()
-    return assessment
+    return with_gaps(assessment)
 
 
 def history_order():
@@ -109,6 +111,19 @@ def latest_assessment(enterprise_id: int) -> Assessment | None:
     ).first()
 
 
+def histories(enterprise_ids: list[int], kind: AssessmentKind | None = None) -> dict[int, list[Assessment]]:
+    """Assessments of the enterprises in the order they happened: all of them, or those of ``kind``."""
+    if not enterprise_ids:
+        return {}
+    query = select(Assessment).where(Assessment.enterprise_id.in_(enterprise_ids))
+    if kind is not None:
+        query = query.where(Assessment.kind == kind)
+    found: dict[int, list[Assessment]] = defaultdict(list)
+    for assessment in db.session.scalars(query.order_by(Assessment.enterprise_id, *history_order())):
+        found[assessment.enterprise_id].append(assessment)
+    return found
+
+
 def list_assessments(actor: User, enterprise_id: int, args: dict) -> dict:
     """The assessment history of an enterprise the caller may see, newest first.
 
@@ -119,7 +134,10 @@ def list_assessments(actor: User, enterprise_id: int, args: dict) -> dict:
     if args.get("kind"):
         query = query.where(Assessment.kind == args["kind"])
     query = query.order_by(*(column.desc() for column in history_order()))
-    return paginate(query, args["page"], args["per_page"])
+    page = paginate(query, args["page"], args["per_page"])
+    for assessment in page["items"]:
+        with_gaps(assessment)
+    return page
 
 
 def gap_to(assessment: Assessment, target_level: int) -> rules.Gap | None:
@@ -139,3 +157,10 @@ def next_level_gap(assessment: Assessment) -> rules.Gap | None:
 def target_gap(assessment: Assessment) -> rules.Gap | None:
     """The gap to the pilot target level (二级)."""
     return gap_to(assessment, indicator().targets.target_level)
+
+
+def with_gaps(assessment: Assessment) -> Assessment:
+    """Set ``next_level_gap`` and ``target_gap`` on the assessment, which its views show; returns it."""
+    assessment.next_level_gap = next_level_gap(assessment)
+    assessment.target_gap = target_gap(assessment)
+    return assessment

@@ -7,7 +7,8 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user, optionally_authenticated
 from marketplace.cases import service
 from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
-from marketplace.common.routes import Blueprint, add_lifecycle_routes
+from marketplace.common.routes import Blueprint
+from marketplace.listings.routes import add_lifecycle_routes
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="转型样板案例")
 

@@ -1,20 +1,8 @@
-"""Route builders shared by blueprints."""
+"""The blueprint every resource registers its routes on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import flask_smorest
-
-from marketplace.auth.security import authenticated, current_user
-from marketplace.common.schemas import BaseSchema, Text, text
-
-LIFECYCLE_ACTIONS = {
-    "submit": "Submit an own draft or rejected {noun} for review.",
-    "approve": "Publish a {noun} that is in review (reviewers only).",
-    "reject": "Reject a {noun} that is in review, with a reason (reviewers only).",
-    "archive": "Archive a published {noun} (its owner or a reviewer).",
-}
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -27,32 +15,3 @@ class Blueprint(flask_smorest.Blueprint):
     def arguments(self, schema, **kwargs):
         """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance."""
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
-
-
-class ReviewSchema(BaseSchema):
-    """A reviewer's reason for rejecting."""
-
-    reason = Text(required=True, validate=text(2, 500))
-
-
-def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun: str) -> None:
-    """Register ``POST /<id>/{submit,approve,reject,archive}`` on ``blp``.
-
-    :param transition: ``transition(actor, item_id, action, reason)`` from the service.
-    """
-    for action, doc in LIFECYCLE_ACTIONS.items():
-        if action == "reject":
-
-            def view(data, item_id, action=action):
-                return transition(current_user(), item_id, action, data["reason"])
-
-            view = blp.arguments(ReviewSchema)(view)
-        else:
-
-            def view(item_id, action=action):
-                return transition(current_user(), item_id, action, None)
-
-        view.__doc__ = doc.format(noun=noun)
-        view.__name__ = f"{action}_{blp.name}"
-        decorated = authenticated(blp)(blp.response(200, item_schema)(view))
-        blp.route(f"/<int:item_id>/{action}", methods=["POST"], endpoint=f"{action}")(decorated)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import or_, select
 
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
 from marketplace.errors import Conflict, Forbidden, NotFound
-from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
+
+CITY_LOCKS = "enterprise_city_locks"
 
 
 def can_see(actor: User | None, enterprise: Enterprise) -> bool:
@@ -51,20 +53,18 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
     enterprise = get_enterprise(actor, enterprise_id)
     if enterprise.owner_id != actor.id and actor.role is not Role.ADMIN:
         raise Forbidden("只能修改自己的企业档案")
-    if data.get("city", enterprise.city) != enterprise.city and in_city_pilot(enterprise.id):
+    if data.get("city", enterprise.city) != enterprise.city and city_locked(enterprise.id):
         raise Conflict("企业已纳入本市试点，变更所在城市请联系城市主管部门", {"city": ["企业已纳入本市试点"]})
     return update_profile(enterprise, data)
 
 
-def in_city_pilot(enterprise_id: int) -> bool:
-    """True if the enterprise is enrolled in a pilot 细分行业 or has a retrofit project."""
-    from marketplace.pilots.models import PilotEnrolment, RetrofitProject
+def city_locked(enterprise_id: int) -> bool:
+    """True if a feature keeps the enterprise in its city, as a city pilot does with its enterprises.
 
-    return any(
-        db.session.scalar(select(model.enterprise_id).where(model.enterprise_id == enterprise_id).limit(1))
-        is not None
-        for model in (PilotEnrolment, RetrofitProject)
-    )
+    Features register their checks, ``check(enterprise_id) -> bool``, in
+    ``app.extensions[CITY_LOCKS]``; the pilots blueprint does so when it is registered.
+    """
+    return any(check(enterprise_id) for check in current_app.extensions.get(CITY_LOCKS, ()))
 
 
 def list_enterprises(actor: User, args: dict) -> dict:

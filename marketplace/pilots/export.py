@@ -15,10 +15,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
-from marketplace.pilots.service import SIZE_NAMES, TIER_NAMES
+from marketplace.pilots.labels import KIND_NAMES, SIZE_NAMES, TIER_NAMES
 from marketplace.taxonomy.service import taxonomy
 
-KIND_NAMES = {"self": "自评", "onsite": "现场评定"}
 MIME_TYPES = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

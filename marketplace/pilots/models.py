@@ -1,4 +1,4 @@
-"""Models of the city pilots: digital-level assessments, 细分行业, enrolments and retrofit projects."""
+"""Models of the city pilots: 细分行业, enrolments and retrofit projects."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -27,18 +26,10 @@ from marketplace.models import (
     Provider,
     Solution,
     TimestampMixin,
-    User,
     UTCDateTime,
-    _enum_column,
+    enum_column,
     utcnow,
 )
-
-
-class AssessmentKind(enum.StrEnum):
-    """Who assessed: the enterprise itself, or an on-site assessment (现场评定)."""
-
-    SELF = "self"
-    ONSITE = "onsite"
 
 
 class ProjectStatus(enum.StrEnum):
@@ -48,39 +39,6 @@ class ProjectStatus(enum.StrEnum):
     FILING = "filing"
     IMPLEMENTATION = "implementation"
     ACCEPTED = "accepted"
-
-
-class Assessment(db.Model):
-    """One digital-level assessment of an enterprise; the history is kept, never edited."""
-
-    __tablename__ = "assessments"
-    __table_args__ = (
-        CheckConstraint("level BETWEEN 0 AND 4", name="level_range"),
-        CheckConstraint("total_score BETWEEN 0 AND 100", name="score_range"),
-        Index("ix_assessments_enterprise_date", "enterprise_id", "assessed_on"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"))
-    kind: Mapped[AssessmentKind] = _enum_column(AssessmentKind)
-    assessed_on: Mapped[date] = mapped_column(Date)
-    indicator_version: Mapped[str] = mapped_column(String(32))
-    level: Mapped[int] = mapped_column(Integer)
-    total_score: Mapped[int] = mapped_column(Integer)
-    foundation_score: Mapped[int] = mapped_column(Integer)
-    management_score: Mapped[int] = mapped_column(Integer)
-    effectiveness_score: Mapped[int] = mapped_column(Integer)
-    scenario_levels: Mapped[dict] = mapped_column(JSON)
-    answers: Mapped[dict] = mapped_column(JSON)
-    measures: Mapped[dict] = mapped_column(JSON, default=dict)
-    note: Mapped[str] = mapped_column(String(500), default="")
-    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
-
-    enterprise: Mapped[Enterprise] = relationship()
-    recorded_by: Mapped[User] = relationship()
 
 
 class PilotSubIndustry(TimestampMixin, db.Model):
@@ -135,7 +93,7 @@ class RetrofitProject(TimestampMixin, db.Model):
     sub_industry_id: Mapped[int] = mapped_column(ForeignKey("pilot_sub_industries.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))
     contract_amount_cny: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[ProjectStatus] = _enum_column(ProjectStatus, default=ProjectStatus.DIAGNOSIS, index=True)
+    status: Mapped[ProjectStatus] = enum_column(ProjectStatus, default=ProjectStatus.DIAGNOSIS, index=True)
     started_on: Mapped[date] = mapped_column(Date)
     filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     implementing_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,7 +7,8 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user
 from marketplace.cases.schemas import CaseSchema
 from marketplace.common.routes import Blueprint
-from marketplace.pilots import export, service
+from marketplace.enterprises.service import CITY_LOCKS
+from marketplace.pilots import dashboard, enrolment, export, projects, showcase, standings
 from marketplace.pilots.schemas import (
     AdvanceSchema,
     BasisArgsSchema,
@@ -27,6 +28,13 @@ from marketplace.pilots.schemas import (
 blp = Blueprint(
     "pilots", __name__, url_prefix="/api/v1", description="城市试点：细分行业、试点看板与改造项目"
 )
+
+
+@blp.record_once
+def lock_enrolled_enterprises(state) -> None:
+    """Keep the enterprises of a city's pilot in that city (see :func:`enrolment.in_city_pilot`)."""
+    state.app.extensions.setdefault(CITY_LOCKS, []).append(enrolment.in_city_pilot)
+
 
 PILOT = "/cities/<string:city>/pilot"
 EXPORT_DOC = {
@@ -48,7 +56,7 @@ class Dashboard(MethodView):
     @blp.response(200, DashboardSchema)
     def get(self, args, city):
         """Where each 细分行业 stands against the 90%/100% targets (the city's office and admins)."""
-        return service.dashboard(current_user(), city, args["basis"])
+        return dashboard.dashboard(current_user(), city, args["basis"])
 
 
 @blp.route(f"{PILOT}/export")
@@ -60,7 +68,7 @@ class Export(MethodView):
     @blp.arguments(ExportArgsSchema, location="query")
     def get(self, args, city):
         """Download the enterprises with levels and gaps as CSV or XLSX (the city's office and admins)."""
-        rows = service.export_rows(current_user(), city, args["basis"])
+        rows = standings.export_rows(current_user(), city, args["basis"])
         return export.export_response(rows, city, args["format"])
 
 
@@ -73,7 +81,7 @@ class PilotEnterprises(MethodView):
     @blp.response(200, PilotEnterprisePageSchema)
     def get(self, args, city):
         """List enrolled enterprises with first and latest levels and the gap to 二级."""
-        return service.pilot_enterprises(current_user(), city, args)
+        return standings.pilot_enterprises(current_user(), city, args)
 
 
 @blp.route(f"{PILOT}/sub-industries")
@@ -84,14 +92,14 @@ class SubIndustries(MethodView):
     @blp.response(200, SubIndustrySchema(many=True))
     def get(self, city):
         """List the city's 细分行业."""
-        return service.list_sub_industries(current_user(), city)
+        return enrolment.list_sub_industries(current_user(), city)
 
     @authenticated(blp)
     @blp.arguments(SubIndustrySchema)
     @blp.response(201, SubIndustrySchema)
     def post(self, data, city):
         """Define a 细分行业: the city's label, its GB/T codes and the retrofit target."""
-        return service.create_sub_industry(current_user(), city, data)
+        return enrolment.create_sub_industry(current_user(), city, data)
 
 
 @blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>")
@@ -102,14 +110,14 @@ class SubIndustryById(MethodView):
     @blp.response(200, SubIndustrySchema)
     def get(self, city, sub_industry_id):
         """Get a 细分行业 with its enrolled enterprises."""
-        return service.get_sub_industry(current_user(), city, sub_industry_id)
+        return enrolment.get_sub_industry(current_user(), city, sub_industry_id)
 
     @authenticated(blp)
     @blp.arguments(SubIndustrySchema(partial=True))
     @blp.response(200, SubIndustrySchema)
     def patch(self, data, city, sub_industry_id):
         """Change a 细分行业's label, codes or retrofit target."""
-        return service.update_sub_industry(current_user(), city, sub_industry_id, data)
+        return enrolment.update_sub_industry(current_user(), city, sub_industry_id, data)
 
 
 @blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>/enrolments")
@@ -121,7 +129,7 @@ class Enrolments(MethodView):
     @blp.response(200, SubIndustrySchema)
     def post(self, data, city, sub_industry_id):
         """Enrol enterprises of the city whose industry falls under the 细分行业's codes."""
-        return service.enrol(current_user(), city, sub_industry_id, data["enterprise_ids"])
+        return enrolment.enrol(current_user(), city, sub_industry_id, data["enterprise_ids"])
 
 
 @blp.route(f"{PILOT}/sub-industries/<int:sub_industry_id>/enrolments/<int:enterprise_id>")
@@ -132,7 +140,7 @@ class Enrolment(MethodView):
     @blp.response(204)
     def delete(self, city, sub_industry_id, enterprise_id):
         """Take an enterprise without retrofit project out of the 细分行业."""
-        service.unenrol(current_user(), city, sub_industry_id, enterprise_id)
+        enrolment.unenrol(current_user(), city, sub_industry_id, enterprise_id)
 
 
 @blp.route("/retrofit-projects")
@@ -144,14 +152,14 @@ class Projects(MethodView):
     @blp.response(200, ProjectPageSchema)
     def get(self, args):
         """List projects: a city office its city's, a provider or enterprise its own, admins all."""
-        return service.list_projects(current_user(), args)
+        return projects.list_projects(current_user(), args)
 
     @authenticated(blp)
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectOutcomeSchema)
     def post(self, data):
         """Open a project at 诊断评估 for an enrolled enterprise of the office's city."""
-        return service.create_project(current_user(), data)
+        return projects.create_project(current_user(), data)
 
 
 @blp.route("/retrofit-projects/<int:project_id>")
@@ -162,7 +170,7 @@ class ProjectById(MethodView):
     @blp.response(200, ProjectOutcomeSchema)
     def get(self, project_id):
         """Get a project with its level before and after (its city's office, admins, the parties)."""
-        return service.get_project(current_user(), project_id)
+        return projects.show_project(current_user(), project_id)
 
 
 @blp.route("/retrofit-projects/<int:project_id>/advance")
@@ -177,7 +185,7 @@ class AdvanceProject(MethodView):
 
         Acceptance needs an on-site assessment dated after the start and during or after implementation.
         """
-        return service.advance_project(current_user(), project_id, data["note"])
+        return projects.advance_project(current_user(), project_id, data["note"])
 
 
 @blp.route("/retrofit-projects/<int:project_id>/showcase")
@@ -189,4 +197,4 @@ class ShowcaseProject(MethodView):
     @blp.response(201, CaseSchema)
     def post(self, data, project_id):
         """Make the project's benchmark case (once) and promote it in the city, in one call."""
-        return service.showcase_project(current_user(), project_id, data)
+        return showcase.showcase_project(current_user(), project_id, data)

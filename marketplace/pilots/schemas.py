@@ -19,8 +19,9 @@ from marketplace.common.schemas import (
     page_schema,
     text,
 )
+from marketplace.pilots.labels import STATUS_NAMES
 from marketplace.pilots.models import ProjectStatus
-from marketplace.pilots.service import BASES, STATUS_NAMES, outcome_of
+from marketplace.pilots.standings import BASES
 from marketplace.solutions.schemas import MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode
 
@@ -176,9 +177,12 @@ class OutcomeSchema(BaseSchema):
 
 
 class ProjectOutcomeSchema(ProjectSchema):
-    """A project with its outcome: levels before and after, from the enterprise's assessments."""
+    """A project with its outcome: levels before and after, from the enterprise's assessments.
 
-    outcome = fields.Function(lambda p: OutcomeSchema().dump(outcome_of(p)), dump_only=True)
+    The service sets ``outcome`` on the project it returns (:func:`marketplace.pilots.projects.with_outcome`).
+    """
+
+    outcome = fields.Function(lambda p: OutcomeSchema().dump(p.outcome), dump_only=True)
 
 
 class ProjectQueryArgsSchema(PageArgsSchema):

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from tqdm import tqdm
 
+from marketplace.assessments.models import Assessment
 from marketplace.assessments.service import build_assessment
 from marketplace.extensions import db
 from marketplace.models import (
@@ -27,14 +28,15 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.pilots.enrolment import industry_matches
 from marketplace.pilots.models import (
-    Assessment,
     PilotEnrolment,
     PilotSubIndustry,
     ProjectStatus,
     RetrofitProject,
 )
-from marketplace.pilots.service import case_data_from_project, industry_matches, outcome_of
+from marketplace.pilots.projects import outcome_of
+from marketplace.pilots.showcase import case_data_from_project
 
 STALE = "the demo pilot files do not match the demo catalog; rebuild them with seed_data/demo/build_pilots.py"
 STAGE_DATES = {"filed_on": "filed_at", "implementing_on": "implementing_at", "accepted_on": "accepted_at"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from marketplace.auth.security import authenticated, current_user, optionally_authenticated
-from marketplace.common.routes import Blueprint, add_lifecycle_routes
+from marketplace.common.routes import Blueprint
+from marketplace.listings.routes import add_lifecycle_routes
 from marketplace.models import Role
 from marketplace.solutions import service
 from marketplace.solutions.schemas import (

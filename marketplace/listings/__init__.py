@@ -1,0 +1,1 @@
+"""Listings, solutions and cases: the review lifecycle they share."""
