@@ -63,13 +63,18 @@ class Matcher(BaseEstimator):
         return TextVectorizer(AnalyzerWords(self.seed_dir), AnalyzerNormaliser(self.seed_dir))
 
     def fit(self, texts: Sequence[str], scenarios: Sequence[Sequence[str]]) -> Matcher:
-        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts."""
+        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts.
+
+        :raises ValueError: if the ranker's prior does not weigh every feature; checked here, before
+            the text models are fitted, rather than at the first request.
+        """
+        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
+        ranker.prior_weights()
         self.features_ = f.FEATURES
         self.text_model_ = self._vectorizer().fit(texts)
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
             texts, scenarios
         )
-        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
         self.rankers_ = {kind: clone(ranker) for kind in KINDS}
         return self
 

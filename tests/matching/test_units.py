@@ -20,7 +20,7 @@ from matching.features import (
     uplift_fit,
 )
 from matching.matcher import Match, Matcher, _consensus, diversify, relative_scores
-from matching.ranker import LinearRanker
+from matching.ranker import PRIOR_WEIGHTS, LinearRanker
 from matching.reasons import Names, explain
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
@@ -82,6 +82,25 @@ def test_ranker_follows_sklearn_conventions():
     y = (X[:, 5] > 0.5).astype(int) * 3
     assert ranker.fit(X, y) is ranker
     assert np.argmax(ranker.weights_) == 5
+
+
+@pytest.mark.parametrize(
+    ("prior", "named"),
+    [
+        ({name: 1.0 for name in FEATURES if name != "consensus"}, r"missing \['consensus'\]"),
+        ({**PRIOR_WEIGHTS, "popularity": 1.0}, r"unknown \['popularity'\]"),
+    ],
+    ids=["missing", "unknown"],
+)
+def test_a_prior_that_does_not_weigh_every_feature_is_refused(prior, named):
+    """A feature left out of the prior (a misspelt key is enough) would weigh 0 and never count."""
+    X, y = np.eye(2, len(FEATURES)), np.array([0, 3])
+    with pytest.raises(ValueError, match=named):
+        LinearRanker(prior=prior).fit(X, y)
+    with pytest.raises(ValueError, match=named):
+        LinearRanker(prior=prior).decision_function(X)
+    with pytest.raises(ValueError, match=named):
+        Matcher(SEED_DIR, ranker=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
 
 
 def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
