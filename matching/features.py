@@ -39,6 +39,18 @@ class Profile:
     digital_level: int | None = None
     gap_scenarios: tuple[str, ...] = ()
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Profile:
+        """A profile from a request body, a judged query or a logged request.
+
+        :param values: field name → value; lists become tuples, and missing fields take their
+            defaults.
+        :raises TypeError: if a key is not a field of :class:`Profile` or a required one is missing.
+        """
+        return cls(
+            **{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+        )
+
 
 @dataclass(frozen=True)
 class Candidate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 
 from indexing.base import SearchRequest
@@ -141,9 +142,7 @@ def recommend(
     scenario_scores = matcher.scenario_scores(profile)
     plan = level_plan(profile, scenario_scores, enterprise_id)
     if plan:
-        profile = Profile(
-            **{**profile.__dict__, "gap_scenarios": tuple(s["code"] for s in plan["scenarios"])}
-        )
+        profile = replace(profile, gap_scenarios=tuple(s["code"] for s in plan["scenarios"]))
     solutions, cases = rank_lists(
         profile, matcher, scenario_hints(scenario_scores), dict([exclude]) if exclude else None
     )
@@ -217,15 +216,7 @@ def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) 
 
 def profile_from_args(args: dict) -> Profile:
     """A request body as a profile."""
-    return Profile(
-        industry=args["industry"],
-        needs=args["needs"],
-        scenarios=tuple(args.get("scenarios") or ()),
-        budget_max_cny=args.get("budget_max_cny"),
-        city=args.get("city"),
-        province=args.get("province"),
-        digital_level=args.get("digital_level"),
-    )
+    return Profile.from_mapping(args)
 
 
 def recommend_for_enterprise(actor: User, enterprise_id: int, limit: int) -> dict:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -54,6 +56,26 @@ def test_ndcg_mrr_recall_by_hand():
 def test_industry_affinity(requested, tagged, expected):
     """Same code and ancestors fit; generic items nearly; siblings hardly; other industries not."""
     assert industry_affinity(requested, tagged) == expected
+
+
+def test_a_profile_survives_its_json_round_trip():
+    """Requests, judged queries and logged requests all arrive as JSON, with tuples as lists.
+
+    Feedback training relearns from logged profiles, so each must come back as the profile served.
+    """
+    profile = Profile(
+        industry="C3670",
+        needs="外观缺陷",
+        scenarios=("quality",),
+        budget_max_cny=100_000,
+        city="苏州市",
+        digital_level=1,
+        gap_scenarios=("quality", "energy"),
+    )
+    assert Profile.from_mapping(json.loads(json.dumps(asdict(profile)))) == profile
+    assert Profile.from_mapping({"industry": "C36", "needs": "质检"}) == Profile("C36", "质检")
+    with pytest.raises(TypeError, match="limit"):
+        Profile.from_mapping({"industry": "C36", "needs": "质检", "limit": 10})
 
 
 def test_budget_and_uplift_fit():
