@@ -53,6 +53,16 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class Metric:
+    """An outcome a case measured: its value ``before`` and ``after`` the retrofit, in ``unit``."""
+
+    name: str
+    before: float
+    after: float
+    unit: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A solution or case as the matcher sees it, flattened from the store, the same for every request.
 
@@ -60,7 +70,9 @@ class Candidate:
     ``uplifts`` are ``(scenario, from_level, to_level)``; ``evidence_cases`` counts published cases
     that used a solution and ``cases_by_city`` counts them per city; ``accepted_claims``
     counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now;
-    ``solution_ids`` are the solutions a case used.
+    ``solution_ids`` are the solutions a case used and ``solution_titles`` their titles by id;
+    ``metrics`` are the outcomes a case measured. ``summary``, ``provider_name`` (a solution's) and
+    ``enterprise_name`` (a case's) are shown with the item and do not affect its score.
     """
 
     kind: str
@@ -84,7 +96,11 @@ class Candidate:
     level_before: int | None = None
     level_after: int | None = None
     solution_ids: tuple[int, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False)
+    solution_titles: Mapping[int, str] = field(default_factory=dict, compare=False)
+    metrics: tuple[Metric, ...] = ()
+    summary: str = ""
+    provider_name: str | None = None
+    enterprise_name: str | None = None
 
 
 ANCESTOR_SCORES = {5: 1.0, 4: 1.0, 3: 0.9}

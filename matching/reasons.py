@@ -99,7 +99,7 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
 
 
 def _case_reasons(profile: Profile, candidate: Candidate, components: dict):
-    used = candidate.extra.get("solution_titles", {}).get(components.get("used_solution"))
+    used = candidate.solution_titles.get(components.get("used_solution"))
     if used and components["solution_fit"] >= 0.5:
         yield 0.5 + components["solution_fit"], f"用了与您需求相符的方案：{used}"
     if candidate.level_before is not None and candidate.level_after is not None:
@@ -108,8 +108,8 @@ def _case_reasons(profile: Profile, candidate: Candidate, components: dict):
                 0.7,
                 f"改造后由{LEVEL_NAMES[candidate.level_before]}升至{LEVEL_NAMES[candidate.level_after]}",
             )
-    for metric in candidate.extra.get("metrics", [])[:1]:
-        yield 0.6, f"{metric['name']}：{metric['before']:g}→{metric['after']:g}{metric['unit']}"
+    for metric in candidate.metrics[:1]:
+        yield 0.6, f"{metric.name}：{metric.before:g}→{metric.after:g}{metric.unit}"
     if components["locality"] >= 1.0:
         yield 0.65, "本市样板，可就近参观学习"
     elif components["locality"] > 0:

@@ -184,10 +184,10 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
     return {
         "id": candidate.id,
         "title": candidate.title,
-        "summary": candidate.extra["summary"],
+        "summary": candidate.summary,
         "provider": {
             "id": candidate.provider_id,
-            "name": candidate.extra["provider_name"],
+            "name": candidate.provider_name,
             "city": candidate.city,
         },
         "price_min_cny": candidate.price_min_cny,
@@ -199,16 +199,16 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
 
 
 def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
-    row = match.candidate.extra["row"]
+    candidate = match.candidate
     return {
-        "id": row.id,
-        "title": row.title,
-        "enterprise_name": row.enterprise_name,
-        "city": row.city,
-        "industry": row.industry_code,
-        "level_before": row.level_before,
-        "level_after": row.level_after,
-        "promoted": bool(row.promoted_cities),
+        "id": candidate.id,
+        "title": candidate.title,
+        "enterprise_name": candidate.enterprise_name,
+        "city": candidate.city,
+        "industry": candidate.industries[0],
+        "level_before": candidate.level_before,
+        "level_after": candidate.level_after,
+        "promoted": bool(candidate.promoted_cities),
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }

@@ -228,7 +228,7 @@ def test_cases_score_by_the_solutions_they_used():
         industries=("C3670",),
         scenarios=("quality",),
         solution_ids=(3, 2, 7),
-        extra={"solution_titles": {2: "AI视觉质检一体机", 3: "x", 7: "y"}},
+        solution_titles={2: "AI视觉质检一体机", 3: "x", 7: "y"},
     )
     assert solution_fit(case, scores) == (0.5, 2)
     assert solution_fit(case, {}) == (0.0, None)
