@@ -20,14 +20,14 @@ FEATURES = (
     "consensus",
 )
 PROMOTION_CAP = 1.0
-LEVEL_TWO = 2
 
 
 @dataclass(frozen=True)
 class Profile:
     """An enterprise's request: its sub-industry, its needs in its own words, and its constraints.
 
-    ``gap_scenarios`` are the scenarios it must lift to reach 二级 (level-up planning), if known.
+    ``gap_scenarios`` are the scenarios it must lift to reach the target level (level-up planning,
+    against the indicator's target, 二级), if known.
     """
 
     industry: str
@@ -159,11 +159,20 @@ def deploy_speed(days: int | None) -> float:
     return 1.0 / (1.0 + max(days - 7, 0) / 50.0)
 
 
-def uplift_fit(profile: Profile, candidate: Candidate) -> float:
-    """Share of the requester's gap scenarios that the item's declared uplift lifts from below 二级 to it."""
+def lifts_to(uplift: tuple[str, int, int], target_level: int) -> bool:
+    """Whether a declared ``(scenario, from_level, to_level)`` uplift crosses ``target_level``."""
+    _, before, after = uplift
+    return before < target_level <= after
+
+
+def uplift_fit(profile: Profile, candidate: Candidate, target_level: int) -> float:
+    """Share of the requester's gap scenarios that the item's declared uplift lifts to ``target_level``.
+
+    :param target_level: the level the gap is measured against (the indicator's target, 二级).
+    """
     if not profile.gap_scenarios:
         return 0.0
-    lifted = {scenario for scenario, before, after in candidate.uplifts if before < LEVEL_TWO <= after}
+    lifted = {uplift[0] for uplift in candidate.uplifts if lifts_to(uplift, target_level)}
     return len(lifted & set(profile.gap_scenarios)) / len(profile.gap_scenarios)
 
 

@@ -145,12 +145,16 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        *,
+        target_level: int,
     ) -> tuple[np.ndarray, list[dict]]:
         """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons.
 
         :param solutions: when ranking cases, the solutions already ranked for the same request:
             a case is scored by the solutions it used, and by its resemblance to the best ones.
         :param retrieval: the search engine's score of each candidate (by id) for this request.
+        :param target_level: the level the profile's gap scenarios must reach (the indicator's
+            target); the uplift feature counts the gap scenarios an item lifts to it.
         """
         retrieval = retrieval or {}
         if not candidates:
@@ -173,7 +177,7 @@ class Matcher(BaseEstimator):
                 "industry": industry,
                 "budget": f.budget_fit(profile.budget_max_cny, candidate.price_min_cny),
                 "deploy": f.deploy_speed(candidate.deploy_days),
-                "uplift": f.uplift_fit(profile, candidate),
+                "uplift": f.uplift_fit(profile, candidate, target_level),
                 "locality": f.locality(profile, candidate),
                 "evidence": f.evidence(profile, candidate),
                 "promotion": f.promotion(profile, candidate),
@@ -207,14 +211,16 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        *,
+        target_level: int,
     ) -> list[Match]:
         """Score and sort candidates, best first, leaving out those unrelated to the need.
 
         A candidate is kept if its text resembles the need, it serves a scenario the need is likely
         about, or (a case) it used a solution that fits the need; price, place or evidence alone
-        never make an unrelated item a match.
+        never make an unrelated item a match. Parameters are those of :meth:`features`.
         """
-        X, details = self.features(profile, candidates, solutions, retrieval)
+        X, details = self.features(profile, candidates, solutions, retrieval, target_level=target_level)
         if not details:
             return []
         scores = self.rankers_[candidates[0].kind].decision_function(X)

@@ -24,7 +24,7 @@ from marketplace.recommendations.models_store import active_matcher
 from marketplace.search.cache import cache_key
 from marketplace.search.service import call_index, search_state
 from marketplace.taxonomy.service import taxonomy
-from matching.features import LEVEL_TWO, Profile
+from matching.features import Profile
 from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
@@ -33,13 +33,20 @@ SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
 
 
+def target_level() -> int:
+    """The level recommendations plan towards: the indicator's pilot target (二级)."""
+    return indicator().targets.target_level
+
+
 def names() -> Names:
-    """Taxonomy lookups for reasons."""
+    """Taxonomy lookups and the indicator's level names and target level, for reasons."""
     tax = taxonomy()
     return Names(
         industry=lambda code: tax.industries[code].name if code in tax.industries else code,
         scenario=lambda code: tax.scenarios[code].name if code in tax.scenarios else code,
         is_constraint=lambda code: tax.scenarios[code].constraint if code in tax.scenarios else False,
+        level=indicator().level_name,
+        target_level=target_level(),
     )
 
 
@@ -74,11 +81,12 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
 
 
 def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_id: int | None) -> dict | None:
-    """Which scenarios must rise to reach 二级, from the latest assessment or, lacking one, the rule."""
-    if profile.digital_level is not None and profile.digital_level >= LEVEL_TWO:
+    """Which scenarios must rise to the target level, from the latest assessment or, lacking one, the rule."""
+    target = target_level()
+    if profile.digital_level is not None and profile.digital_level >= target:
         return None
     ind = indicator()
-    requirement = next(row for row in ind.level_rule if row.level == LEVEL_TWO)
+    requirement = next(row for row in ind.level_rule if row.level == target)
     assessment = latest_assessment(enterprise_id) if enterprise_id else None
     if assessment is not None:
         gap = target_gap(assessment)
@@ -96,7 +104,7 @@ def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_i
         scenarios = constraint[: requirement.min_constraint_scenarios]
         basis = "level_rule"
     return {
-        "target_level": LEVEL_TWO,
+        "target_level": target,
         "basis": basis,
         "min_scenarios": requirement.min_scenarios,
         "min_constraint_scenarios": requirement.min_constraint_scenarios,
@@ -126,7 +134,9 @@ def rank_lists(
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        ranked[kind] = matcher.rank(profile, build(ids, key), ranked.get("solution"), ids)
+        ranked[kind] = matcher.rank(
+            profile, build(ids, key), ranked.get("solution"), ids, target_level=target_level()
+        )
     return ranked["solution"], ranked["case"]
 
 

@@ -26,6 +26,7 @@ from matching.ranker import PRIOR_WEIGHTS, LinearRanker
 from matching.reasons import Names, explain
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
+LEVELS = {0: "未达一级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 
 
 def test_ndcg_mrr_recall_by_hand():
@@ -92,7 +93,8 @@ def test_budget_and_uplift_fit():
         scenarios=("quality",),
         uplifts=(("quality", 1, 2),),
     )
-    assert uplift_fit(profile, candidate) == 0.5
+    assert uplift_fit(profile, candidate, target_level=2) == 0.5
+    assert uplift_fit(profile, candidate, target_level=3) == 0.0
 
 
 def test_ranker_follows_sklearn_conventions():
@@ -174,6 +176,8 @@ def test_reasons_come_from_components():
         industry=lambda c: {"C3670": "汽车零部件及配件制造"}.get(c, c),
         scenario=lambda c: {"quality": "质量管理"}.get(c, c),
         is_constraint=lambda c: True,
+        level=LEVELS.__getitem__,
+        target_level=2,
     )
     profile = Profile(
         industry="C3670", needs="外观缺陷", budget_max_cny=100_000, city="苏州市", gap_scenarios=("quality",)
@@ -232,7 +236,9 @@ def test_cases_score_by_the_solutions_they_used():
     )
     assert solution_fit(case, scores) == (0.5, 2)
     assert solution_fit(case, {}) == (0.0, None)
-    names = Names(industry=str, scenario=str, is_constraint=lambda c: False)
+    names = Names(
+        industry=str, scenario=str, is_constraint=lambda c: False, level=LEVELS.__getitem__, target_level=2
+    )
     components = {"industry": 0.0, "scenario": 0.0, "text": 0.0, "locality": 0.0, "promotion": 0.0}
     fitted = {**components, "solution_fit": 0.9, "used_solution": 2}
     profile = Profile("C3670", "质检")
