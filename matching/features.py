@@ -20,14 +20,14 @@ FEATURES = (
     "consensus",
 )
 PROMOTION_CAP = 1.0
-LEVEL_TWO = 2
 
 
 @dataclass(frozen=True)
 class Profile:
     """An enterprise's request: its sub-industry, its needs in its own words, and its constraints.
 
-    ``gap_scenarios`` are the scenarios it must lift to reach 二级 (level-up planning), if known.
+    ``gap_scenarios`` are the scenarios it must lift to reach the target level (level-up planning,
+    against the indicator's target, 二级), if known.
     """
 
     industry: str
@@ -39,6 +39,28 @@ class Profile:
     digital_level: int | None = None
     gap_scenarios: tuple[str, ...] = ()
 
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Profile:
+        """A profile from a request body, a judged query or a logged request.
+
+        :param values: field name → value; lists become tuples, and missing fields take their
+            defaults.
+        :raises TypeError: if a key is not a field of :class:`Profile` or a required one is missing.
+        """
+        return cls(
+            **{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+        )
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An outcome a case measured: its value ``before`` and ``after`` the retrofit, in ``unit``."""
+
+    name: str
+    before: float
+    after: float
+    unit: str
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -48,7 +70,9 @@ class Candidate:
     ``uplifts`` are ``(scenario, from_level, to_level)``; ``evidence_cases`` counts published cases
     that used a solution and ``cases_by_city`` counts them per city; ``accepted_claims``
     counts outcome figures accepted by a city; ``promoted_cities`` lists the cities promoting it now;
-    ``solution_ids`` are the solutions a case used.
+    ``solution_ids`` are the solutions a case used and ``solution_titles`` their titles by id;
+    ``metrics`` are the outcomes a case measured. ``summary``, ``provider_name`` (a solution's) and
+    ``enterprise_name`` (a case's) are shown with the item and do not affect its score.
     """
 
     kind: str
@@ -72,7 +96,11 @@ class Candidate:
     level_before: int | None = None
     level_after: int | None = None
     solution_ids: tuple[int, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False)
+    solution_titles: Mapping[int, str] = field(default_factory=dict, compare=False)
+    metrics: tuple[Metric, ...] = ()
+    summary: str = ""
+    provider_name: str | None = None
+    enterprise_name: str | None = None
 
 
 ANCESTOR_SCORES = {5: 1.0, 4: 1.0, 3: 0.9}
@@ -131,11 +159,20 @@ def deploy_speed(days: int | None) -> float:
     return 1.0 / (1.0 + max(days - 7, 0) / 50.0)
 
 
-def uplift_fit(profile: Profile, candidate: Candidate) -> float:
-    """Share of the requester's gap scenarios that the item's declared uplift lifts from below 二级 to it."""
+def lifts_to(uplift: tuple[str, int, int], target_level: int) -> bool:
+    """Whether a declared ``(scenario, from_level, to_level)`` uplift crosses ``target_level``."""
+    _, before, after = uplift
+    return before < target_level <= after
+
+
+def uplift_fit(profile: Profile, candidate: Candidate, target_level: int) -> float:
+    """Share of the requester's gap scenarios that the item's declared uplift lifts to ``target_level``.
+
+    :param target_level: the level the gap is measured against (the indicator's target, 二级).
+    """
     if not profile.gap_scenarios:
         return 0.0
-    lifted = {scenario for scenario, before, after in candidate.uplifts if before < LEVEL_TWO <= after}
+    lifted = {uplift[0] for uplift in candidate.uplifts if lifts_to(uplift, target_level)}
     return len(lifted & set(profile.gap_scenarios)) / len(profile.gap_scenarios)
 
 

@@ -63,13 +63,18 @@ class Matcher(BaseEstimator):
         return TextVectorizer(AnalyzerWords(self.seed_dir), AnalyzerNormaliser(self.seed_dir))
 
     def fit(self, texts: Sequence[str], scenarios: Sequence[Sequence[str]]) -> Matcher:
-        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts."""
+        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts.
+
+        :raises ValueError: if the ranker's prior does not weigh every feature; checked here, before
+            the text models are fitted, rather than at the first request.
+        """
+        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
+        ranker.prior_weights()
         self.features_ = f.FEATURES
         self.text_model_ = self._vectorizer().fit(texts)
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
             texts, scenarios
         )
-        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
         self.rankers_ = {kind: clone(ranker) for kind in KINDS}
         return self
 
@@ -140,12 +145,16 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        *,
+        target_level: int,
     ) -> tuple[np.ndarray, list[dict]]:
         """Feature rows (columns as :data:`matching.features.FEATURES`) and the components for reasons.
 
         :param solutions: when ranking cases, the solutions already ranked for the same request:
             a case is scored by the solutions it used, and by its resemblance to the best ones.
         :param retrieval: the search engine's score of each candidate (by id) for this request.
+        :param target_level: the level the profile's gap scenarios must reach (the indicator's
+            target); the uplift feature counts the gap scenarios an item lifts to it.
         """
         retrieval = retrieval or {}
         if not candidates:
@@ -168,7 +177,7 @@ class Matcher(BaseEstimator):
                 "industry": industry,
                 "budget": f.budget_fit(profile.budget_max_cny, candidate.price_min_cny),
                 "deploy": f.deploy_speed(candidate.deploy_days),
-                "uplift": f.uplift_fit(profile, candidate),
+                "uplift": f.uplift_fit(profile, candidate, target_level),
                 "locality": f.locality(profile, candidate),
                 "evidence": f.evidence(profile, candidate),
                 "promotion": f.promotion(profile, candidate),
@@ -202,14 +211,16 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        *,
+        target_level: int,
     ) -> list[Match]:
         """Score and sort candidates, best first, leaving out those unrelated to the need.
 
         A candidate is kept if its text resembles the need, it serves a scenario the need is likely
         about, or (a case) it used a solution that fits the need; price, place or evidence alone
-        never make an unrelated item a match.
+        never make an unrelated item a match. Parameters are those of :meth:`features`.
         """
-        X, details = self.features(profile, candidates, solutions, retrieval)
+        X, details = self.features(profile, candidates, solutions, retrieval, target_level=target_level)
         if not details:
             return []
         scores = self.rankers_[candidates[0].kind].decision_function(X)

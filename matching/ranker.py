@@ -28,7 +28,8 @@ PRIOR_WEIGHTS = {
 class LinearRanker(BaseEstimator):
     """Scores feature rows with weights: the prior, moved towards what judgments and events teach.
 
-    :param prior: feature → weight used before (and blended with) learning.
+    :param prior: feature → weight used before (and blended with) learning; it must weigh every
+        feature of :data:`~matching.features.FEATURES`. None means :data:`PRIOR_WEIGHTS`.
     :param prior_strength: share of the prior in the fitted weights, 0–1; keeps a small training
         set from overturning sensible defaults.
     :param C: inverse regularisation strength of the logistic regression.
@@ -47,17 +48,31 @@ class LinearRanker(BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def _prior_vector(self) -> np.ndarray:
-        prior = self.prior or PRIOR_WEIGHTS
-        return np.array([prior.get(name, 0.0) for name in FEATURES])
+    def prior_weights(self) -> np.ndarray:
+        """The prior as weights in :data:`~matching.features.FEATURES` order.
+
+        :returns: one weight per feature, from ``prior`` or, when it is None, :data:`PRIOR_WEIGHTS`.
+        :raises ValueError: if the prior leaves a feature out or names one that does not exist; a
+            missing weight would silently switch that feature off.
+        """
+        prior = PRIOR_WEIGHTS if self.prior is None else self.prior
+        missing = [name for name in FEATURES if name not in prior]
+        unknown = sorted(set(prior) - set(FEATURES))
+        if missing or unknown:
+            raise ValueError(
+                "the ranker's prior must weigh every feature exactly: "
+                f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+            )
+        return np.array([prior[name] for name in FEATURES])
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> LinearRanker:
         """Learn which features separate relevant (grade ≥ 2) from other candidates.
 
         :param X: one row of :data:`matching.features.FEATURES` per (request, candidate).
         :param y: graded relevance 0–3.
+        :raises ValueError: if the prior does not weigh every feature (see :meth:`prior_weights`).
         """
-        prior = self._prior_vector()
+        prior = self.prior_weights()
         positive = (np.asarray(y) >= 2).astype(int)
         if len(set(positive)) < 2:
             self.weights_ = prior
@@ -71,6 +86,9 @@ class LinearRanker(BaseEstimator):
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Score rows; higher ranks first. Unfitted, the prior is used."""
+        """Score rows; higher ranks first. Unfitted, the prior is used.
+
+        :raises ValueError: if unfitted and the prior does not weigh every feature.
+        """
         weights = getattr(self, "weights_", None)
-        return np.asarray(X) @ (self._prior_vector() if weights is None else weights)
+        return np.asarray(X) @ (self.prior_weights() if weights is None else weights)

@@ -5,19 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matching.features import LEVEL_TWO, Candidate, Profile, local_cases
+from matching.features import Candidate, Profile, lifts_to, local_cases
 
-LEVEL_NAMES = {0: "未评级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 MAX_REASONS = 5
 
 
 @dataclass(frozen=True)
 class Names:
-    """Lookups the reasons need from the taxonomy."""
+    """What the reasons need from the taxonomy and the digital-level indicator.
+
+    ``industry``, ``scenario`` and ``level`` name a code or a level; ``is_constraint`` tells a
+    constraint scenario; ``target_level`` is the level the level-up plan aims at.
+    """
 
     industry: Callable[[str], str]
     scenario: Callable[[str], str]
     is_constraint: Callable[[str], bool]
+    level: Callable[[int], str]
+    target_level: int
 
 
 def _wan(cny: int) -> str:
@@ -60,7 +65,7 @@ def explain(
     if candidate.kind == "solution":
         reasons.extend(_solution_reasons(profile, candidate, components, names))
     else:
-        reasons.extend(_case_reasons(profile, candidate, components))
+        reasons.extend(_case_reasons(profile, candidate, components, names))
     reasons.sort(key=lambda item: -item[0])
     return [text for _, text in reasons[:MAX_REASONS]]
 
@@ -74,15 +79,16 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
     if candidate.deploy_days is not None and candidate.deploy_days <= 30:
         yield 0.4, f"约 {candidate.deploy_days} 天可上线"
     lifted = [
-        (scenario, before, after)
-        for scenario, before, after in candidate.uplifts
-        if scenario in profile.gap_scenarios and before < LEVEL_TWO <= after
+        uplift
+        for uplift in candidate.uplifts
+        if uplift[0] in profile.gap_scenarios and lifts_to(uplift, names.target_level)
     ]
     for scenario, before, after in lifted[:2]:
         kind = "约束性" if names.is_constraint(scenario) else "指导性"
         yield (
             0.95,
-            f"助力达二级：{names.scenario(scenario)}（{kind}场景）{LEVEL_NAMES[before]}→{LEVEL_NAMES[after]}",
+            f"助力达{names.level(names.target_level)}：{names.scenario(scenario)}（{kind}场景）"
+            f"{names.level(before)}→{names.level(after)}",
         )
     if local := local_cases(profile, candidate):
         yield 0.8, f"本市样板案例 {local} 个使用该方案"
@@ -98,18 +104,18 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
         yield 0.7, f"{profile.city}主管部门推广"
 
 
-def _case_reasons(profile: Profile, candidate: Candidate, components: dict):
-    used = candidate.extra.get("solution_titles", {}).get(components.get("used_solution"))
+def _case_reasons(profile: Profile, candidate: Candidate, components: dict, names: Names):
+    used = candidate.solution_titles.get(components.get("used_solution"))
     if used and components["solution_fit"] >= 0.5:
         yield 0.5 + components["solution_fit"], f"用了与您需求相符的方案：{used}"
     if candidate.level_before is not None and candidate.level_after is not None:
         if candidate.level_after > candidate.level_before:
             yield (
                 0.7,
-                f"改造后由{LEVEL_NAMES[candidate.level_before]}升至{LEVEL_NAMES[candidate.level_after]}",
+                f"改造后由{names.level(candidate.level_before)}升至{names.level(candidate.level_after)}",
             )
-    for metric in candidate.extra.get("metrics", [])[:1]:
-        yield 0.6, f"{metric['name']}：{metric['before']:g}→{metric['after']:g}{metric['unit']}"
+    for metric in candidate.metrics[:1]:
+        yield 0.6, f"{metric.name}：{metric.before:g}→{metric.after:g}{metric.unit}"
     if components["locality"] >= 1.0:
         yield 0.65, "本市样板，可就近参观学习"
     elif components["locality"] > 0:

@@ -7,7 +7,7 @@ from functools import cache
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -85,7 +85,7 @@ class ScenarioClassifier(BaseEstimator):
     One logistic regression per scenario (one-vs-rest) over :class:`TextVectorizer` features, so
     "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use.
 
-    :param vectorizer: an unfitted :class:`TextVectorizer`.
+    :param vectorizer: a :class:`TextVectorizer`; a clone of it is fitted, so it stays as given.
     :param C: inverse regularisation strength of each logistic regression.
     :param random_state: seed for the solver.
     """
@@ -97,7 +97,7 @@ class ScenarioClassifier(BaseEstimator):
 
     def fit(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> ScenarioClassifier:
         """Learn from texts, each with the scenario codes it is labelled with."""
-        self.vectorizer_ = self.vectorizer.fit(texts)
+        self.vectorizer_ = clone(self.vectorizer).fit(texts)
         self.binarizer_ = MultiLabelBinarizer().fit(labels)
         self.classes_ = list(self.binarizer_.classes_)
         model = LogisticRegression(

@@ -59,6 +59,19 @@ def test_recommends_with_reasons(world, catalog):
     assert body["cases"][0]["reasons"]
 
 
+def test_case_reasons_name_levels_as_the_indicator_does(world, catalog):
+    """Level names are the indicator's: a case that started below 一级 says 未达一级, as the table does."""
+    case = world.case(
+        title="注塑企业外观缺陷视觉检测样板",
+        solution_ids=[catalog["vision"]["id"]],
+        level_before=0,
+        level_after=2,
+    )
+    cases = _recommend(world.client)["cases"]
+    reasons = next(item["reasons"] for item in cases if item["id"] == case["id"])
+    assert "改造后由未达一级升至二级" in reasons
+
+
 def test_budget_trap_ranks_below_and_says_why(world, catalog):
     """A solution far over budget ranks below an equally relevant one within it, and says so."""
     solutions = _recommend(world.client, budget_max_cny=100_000)["solutions"]

@@ -27,7 +27,7 @@ from marketplace.models import (
 )
 from marketplace.search.cache import store_cache
 from marketplace.search.documents import load_solutions
-from matching.features import Candidate
+from matching.features import Candidate, Metric
 
 CASE_COLUMNS = (
     BenchmarkCase.id,
@@ -136,7 +136,8 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
             evidence_cases=sum(by_city[s.id].values()),
             cases_by_city=by_city[s.id],
             accepted_claims=sum(1 for claim in s.outcome_claims if claim["source_type"] == "city_accepted"),
-            extra={"summary": s.summary, "provider_name": s.provider.name},
+            summary=s.summary,
+            provider_name=s.provider.name,
         )
         for s in published_solutions(ids)
     }
@@ -165,11 +166,10 @@ def _load_cases(ids: list[int]) -> dict[int, Candidate]:
             level_before=c.level_before,
             level_after=c.level_after,
             solution_ids=tuple(s.id for s in c.used),
-            extra={
-                "row": c,
-                "metrics": c.metrics,
-                "solution_titles": {s.id: s.title for s in c.used},
-            },
+            solution_titles={s.id: s.title for s in c.used},
+            metrics=tuple(Metric(m["name"], m["before"], m["after"], m["unit"]) for m in c.metrics),
+            summary=c.summary,
+            enterprise_name=c.enterprise_name,
         )
         for c in published_cases(ids)
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 
 from indexing.base import SearchRequest
@@ -22,7 +23,7 @@ from marketplace.recommendations.candidates import case_candidates, solution_can
 from marketplace.recommendations.models_store import active_matcher
 from marketplace.search import engine
 from marketplace.taxonomy.service import taxonomy
-from matching.features import LEVEL_TWO, Profile
+from matching.features import Profile
 from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
@@ -31,13 +32,20 @@ SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
 
 
+def target_level() -> int:
+    """The level recommendations plan towards: the indicator's pilot target (二级)."""
+    return indicator().targets.target_level
+
+
 def names() -> Names:
-    """Taxonomy lookups for reasons."""
+    """Taxonomy lookups and the indicator's level names and target level, for reasons."""
     tax = taxonomy()
     return Names(
         industry=lambda code: tax.industries[code].name if code in tax.industries else code,
         scenario=lambda code: tax.scenarios[code].name if code in tax.scenarios else code,
         is_constraint=lambda code: tax.scenarios[code].constraint if code in tax.scenarios else False,
+        level=indicator().level_name,
+        target_level=target_level(),
     )
 
 
@@ -68,11 +76,12 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
 
 
 def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_id: int | None) -> dict | None:
-    """Which scenarios must rise to reach 二级, from the latest assessment or, lacking one, the rule."""
-    if profile.digital_level is not None and profile.digital_level >= LEVEL_TWO:
+    """Which scenarios must rise to the target level, from the latest assessment or, lacking one, the rule."""
+    target = target_level()
+    if profile.digital_level is not None and profile.digital_level >= target:
         return None
     ind = indicator()
-    requirement = next(row for row in ind.level_rule if row.level == LEVEL_TWO)
+    requirement = next(row for row in ind.level_rule if row.level == target)
     assessment = latest_assessment(enterprise_id) if enterprise_id else None
     if assessment is not None:
         gap = target_gap(assessment)
@@ -90,7 +99,7 @@ def level_plan(profile: Profile, scenario_scores: dict[str, float], enterprise_i
         scenarios = constraint[: requirement.min_constraint_scenarios]
         basis = "level_rule"
     return {
-        "target_level": LEVEL_TWO,
+        "target_level": target,
         "basis": basis,
         "min_scenarios": requirement.min_scenarios,
         "min_constraint_scenarios": requirement.min_constraint_scenarios,
@@ -120,7 +129,9 @@ def rank_lists(
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        ranked[kind] = matcher.rank(profile, build(ids, key), ranked.get("solution"), ids)
+        ranked[kind] = matcher.rank(
+            profile, build(ids, key), ranked.get("solution"), ids, target_level=target_level()
+        )
     return ranked["solution"], ranked["case"]
 
 
@@ -136,9 +147,7 @@ def recommend(
     scenario_scores = matcher.scenario_scores(profile)
     plan = level_plan(profile, scenario_scores, enterprise_id)
     if plan:
-        profile = Profile(
-            **{**profile.__dict__, "gap_scenarios": tuple(s["code"] for s in plan["scenarios"])}
-        )
+        profile = replace(profile, gap_scenarios=tuple(s["code"] for s in plan["scenarios"]))
     solutions, cases = rank_lists(
         profile, matcher, scenario_hints(scenario_scores), dict([exclude]) if exclude else None
     )
@@ -180,10 +189,10 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
     return {
         "id": candidate.id,
         "title": candidate.title,
-        "summary": candidate.extra["summary"],
+        "summary": candidate.summary,
         "provider": {
             "id": candidate.provider_id,
-            "name": candidate.extra["provider_name"],
+            "name": candidate.provider_name,
             "city": candidate.city,
         },
         "price_min_cny": candidate.price_min_cny,
@@ -195,16 +204,16 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
 
 
 def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> dict:
-    row = match.candidate.extra["row"]
+    candidate = match.candidate
     return {
-        "id": row.id,
-        "title": row.title,
-        "enterprise_name": row.enterprise_name,
-        "city": row.city,
-        "industry": row.industry_code,
-        "level_before": row.level_before,
-        "level_after": row.level_after,
-        "promoted": bool(row.promoted_cities),
+        "id": candidate.id,
+        "title": candidate.title,
+        "enterprise_name": candidate.enterprise_name,
+        "city": candidate.city,
+        "industry": candidate.industries[0],
+        "level_before": candidate.level_before,
+        "level_after": candidate.level_after,
+        "promoted": bool(candidate.promoted_cities),
         "score": round(match.score, 4),
         "reasons": explain(profile, match.candidate, match.components, lookups, terms),
     }
@@ -212,15 +221,7 @@ def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) 
 
 def profile_from_args(args: dict) -> Profile:
     """A request body as a profile."""
-    return Profile(
-        industry=args["industry"],
-        needs=args["needs"],
-        scenarios=tuple(args.get("scenarios") or ()),
-        budget_max_cny=args.get("budget_max_cny"),
-        city=args.get("city"),
-        province=args.get("province"),
-        digital_level=args.get("digital_level"),
-    )
+    return Profile.from_mapping(args)
 
 
 def recommend_for_enterprise(actor: User, enterprise_id: int, limit: int) -> dict:

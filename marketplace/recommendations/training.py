@@ -52,16 +52,7 @@ def judged_queries() -> list[tuple[Profile, dict[str, dict[int, int]]]]:
     }
     queries = []
     for query in document["queries"]:
-        p = query["profile"]
-        profile = Profile(
-            industry=p["industry"],
-            needs=p["needs"],
-            scenarios=tuple(p.get("scenarios", ())),
-            budget_max_cny=p.get("budget_max_cny"),
-            city=p.get("city"),
-            province=p.get("province"),
-            digital_level=p.get("digital_level"),
-        )
+        profile = Profile.from_mapping(query["profile"])
         grades = {
             kind: {ids[kind][key]: grade for key, grade in query[f"{kind}s"].items() if key in ids[kind]}
             for kind in KINDS
@@ -127,7 +118,7 @@ def feedback_labels() -> Labelled:
             )
         )
     ):
-        profile = Profile(**{k: tuple(v) if isinstance(v, list) else v for k, v in log.profile.items()})
+        profile = Profile.from_mapping(log.profile)
         events = db.session.scalars(select(FeedbackEvent).where(FeedbackEvent.request_id == log.request_id))
         for kind in KINDS:
             grades: dict[int, int] = {}

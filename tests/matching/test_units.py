@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import pickle
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -20,14 +22,15 @@ from matching.features import (
     uplift_fit,
 )
 from matching.matcher import Match, Matcher, _consensus, diversify, relative_scores
-from matching.ranker import LinearRanker
+from matching.ranker import PRIOR_WEIGHTS, LinearRanker
 from matching.reasons import Names, explain
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
+LEVELS = {0: "未达一级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 
 
 def test_ndcg_mrr_recall_by_hand():
-    """The metrics agree with a hand computation."""
+    """The relevance floors and the rule that activates a new model both trust these figures."""
     grades = {"a": 3, "b": 1, "c": 2}
     assert ndcg_at_k(["a", "c", "b"], grades) == pytest.approx(1.0)
     worst = ndcg_at_k(["x", "b", "c", "a"], grades)
@@ -52,12 +55,35 @@ def test_ndcg_mrr_recall_by_hand():
     ],
 )
 def test_industry_affinity(requested, tagged, expected):
-    """Same code and ancestors fit; generic items nearly; siblings hardly; other industries not."""
+    """A sibling industry makes another product, so it must score far below ancestors and generic items."""
     assert industry_affinity(requested, tagged) == expected
 
 
+def test_a_profile_survives_its_json_round_trip():
+    """Requests, judged queries and logged requests all arrive as JSON, with tuples as lists.
+
+    Feedback training relearns from logged profiles, so each must come back as the profile served.
+    """
+    profile = Profile(
+        industry="C3670",
+        needs="外观缺陷",
+        scenarios=("quality",),
+        budget_max_cny=100_000,
+        city="苏州市",
+        digital_level=1,
+        gap_scenarios=("quality", "energy"),
+    )
+    assert Profile.from_mapping(json.loads(json.dumps(asdict(profile)))) == profile
+    assert Profile.from_mapping({"industry": "C36", "needs": "质检"}) == Profile("C36", "质检")
+    with pytest.raises(TypeError, match="limit"):
+        Profile.from_mapping({"industry": "C36", "needs": "质检", "limit": 10})
+
+
 def test_budget_and_uplift_fit():
-    """Within budget scores 1, twice the budget 0; uplift counts gap scenarios brought to 二级."""
+    """A quote fades out by twice the budget; an uplift counts only if it reaches the target level.
+
+    The gap is measured against the indicator's target, so an uplift that stops short closes nothing.
+    """
     assert budget_fit(50_000, 30_000) == 1.0 and budget_fit(50_000, 100_000) == 0.0
     assert budget_fit(None, 30_000) == 0.5
     profile = Profile(industry="C2929", needs="x", gap_scenarios=("quality", "energy"))
@@ -70,11 +96,12 @@ def test_budget_and_uplift_fit():
         scenarios=("quality",),
         uplifts=(("quality", 1, 2),),
     )
-    assert uplift_fit(profile, candidate) == 0.5
+    assert uplift_fit(profile, candidate, target_level=2) == 0.5
+    assert uplift_fit(profile, candidate, target_level=3) == 0.0
 
 
 def test_ranker_follows_sklearn_conventions():
-    """__init__ stores parameters; fit sets attributes ending in _ and returns self; weights learn."""
+    """With no prior to hold it back, fitting must find the one feature that decides the grade."""
     ranker = LinearRanker(prior_strength=0.0)
     assert not hasattr(ranker, "weights_")
     rng = np.random.default_rng(0)
@@ -84,8 +111,27 @@ def test_ranker_follows_sklearn_conventions():
     assert np.argmax(ranker.weights_) == 5
 
 
+@pytest.mark.parametrize(
+    ("prior", "named"),
+    [
+        ({name: 1.0 for name in FEATURES if name != "consensus"}, r"missing \['consensus'\]"),
+        ({**PRIOR_WEIGHTS, "popularity": 1.0}, r"unknown \['popularity'\]"),
+    ],
+    ids=["missing", "unknown"],
+)
+def test_a_prior_that_does_not_weigh_every_feature_is_refused(prior, named):
+    """A feature left out of the prior (a misspelt key is enough) would weigh 0 and never count."""
+    X, y = np.eye(2, len(FEATURES)), np.array([0, 3])
+    with pytest.raises(ValueError, match=named):
+        LinearRanker(prior=prior).fit(X, y)
+    with pytest.raises(ValueError, match=named):
+        LinearRanker(prior=prior).decision_function(X)
+    with pytest.raises(ValueError, match=named):
+        Matcher(SEED_DIR, ranker=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
+
+
 def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
-    """The needs→scenario model maps plain words to the scenario whose texts use them."""
+    """Enterprises name symptoms (电费越来越高), not scenarios; saved models go through pickling."""
     texts = [
         "视觉检测 外观缺陷 黑点 划痕 工业相机 质检",
         "AOI 光学检测 缺陷 漏检",
@@ -110,7 +156,7 @@ def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
 
 
 def test_diversify_caps_a_provider_in_the_top():
-    """At most two items of one provider in the top ten; the rest move down, order kept."""
+    """One provider must not fill the first page; with too few others, the page shrinks instead."""
 
     def match(i, provider):
         return Match(
@@ -128,11 +174,13 @@ def test_diversify_caps_a_provider_in_the_top():
 
 
 def test_reasons_come_from_components():
-    """Reasons name the industry, the need, the budget, the level-up and the evidence; no filler."""
+    """Users act on reasons, so each must come from a score component that is really there."""
     names = Names(
         industry=lambda c: {"C3670": "汽车零部件及配件制造"}.get(c, c),
         scenario=lambda c: {"quality": "质量管理"}.get(c, c),
         is_constraint=lambda c: True,
+        level=LEVELS.__getitem__,
+        target_level=2,
     )
     profile = Profile(
         industry="C3670", needs="外观缺陷", budget_max_cny=100_000, city="苏州市", gap_scenarios=("quality",)
@@ -171,7 +219,7 @@ def test_reasons_come_from_components():
 
 
 def test_cases_score_by_the_solutions_they_used():
-    """A case's solution fit is the relative score of its best-fitting used solution, and it is explained."""
+    """A case's story is short and told in outcomes; what it did is told by the solutions it used."""
     ranked = [
         Match(Candidate(kind="solution", id=i, title="", text="", industries=(), scenarios=()), score, {})
         for i, score in ((1, 2.0), (2, 1.0), (3, -0.5))
@@ -187,11 +235,13 @@ def test_cases_score_by_the_solutions_they_used():
         industries=("C3670",),
         scenarios=("quality",),
         solution_ids=(3, 2, 7),
-        extra={"solution_titles": {2: "AI视觉质检一体机", 3: "x", 7: "y"}},
+        solution_titles={2: "AI视觉质检一体机", 3: "x", 7: "y"},
     )
     assert solution_fit(case, scores) == (0.5, 2)
     assert solution_fit(case, {}) == (0.0, None)
-    names = Names(industry=str, scenario=str, is_constraint=lambda c: False)
+    names = Names(
+        industry=str, scenario=str, is_constraint=lambda c: False, level=LEVELS.__getitem__, target_level=2
+    )
     components = {"industry": 0.0, "scenario": 0.0, "text": 0.0, "locality": 0.0, "promotion": 0.0}
     fitted = {**components, "solution_fit": 0.9, "used_solution": 2}
     profile = Profile("C3670", "质检")
@@ -201,7 +251,7 @@ def test_cases_score_by_the_solutions_they_used():
 
 
 def test_consensus_is_the_cosine_to_the_centroid_of_the_surest_matches():
-    """Pseudo-relevance feedback: rows like the reference score high; no reference gives zeros."""
+    """With no sure match there is nothing to resemble, so the feedback must add nothing."""
     vectors = sparse.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]))
     scores = _consensus(vectors, vectors[[0]])
     assert scores == pytest.approx([1.0, 0.0, 0.6])
