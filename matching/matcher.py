@@ -197,7 +197,7 @@ class Matcher(BaseEstimator):
         else:
             reference = vectors[[]]
         column = f.FEATURES.index("consensus")
-        X[:, column] = _consensus(vectors, reference)
+        X[:, column] = consensus_scores(vectors, reference)
         for detail, value in zip(details, X[:, column], strict=True):
             detail["consensus"] = float(value)
         return X, details
@@ -245,7 +245,7 @@ def _memo(matcher: Matcher, name: str, key: str, compute):
     return value
 
 
-def _consensus(vectors: sparse.csr_matrix, reference: sparse.csr_matrix) -> np.ndarray:
+def consensus_scores(vectors: sparse.csr_matrix, reference: sparse.csr_matrix) -> np.ndarray:
     """Cosine of each row of ``vectors`` to the centroid of ``reference`` (the surest solution matches).
 
     Pseudo-relevance feedback: what resembles the surest matches is likely relevant too, even when

@@ -21,7 +21,7 @@ from matching.features import (
     solution_fit,
     uplift_fit,
 )
-from matching.matcher import Match, Matcher, _consensus, diversify, relative_scores
+from matching.matcher import Match, Matcher, consensus_scores, diversify, relative_scores
 from matching.ranker import PRIOR_WEIGHTS, LinearRanker
 from matching.reasons import Names, explain
 
@@ -253,6 +253,6 @@ def test_cases_score_by_the_solutions_they_used():
 def test_consensus_is_the_cosine_to_the_centroid_of_the_surest_matches():
     """With no sure match there is nothing to resemble, so the feedback must add nothing."""
     vectors = sparse.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]))
-    scores = _consensus(vectors, vectors[[0]])
+    scores = consensus_scores(vectors, vectors[[0]])
     assert scores == pytest.approx([1.0, 0.0, 0.6])
-    assert _consensus(vectors, vectors[[]]).tolist() == [0.0, 0.0, 0.0]
+    assert consensus_scores(vectors, vectors[[]]).tolist() == [0.0, 0.0, 0.0]
