@@ -18,9 +18,11 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    type_coerce,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.common.evidence import well_formed
 from marketplace.extensions import db
 
 
@@ -37,6 +39,32 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         """Read naive values back as UTC."""
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class EvidenceJSON(TypeDecorator):
+    """A JSON list of evidence entries, read back with only the entries readers can rely on.
+
+    ``column`` names the check in :data:`marketplace.common.evidence.CHECKS`. Backups read the
+    raw JSON (:func:`raw_column`), so that nothing is lost on the way out.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str):
+        super().__init__()
+        self.column = column
+
+    def process_result_value(self, value, dialect):
+        """Leave out, and log, the entries of the wrong shape."""
+        return well_formed(self.column, value)
+
+
+def raw_column(column):
+    """``column`` as stored: evidence JSON without the read-time check, other columns unchanged."""
+    if isinstance(column.type, EvidenceJSON):
+        return type_coerce(column, JSON).label(column.name)
+    return column
 
 
 def utcnow() -> datetime:
@@ -178,8 +206,8 @@ class Solution(TimestampMixin, db.Model):
     price_min_cny: Mapped[int] = mapped_column(BigInteger)
     price_max_cny: Mapped[int] = mapped_column(BigInteger)
     deploy_days: Mapped[int] = mapped_column(Integer)
-    level_uplifts: Mapped[list] = mapped_column(JSON, default=list)
-    outcome_claims: Mapped[list] = mapped_column(JSON, default=list)
+    level_uplifts: Mapped[list] = mapped_column(EvidenceJSON("solutions.level_uplifts"), default=list)
+    outcome_claims: Mapped[list] = mapped_column(EvidenceJSON("solutions.outcome_claims"), default=list)
     status: Mapped[ListingStatus] = _enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -224,7 +252,7 @@ class BenchmarkCase(TimestampMixin, db.Model):
     province: Mapped[str | None] = mapped_column(String(20))
     industry_code: Mapped[str] = mapped_column(String(8), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    metrics: Mapped[list] = mapped_column(JSON, default=list)
+    metrics: Mapped[list] = mapped_column(EvidenceJSON("cases.metrics"), default=list)
     level_before: Mapped[int] = mapped_column(Integer)
     level_after: Mapped[int] = mapped_column(Integer)
     investment_cny: Mapped[int | None] = mapped_column(BigInteger)

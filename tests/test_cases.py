@@ -412,3 +412,17 @@ class TestPromotions:
         seen = world.client.get(f"{CASES}/{case['id']}").json
         assert (seen["promoted"], seen["active_promotion"]) == (False, None)
         assert case["id"] not in listed_ids(world.client, "promoted=true")
+
+
+def test_patch_with_an_incomplete_metric_is_422(world):
+    """A case PATCH is checked as a whole case: a metric without before/after is refused."""
+    cid = world.case()["id"]
+    body = assert_error(
+        world.client.patch(
+            f"/api/v1/cases/{cid}", json={"metrics": [{"name": "合格率"}]}, headers=world.office
+        ),
+        422,
+        "metrics",
+    )
+    assert {"before", "after", "unit"} <= set(body["errors"]["metrics"]["0"])
+    assert world.client.get(f"/api/v1/cases/{cid}").json["metrics"][0]["name"] == "月均产品合格率"

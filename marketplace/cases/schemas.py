@@ -6,6 +6,7 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validates_schema
 
+from marketplace.common.evidence import SOURCE_TYPES
 from marketplace.common.schemas import (
     BaseSchema,
     Id,
@@ -18,7 +19,7 @@ from marketplace.common.schemas import (
     text,
 )
 from marketplace.models import ListingStatus
-from marketplace.solutions.schemas import MAX_PRICE_CNY, SOURCE_TYPES
+from marketplace.solutions.schemas import MAX_PRICE_CNY
 from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode
 
 MAX_PROMOTION_DAYS = 366

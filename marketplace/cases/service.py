@@ -6,8 +6,10 @@ from datetime import date
 
 from sqlalchemy import and_, exists, or_, select
 
+from marketplace.cases.schemas import CaseSchema
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import (
@@ -122,6 +124,7 @@ def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
     """
     case = _managed(actor, case_id)
     check_editable(case)
+    data = load_merged(CaseSchema(), case, data)
     if "city" in data:
         _check_city(actor, data["city"])
     _assign(case, data)

@@ -51,6 +51,42 @@ class BaseSchema(Schema):
     error_messages = {"unknown": "不允许的字段", "type": "请求体应为 JSON 对象"}
 
 
+def _writable(schema: Schema, data: dict) -> dict:
+    """``data`` (dumped by ``schema``) without dump-only fields, at every level of nesting."""
+    kept = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if not field.dump_only and key in data:
+            kept[key] = _writable_value(field, data[key])
+    return kept
+
+
+def _writable_value(field: fields.Field, value):
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return [_writable_value(field.inner, item) for item in value]
+    if isinstance(field, fields.Nested) and isinstance(value, dict):
+        return _writable(field.schema, value)
+    return value
+
+
+def load_merged(schema: Schema, current: object, patch: dict) -> dict:
+    """Check a partial update as the whole object it makes; return the patched fields, loaded.
+
+    ``patch`` is what the PATCH schema (the same schema, partial) loaded. The current object's
+    writable fields are dumped, the patch is laid over them, and the result is loaded with the
+    full create schema: so a list in a PATCH replaces the whole list, a nested object must be
+    complete, and rules across fields see the values that would be stored.
+
+    :returns: the loaded values of the fields ``patch`` names, keyed as ``patch`` is.
+    :raises ValidationError: naming the offending fields, as a create would.
+    """
+    cls = type(schema)
+    dumper = cls(only=[name for name, field in schema.fields.items() if not field.dump_only])
+    merged = {**_writable(dumper, dumper.dump(current)), **_writable(dumper, dumper.dump(patch))}
+    loaded = cls().load(merged)
+    return {key: loaded[key] for key in patch}
+
+
 def text(min_len: int, max_len: int) -> validate.Length:
     """Validate a string's length with a Chinese message."""
     return validate.Length(min=min_len, max=max_len, error=f"长度应在 {min_len} 到 {max_len} 个字符之间")

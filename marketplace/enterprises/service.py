@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
+from marketplace.enterprises.schemas import EnterpriseSchema
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.models import Enterprise, Role, User
@@ -53,7 +54,7 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
         raise Forbidden("只能修改自己的企业档案")
     if data.get("city", enterprise.city) != enterprise.city and in_city_pilot(enterprise.id):
         raise Conflict("企业已纳入本市试点，变更所在城市请联系城市主管部门", {"city": ["企业已纳入本市试点"]})
-    return update_profile(enterprise, data)
+    return update_profile(enterprise, data, EnterpriseSchema())
 
 
 def in_city_pilot(enterprise_id: int) -> bool:

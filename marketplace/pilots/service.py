@@ -19,6 +19,7 @@ from marketplace.assessments.service import history_order, indicator, target_gap
 from marketplace.cases import service as cases
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import (
@@ -138,7 +139,10 @@ def update_sub_industry(actor: User, city: str, sub_industry_id: int, data: dict
 
     :raises Conflict: if the new label is taken in the city.
     """
+    from marketplace.pilots.schemas import SubIndustrySchema
+
     sub_industry = _sub_industry(actor, city, sub_industry_id)
+    data = load_merged(SubIndustrySchema(), sub_industry, data)
     if "name" in data:
         _ensure_name_free(city, data["name"], sub_industry.id)
     for key, value in data.items():

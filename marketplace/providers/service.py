@@ -9,6 +9,7 @@ from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
 from marketplace.errors import Forbidden, Unprocessable
 from marketplace.models import Provider, Role, User
+from marketplace.providers.schemas import ProviderSchema
 
 
 def create_provider(actor: User, data: dict) -> Provider:
@@ -27,7 +28,7 @@ def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
     provider = get_or_404(Provider, provider_id, "服务商")
     if actor.role is not Role.ADMIN and provider.owner_id != actor.id:
         raise Forbidden("只能修改自己的服务商档案")
-    return update_profile(provider, data)
+    return update_profile(provider, data, ProviderSchema())
 
 
 def get_provider(provider_id: int) -> Provider:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
+from marketplace.common.evidence import SOURCE_TYPES
 from marketplace.common.schemas import (
     BaseSchema,
     Id,
@@ -19,7 +20,6 @@ from marketplace.models import ListingStatus
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
 DELIVERY_MODES = ("saas", "on_premise", "edge", "hardware_bundle")
-SOURCE_TYPES = ("vendor_claimed", "third_party", "city_accepted")
 MAX_PRICE_CNY = 100_000_000
 
 

@@ -6,10 +6,12 @@ from sqlalchemy import and_, exists, false, or_, select
 
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import ListingStatus, Role, Solution, SolutionLabel, User
 from marketplace.providers.service import own_provider
+from marketplace.solutions.schemas import SolutionSchema
 
 
 def check_consistency(solution: Solution) -> None:
@@ -84,7 +86,7 @@ def update_solution(actor: User, solution_id: int, data: dict) -> Solution:
     """
     solution = _owned(actor, solution_id)
     check_editable(solution)
-    _assign(solution, data)
+    _assign(solution, load_merged(SolutionSchema(), solution, data))
     if solution.status is ListingStatus.PUBLISHED:
         solution.status = ListingStatus.PENDING_REVIEW
     db.session.commit()
