@@ -72,4 +72,15 @@ class EndPromotion(MethodView):
         return service.end_promotion(current_user(), case_id, promotion_id)
 
 
+@blp.route("/<int:case_id>/metrics/<int:index>/accept")
+class AcceptMetric(MethodView):
+    """City acceptance of one metric."""
+
+    @authenticated(blp)
+    @blp.response(200, CaseSchema)
+    def post(self, case_id, index):
+        """Mark metric ``index`` (from 0) city_accepted, recording who and when (its city office, admins)."""
+        return service.accept_metric(current_user(), case_id, index)
+
+
 add_lifecycle_routes(blp, CaseSchema, service.transition_case, "case")

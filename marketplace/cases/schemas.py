@@ -32,7 +32,14 @@ class MetricSchema(BaseSchema):
     before = fields.Float(required=True, allow_nan=False)
     after = fields.Float(required=True, allow_nan=False)
     unit = Text(required=True, validate=text(0, 20))
-    source_type = fields.String(load_default="vendor_claimed", validate=one_of(SOURCE_TYPES))
+    source_type = fields.String(
+        load_default="vendor_claimed",
+        validate=one_of(SOURCE_TYPES),
+        metadata={"description": "city_accepted only by the office of the case's city or an admin"},
+    )
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by_name = fields.String(dump_only=True)
+    accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
 
 class PromotionSchema(BaseSchema):

@@ -54,4 +54,18 @@ class SolutionById(MethodView):
         return service.update_solution(current_user(), solution_id, data)
 
 
+@blp.route("/<int:solution_id>/outcome-claims/<int:index>/accept")
+class AcceptClaim(MethodView):
+    """City acceptance of one outcome claim."""
+
+    @authenticated(blp)
+    @blp.response(200, SolutionSchema)
+    def post(self, solution_id, index):
+        """Mark outcome claim ``index`` (from 0) city_accepted, recording who and when.
+
+        Admins, and the office of a city where a published case used the solution.
+        """
+        return service.accept_claim(current_user(), solution_id, index)
+
+
 add_lifecycle_routes(blp, SolutionSchema, service.transition_solution, "solution")

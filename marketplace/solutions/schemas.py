@@ -43,8 +43,15 @@ class OutcomeClaimSchema(BaseSchema):
     metric = Text(required=True, validate=text(1, 50))
     value = fields.Float(required=True)
     unit = Text(required=True, validate=text(0, 20))
-    source_type = fields.String(required=True, validate=one_of(SOURCE_TYPES))
+    source_type = fields.String(
+        required=True,
+        validate=one_of(SOURCE_TYPES),
+        metadata={"description": "city_accepted only by a city office or an admin (see accept)"},
+    )
     note = Text(validate=text(0, 200))
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by_name = fields.String(dump_only=True)
+    accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
 
 class SolutionSchema(BaseSchema):
