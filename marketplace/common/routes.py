@@ -32,7 +32,7 @@ class Blueprint(flask_smorest.Blueprint):
 class ReviewSchema(BaseSchema):
     """A reviewer's reason for rejecting."""
 
-    reason = Text(required=True, validate=text(2, 500))
+    reason = Text(required=True, multiline=True, validate=text(2, 500))
 
 
 def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from marketplace.common.credit_code import credit_code_problem
@@ -34,15 +36,36 @@ def localise_marshmallow() -> None:
 localise_marshmallow()
 
 
+MULTILINE_CONTROLS = frozenset("\n\t")
+
+
+def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character (Unicode category Cc) of ``value`` outside ``allowed``, if any."""
+    return next((ch for ch in value if unicodedata.category(ch) == "Cc" and ch not in allowed), None)
+
+
 class Text(fields.String):
     """A string of user text, stripped of surrounding whitespace before it is validated.
 
     So ``"  苏州智检 "`` is stored as ``"苏州智检"``, and a blank value fails its length check
     instead of being stored. Passwords stay plain strings: their spaces are the user's.
+
+    Control characters (Unicode category Cc, NUL included) are refused: they break exports and
+    some stores keep them while others refuse them. A ``multiline`` field (descriptions, messages,
+    notes) keeps line breaks and tabs.
     """
 
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allowed_controls = MULTILINE_CONTROLS if multiline else frozenset()
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        bad = control_character(text, self.allowed_controls)
+        if bad is not None:
+            name = "空字符" if bad == "\0" else "换行或制表符" if bad in MULTILINE_CONTROLS else "控制字符"
+            raise ValidationError(f"不能包含{name}（U+{ord(bad):04X}）")
+        return text
 
 
 class BaseSchema(Schema):

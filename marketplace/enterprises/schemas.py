@@ -37,7 +37,7 @@ class EnterpriseSchema(BaseSchema):
     digital_level = fields.Integer(
         required=True, validate=between(0, 4), metadata={"description": "0 = 未评测"}
     )
-    needs = Text(required=True, validate=text(0, 5000))
+    needs = Text(required=True, multiline=True, validate=text(0, 5000))
     owner_id = fields.Integer(dump_only=True)
     is_demo = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

@@ -16,7 +16,7 @@ class ProviderSchema(BaseSchema):
     credit_code = CreditCode(required=True, metadata={"description": "统一社会信用代码 (GB 32100-2015)"})
     province = Province(required=True)
     city = Text(required=True, validate=text(2, 50))
-    description = Text(required=True, validate=text(0, 5000))
+    description = Text(required=True, multiline=True, validate=text(0, 5000))
     contact_email = fields.Email(allow_none=True, validate=text(3, 254))
     contact_phone = Phone(allow_none=True)
     owner_id = fields.Integer(dump_only=True)
@@ -30,7 +30,7 @@ class ProviderQueryArgsSchema(PageArgsSchema):
 
     province = fields.String()
     city = fields.String()
-    name = fields.String(metadata={"description": "part of the company name"})
+    name = Text(validate=text(1, 100), metadata={"description": "part of the company name"})
 
 
 ProviderPageSchema = page_schema(ProviderSchema)

@@ -48,7 +48,7 @@ class OutcomeClaimSchema(BaseSchema):
         validate=one_of(SOURCE_TYPES),
         metadata={"description": "city_accepted only by a city office or an admin (see accept)"},
     )
-    note = Text(validate=text(0, 200))
+    note = Text(multiline=True, validate=text(0, 200))
     accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
     accepted_by_name = fields.String(dump_only=True)
     accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
@@ -62,7 +62,7 @@ class SolutionSchema(BaseSchema):
     provider_name = fields.Function(lambda s: s.provider.name, dump_only=True)
     title = Text(required=True, validate=text(2, 120))
     summary = Text(required=True, validate=text(2, 300))
-    description = Text(required=True, validate=text(2, 10_000))
+    description = Text(required=True, multiline=True, validate=text(2, 10_000))
     industries = fields.List(IndustryCode(), required=True, validate=list_size(20, 1))
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
     tags = fields.List(Text(validate=text(1, 50)), load_default=list, validate=list_size(30))
@@ -87,7 +87,7 @@ class SolutionQueryArgsSchema(PageArgsSchema):
 
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
-    tag = fields.List(fields.String())
+    tag = fields.List(Text(validate=text(1, 50)))
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
     provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))
