@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.assessments.routes import blp as assessments
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
+    from marketplace.common.routes import CityConverter, city_parameter
     from marketplace.enterprises.routes import blp as enterprises
     from marketplace.health.routes import blp as health
     from marketplace.inquiries.routes import blp as inquiries
@@ -103,6 +104,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.solutions.routes import blp as solutions
     from marketplace.taxonomy.routes import blp as taxonomy
 
+    app.url_map.converters["city"] = CityConverter
+    app.extensions["api"].register_converter(CityConverter, city_parameter)
     for blueprint in (
         taxonomy,
         auth,

@@ -91,7 +91,10 @@ def test_document_lists_every_endpoint(spec, app):
     }
     assert documented == EXPECTED_OPERATIONS
     routed = {
-        (method.lower(), rule.rule.replace("<int:", "{").replace("<string:", "{").replace(">", "}"))
+        (
+            method.lower(),
+            rule.rule.replace("<int:", "{").replace("<string:", "{").replace("<city:", "{").replace(">", "}"),
+        )
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/api/v1", "/healthz", "/readyz"))
         for method in rule.methods - {"HEAD", "OPTIONS"}

@@ -20,7 +20,7 @@ from marketplace.common.schemas import (
 )
 from marketplace.models import ListingStatus
 from marketplace.solutions.schemas import MAX_PRICE_CNY
-from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode
+from marketplace.taxonomy.schemas import City, IndustryCode, Province, ScenarioCode, check_city_in_province
 
 MAX_PROMOTION_DAYS = 366
 
@@ -73,7 +73,7 @@ class CaseSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     title = Text(required=True, validate=text(2, 120))
     enterprise_name = Text(required=True, validate=text(2, 100))
-    city = Text(required=True, validate=text(2, 50))
+    city = City(required=True)
     province = Province(load_default=None, allow_none=True)
     industry = IndustryCode(required=True, attribute="industry_code")
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
@@ -97,12 +97,17 @@ class CaseSchema(BaseSchema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
+    @validates_schema
+    def city_in_province(self, data, **kwargs):
+        """The city lies in the province, if one is given."""
+        check_city_in_province(data)
+
 
 class CaseQueryArgsSchema(PageArgsSchema):
     """Filters of the case list; repeated values are ORed, different filters ANDed."""
 
-    city = fields.List(fields.String())
-    province = fields.List(fields.String())
+    city = fields.List(City())
+    province = fields.List(Province())
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
     solution_id = fields.List(Id())

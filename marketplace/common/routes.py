@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flask_smorest
+from werkzeug.routing import UnicodeConverter, ValidationError
 
 from marketplace.auth.security import authenticated, current_user
 from marketplace.common.schemas import BaseSchema, Text, text
+from marketplace.taxonomy.service import taxonomy
 
 LIFECYCLE_ACTIONS = {
     "submit": "Submit an own draft or rejected {noun} for review.",
@@ -27,6 +29,25 @@ class Blueprint(flask_smorest.Blueprint):
     def arguments(self, schema, **kwargs):
         """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance."""
         return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
+
+class CityConverter(UnicodeConverter):
+    """A city in a URL path, read as its full name (苏州 → 苏州市); an unknown city matches no route (404)."""
+
+    def to_python(self, value: str) -> str:
+        """The city's full name.
+
+        :raises ValidationError: for a name that is not a known city, so the route does not match.
+        """
+        city = taxonomy().regions.city(value)
+        if city is None:
+            raise ValidationError()
+        return city
+
+
+def city_parameter(converter: CityConverter) -> dict:
+    """How the OpenAPI document describes a city in a path."""
+    return {"type": "string", "example": "苏州市"}
 
 
 class ReviewSchema(BaseSchema):

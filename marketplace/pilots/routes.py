@@ -28,7 +28,7 @@ blp = Blueprint(
     "pilots", __name__, url_prefix="/api/v1", description="城市试点：细分行业、试点看板与改造项目"
 )
 
-PILOT = "/cities/<string:city>/pilot"
+PILOT = "/cities/<city:city>/pilot"
 EXPORT_DOC = {
     "200": {
         "description": "试点企业清单（CSV 为带 BOM 的 UTF-8；XLSX 首行为表头）",
