@@ -8,7 +8,7 @@ import flask_smorest
 from werkzeug.routing import UnicodeConverter, ValidationError
 
 from marketplace.auth.security import authenticated, current_user
-from marketplace.common.schemas import BaseSchema, Text, text
+from marketplace.common.schemas import BaseSchema, Text, strict_json, text
 from marketplace.taxonomy.service import taxonomy
 
 LIFECYCLE_ACTIONS = {
@@ -27,8 +27,14 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     def arguments(self, schema, **kwargs):
-        """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance."""
-        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+        """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance.
+
+        A JSON body's integers and booleans must be JSON integers and booleans (:func:`strict_json`).
+        """
+        instance = schema() if isinstance(schema, type) else schema
+        if kwargs.get("location", "json") == "json":
+            instance = strict_json(instance)
+        return super().arguments(instance, **kwargs)
 
 
 class CityConverter(UnicodeConverter):

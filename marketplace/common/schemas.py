@@ -68,6 +68,42 @@ class Text(fields.String):
         return text
 
 
+class _Exactly:
+    """A one-value container matched by identity, so that ``1`` is not ``True`` nor ``0`` ``False``."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __contains__(self, item) -> bool:
+        return item is self.value
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def strict_json(schema: Schema) -> Schema:
+    """Make a schema instance take JSON values as they are, at every level of nesting; return it.
+
+    Integers must be JSON integers (``1000.5`` and ``"1000"`` are refused, not rounded or parsed)
+    and booleans JSON booleans (not ``"true"`` or ``1``). Query strings are text, so their
+    schemas stay lenient; :class:`marketplace.common.routes.Blueprint` applies this to JSON bodies.
+    """
+    for field in schema.fields.values():
+        _strict_field(field)
+    return schema
+
+
+def _strict_field(field: fields.Field) -> None:
+    if isinstance(field, fields.Integer):
+        field.strict = True
+    elif isinstance(field, fields.Boolean):
+        field.truthy, field.falsy = _Exactly(True), _Exactly(False)
+    elif isinstance(field, fields.List):
+        _strict_field(field.inner)
+    elif isinstance(field, fields.Nested):
+        strict_json(field.schema)
+
+
 class BaseSchema(Schema):
     """Base of every API schema: Chinese schema-level messages, unknown fields rejected."""
 
@@ -106,7 +142,7 @@ def load_merged(schema: Schema, current: object, patch: dict) -> dict:
     cls = type(schema)
     dumper = cls(only=[name for name, field in schema.fields.items() if not field.dump_only])
     merged = {**_writable(dumper, dumper.dump(current)), **_writable(dumper, dumper.dump(patch))}
-    loaded = cls().load(merged)
+    loaded = strict_json(cls()).load(merged)
     return {key: loaded[key] for key in patch}
 
 
