@@ -373,6 +373,9 @@ class Inquiry(TimestampMixin, db.Model):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[InquiryStatus] = _enum_column(InquiryStatus, default=InquiryStatus.NEW)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duplicate_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     solution: Mapped[Solution] = relationship()
     enterprise: Mapped[Enterprise] = relationship()

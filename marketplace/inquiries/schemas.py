@@ -46,6 +46,13 @@ class InquirySchema(BaseSchema):
     enterprise_name = fields.Function(lambda i: i.enterprise.name, dump_only=True)
     message = fields.String(dump_only=True)
     status = fields.String(dump_only=True)
+    status_changed_at = fields.DateTime(dump_only=True, allow_none=True)
+    status_changed_by = fields.Integer(
+        attribute="status_changed_by_id",
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the account that last changed the status"},
+    )
     replies = fields.List(fields.Nested(ReplySchema), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
