@@ -153,6 +153,9 @@ class Provider(TimestampMixin, db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     owner: Mapped[User] = relationship(back_populates="provider")
     solutions: Mapped[list[Solution]] = relationship(back_populates="provider")
@@ -213,6 +216,9 @@ class Solution(TimestampMixin, db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     provider: Mapped[Provider] = relationship(back_populates="solutions")
     labels: Mapped[list[SolutionLabel]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -263,6 +269,9 @@ class BenchmarkCase(TimestampMixin, db.Model):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     author: Mapped[User] = relationship()
     provider: Mapped[Provider | None] = relationship()
@@ -359,6 +368,9 @@ class Enterprise(TimestampMixin, db.Model):
     digital_level: Mapped[int] = mapped_column(Integer, default=0)
     needs: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     owner: Mapped[User] = relationship(back_populates="enterprise")
 

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import and_, exists, or_, select
 
 from marketplace.cases.schemas import CaseSchema
+from marketplace.common.concurrency import begin_write, commit_write
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.provenance import accept, reconcile
@@ -126,7 +127,9 @@ def _managed(actor: User, case_id: int) -> BenchmarkCase:
     return case
 
 
-def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
+def update_case(
+    actor: User, case_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> BenchmarkCase:
     """Edit a case (its author or reviewer); a provider's edit of a published case goes back to review.
 
     A metric keeps its city acceptance only while its numbers are unchanged; the reviewer's own
@@ -137,6 +140,7 @@ def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
     """
     case = _managed(actor, case_id)
     check_editable(case)
+    begin_write(case, if_match)
     data = load_merged(CaseSchema(), case, data)
     if "city" in data:
         _check_city(actor, data["city"])
@@ -145,11 +149,17 @@ def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
     _assign(case, data)
     if case.status is ListingStatus.PUBLISHED and actor.role is Role.PROVIDER:
         case.status = ListingStatus.PENDING_REVIEW
-    db.session.commit()
+    commit_write(if_match)
     return case
 
 
-def transition_case(actor: User, case_id: int, action: str, reason: str | None = None) -> BenchmarkCase:
+def transition_case(
+    actor: User,
+    case_id: int,
+    action: str,
+    reason: str | None = None,
+    if_match: frozenset[str] | None = None,
+) -> BenchmarkCase:
     """Submit (author), approve or reject (reviewer), or archive (author or reviewer) a case.
 
     :raises Forbidden: if the caller may not take ``action`` on this case.
@@ -164,12 +174,15 @@ def transition_case(actor: User, case_id: int, action: str, reason: str | None =
     }[action]
     if not allowed:
         raise Forbidden("无权对该案例执行此操作")
+    begin_write(case, if_match)
     apply_transition(case, action, reason)
-    db.session.commit()
+    commit_write(if_match)
     return case
 
 
-def accept_metric(actor: User, case_id: int, index: int) -> BenchmarkCase:
+def accept_metric(
+    actor: User, case_id: int, index: int, if_match: frozenset[str] | None = None
+) -> BenchmarkCase:
     """Mark metric ``index`` of a case as accepted by the office of its city (or an admin).
 
     :raises Forbidden: for anyone but the case's reviewers.
@@ -179,8 +192,9 @@ def accept_metric(actor: User, case_id: int, index: int) -> BenchmarkCase:
     case = get_case(actor, case_id)
     if not is_reviewer(actor, case):
         raise Forbidden("只有案例所在城市的主管部门或平台管理员可以验收效果数据")
+    begin_write(case, if_match)
     case.metrics = accept("metrics", case.metrics, index, actor)
-    db.session.commit()
+    commit_write(if_match)
     return case
 
 

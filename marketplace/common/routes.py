@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
+from http import HTTPStatus
 
 import flask_smorest
+from flask import request
 from werkzeug.routing import UnicodeConverter, ValidationError
 
 from marketplace.auth.security import authenticated, current_user
+from marketplace.common.concurrency import version_tag
 from marketplace.common.schemas import BaseSchema, Text, strict_json, text
 from marketplace.taxonomy.service import taxonomy
 
@@ -56,6 +60,48 @@ def city_parameter(converter: CityConverter) -> dict:
     return {"type": "string", "example": "苏州市"}
 
 
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the ETag of the version this write is based on; a stale one answers 412",
+}
+ETAG_HEADER = {"description": "the stored version of the resource", "schema": {"type": "string"}}
+
+
+def if_match() -> frozenset[str] | None:
+    """The strong tags of the request's ``If-Match``, or None if it sent none (or ``*``)."""
+    tags = request.if_match
+    if not tags or tags.star_tag:
+        return None
+    return frozenset(tags.as_set())
+
+
+def versioned(blp: Blueprint, status: int = 200, write: bool = False):
+    """Answer the row a view returns with its ``ETag``; a write view also gets ``if_match`` to pass on.
+
+    Put it below ``blp.response``. It documents the ``ETag`` header, and for a write the optional
+    ``If-Match`` header and the 412 it can answer.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if write:
+                kwargs["if_match"] = if_match()
+            row = view(*args, **kwargs)
+            return row, {"ETag": f'"{version_tag(row)}"'}
+
+        doc: dict = {"responses": {status: {"headers": {"ETag": ETAG_HEADER}}}}
+        if write:
+            doc["parameters"] = [IF_MATCH_PARAMETER]
+            doc["responses"]["412"] = HTTPStatus.PRECONDITION_FAILED.name
+        return blp.doc(**doc)(wrapper)
+
+    return decorator
+
+
 class ReviewSchema(BaseSchema):
     """A reviewer's reason for rejecting."""
 
@@ -63,21 +109,24 @@ class ReviewSchema(BaseSchema):
 
 
 def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun: str) -> None:
-    """Register ``POST /<id>/{submit,approve,reject,archive}`` on ``blp``.
+    """Register ``POST /<id>/{submit,approve,reject,archive}`` on ``blp``, each taking ``If-Match``.
 
-    :param transition: ``transition(actor, item_id, action, reason)`` from the service.
+    :param transition: ``transition(actor, item_id, action, reason, if_match)`` from the service.
     """
     for action, doc in LIFECYCLE_ACTIONS.items():
         if action == "reject":
 
-            def view(data, item_id, action=action):
-                return transition(current_user(), item_id, action, data["reason"])
+            def view(data, item_id, if_match, action=action):
+                return transition(current_user(), item_id, action, data["reason"], if_match)
 
+            view = versioned(blp, write=True)(view)
             view = blp.arguments(ReviewSchema)(view)
         else:
 
-            def view(item_id, action=action):
-                return transition(current_user(), item_id, action, None)
+            def view(item_id, if_match, action=action):
+                return transition(current_user(), item_id, action, None, if_match)
+
+            view = versioned(blp, write=True)(view)
 
         view.__doc__ = doc.format(noun=noun)
         view.__name__ = f"{action}_{blp.name}"

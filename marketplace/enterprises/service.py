@@ -43,7 +43,9 @@ def create_enterprise(actor: User, data: dict) -> Enterprise:
     return create_profile(Enterprise, actor, data, "企业")
 
 
-def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise:
+def update_enterprise(
+    actor: User, enterprise_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> Enterprise:
     """Change a profile (its owner or an admin).
 
     :raises Forbidden: for a city office or anyone else who can see it.
@@ -54,7 +56,7 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
         raise Forbidden("只能修改自己的企业档案")
     if data.get("city", enterprise.city) != enterprise.city and in_city_pilot(enterprise.id):
         raise Conflict("企业已纳入本市试点，变更所在城市请联系城市主管部门", {"city": ["企业已纳入本市试点"]})
-    return update_profile(enterprise, data, EnterpriseSchema())
+    return update_profile(enterprise, data, EnterpriseSchema(), if_match)
 
 
 def in_city_pilot(enterprise_id: int) -> bool:

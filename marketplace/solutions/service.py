@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, false, or_, select
 
+from marketplace.common.concurrency import begin_write, commit_write
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.provenance import accept, reconcile
@@ -95,7 +96,9 @@ def _owned(actor: User, solution_id: int) -> Solution:
     return solution
 
 
-def update_solution(actor: User, solution_id: int, data: dict) -> Solution:
+def update_solution(
+    actor: User, solution_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> Solution:
     """Edit an own solution; editing a published one sends it back to review.
 
     An outcome claim keeps its city acceptance only while its numbers are unchanged.
@@ -103,9 +106,11 @@ def update_solution(actor: User, solution_id: int, data: dict) -> Solution:
     :raises Forbidden: for anyone but the owner.
     :raises Conflict: while it is in review or archived.
     :raises Unprocessable: for a claim newly marked ``city_accepted``.
+    :raises PreconditionFailed: if ``if_match`` names another version, or it changed meanwhile.
     """
     solution = _owned(actor, solution_id)
     check_editable(solution)
+    begin_write(solution, if_match)
     data = load_merged(SolutionSchema(), solution, data)
     if "outcome_claims" in data:
         data["outcome_claims"] = reconcile(
@@ -114,11 +119,17 @@ def update_solution(actor: User, solution_id: int, data: dict) -> Solution:
     _assign(solution, data)
     if solution.status is ListingStatus.PUBLISHED:
         solution.status = ListingStatus.PENDING_REVIEW
-    db.session.commit()
+    commit_write(if_match)
     return solution
 
 
-def transition_solution(actor: User, solution_id: int, action: str, reason: str | None = None) -> Solution:
+def transition_solution(
+    actor: User,
+    solution_id: int,
+    action: str,
+    reason: str | None = None,
+    if_match: frozenset[str] | None = None,
+) -> Solution:
     """Submit (owner), approve or reject (admin), or archive (owner or admin) a solution.
 
     :raises Forbidden: if the caller's role may not take ``action``.
@@ -132,8 +143,9 @@ def transition_solution(actor: User, solution_id: int, action: str, reason: str 
         solution = get_solution(actor, solution_id)
     else:
         solution = _owned(actor, solution_id)
+    begin_write(solution, if_match)
     apply_transition(solution, action, reason)
-    db.session.commit()
+    commit_write(if_match)
     return solution
 
 
@@ -156,7 +168,9 @@ def may_accept_claims(actor: User, solution: Solution) -> bool:
     return db.session.scalar(used_in_city) is not None
 
 
-def accept_claim(actor: User, solution_id: int, index: int) -> Solution:
+def accept_claim(
+    actor: User, solution_id: int, index: int, if_match: frozenset[str] | None = None
+) -> Solution:
     """Mark outcome claim ``index`` of a published solution as accepted by the caller's city (or an admin).
 
     :raises Forbidden: unless :func:`may_accept_claims`.
@@ -166,8 +180,9 @@ def accept_claim(actor: User, solution_id: int, index: int) -> Solution:
     solution = get_solution(actor, solution_id)
     if not may_accept_claims(actor, solution):
         raise Forbidden("只有平台管理员或使用该方案的已发布案例所在城市的主管部门可以验收效果数据")
+    begin_write(solution, if_match)
     solution.outcome_claims = accept("outcome_claims", solution.outcome_claims, index, actor)
-    db.session.commit()
+    commit_write(if_match)
     return solution
 
 
