@@ -91,3 +91,27 @@ def test_parallel_patches_without_if_match_never_fail_with_500(world):
     assert set(statuses) <= {200, 409} and statuses[200] >= 1, statuses
     tags = world.client.get(path, headers=world.provider).json["tags"]
     assert len(tags) == 2 and tags[1] == "视觉质检"
+
+
+def test_a_burst_of_identical_inquiries_makes_one(world):
+    """The same inquiry sent from many threads at once is stored once; the others are 409, none a 500."""
+    solution_id = world.solution()["id"]
+    start = threading.Barrier(THREADS)
+    statuses: list[int] = []
+
+    def send() -> None:
+        client = world.app.test_client()
+        start.wait()
+        response = client.post(
+            f"/api/v1/solutions/{solution_id}/inquiries",
+            json={"message": "想了解报价"},
+            headers=world.enterprise,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(statuses) == Counter({201: 1, 409: THREADS - 1}), Counter(statuses)
