@@ -109,8 +109,11 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.recommendations.routes import blp as recommendations
     from marketplace.search.routes import blp as search
     from marketplace.solutions.routes import blp as solutions
+    from marketplace.taxonomy.converters import CityConverter, city_parameter
     from marketplace.taxonomy.routes import blp as taxonomy
 
+    app.url_map.converters["city"] = CityConverter
+    app.extensions["api"].register_converter(CityConverter, city_parameter)
     for blueprint in (
         taxonomy,
         auth,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from marshmallow import ValidationError
 from tqdm import tqdm
 
 from indexing.base import SearchUnavailable
@@ -33,15 +34,16 @@ def create_account_command(email, password, role, name, city):
     """Create an admin or city-office account."""
     from marketplace.auth.schemas import StaffAccountSchema
 
-    errors = StaffAccountSchema().validate(
-        {"email": email, "password": password, "role": role, "name": name or email, "city": city}
-    )
-    if errors:
-        raise click.UsageError(
-            "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in errors.items())
-        )
     try:
-        user = create_account(email, password, role, name or email, city)
+        data = StaffAccountSchema().load(
+            {"email": email, "password": password, "role": role, "name": name or email, "city": city}
+        )
+    except ValidationError as error:
+        raise click.UsageError(
+            "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.messages.items())
+        ) from error
+    try:
+        user = create_account(**data)
     except APIError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"created {user.role.value} account {user.email} (id {user.id})")

@@ -32,6 +32,7 @@ from flask import current_app
 from sqlalchemy import Table, func, insert, select, text
 
 from marketplace.extensions import db
+from marketplace.models import raw_column
 
 FORMAT = "marketplace-export"
 FORMAT_VERSION = 1
@@ -113,7 +114,7 @@ def export_store(path: Path, progress_factory=None) -> dict[str, int]:
             with _open(path, "w") as out:
                 out.write(json.dumps(manifest, ensure_ascii=False) + "\n")
                 for table in tables:
-                    query = select(table).order_by(*table.primary_key.columns)
+                    query = select(*map(raw_column, table.columns)).order_by(*table.primary_key.columns)
                     result = connection.execution_options(yield_per=BATCH).execute(query)
                     for row in result.mappings():
                         out.write(_record(table, dict(row)) + "\n")

@@ -9,6 +9,7 @@ from flask import Flask, current_app, jsonify
 from flask_smorest import Api
 from marshmallow import Schema, ValidationError, fields
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from marketplace.extensions import db
@@ -20,6 +21,7 @@ DEFAULT_MESSAGES = {
     404: "资源不存在",
     405: "不支持该请求方法",
     409: "当前状态不允许此操作",
+    412: "该记录已被他人修改，请刷新后重试",
     413: "请求体过大",
     415: "不支持的内容类型",
     422: "请求参数校验失败",
@@ -62,6 +64,12 @@ class Conflict(APIError):
     """The resource's state or a uniqueness rule forbids the change."""
 
     status_code = 409
+
+
+class PreconditionFailed(APIError):
+    """The request's ``If-Match`` names a version that is no longer the stored one."""
+
+    status_code = 412
 
 
 class Unprocessable(APIError):
@@ -124,6 +132,12 @@ def handle_integrity_error(error: IntegrityError):
     """A uniqueness race the service's own checks could not see: nothing was written."""
     db.session.rollback()
     return error_response(409, "数据冲突（可能已被他人同时提交），请刷新后重试")
+
+
+def handle_stale_data_error(error: StaleDataError):
+    """A versioned row changed under a write the service did not guard: nothing was written."""
+    db.session.rollback()
+    return error_response(409, "该记录已被他人修改，请刷新后重试")
 
 
 def handle_data_error(error: DataError | OverflowError):
@@ -213,6 +227,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(StaleDataError, handle_stale_data_error)
     app.register_error_handler(DataError, handle_data_error)
     app.register_error_handler(OverflowError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -18,9 +18,11 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    type_coerce,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.evidence import well_formed
 from marketplace.extensions import db
 
 
@@ -37,6 +39,32 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value, dialect):
         """Read naive values back as UTC."""
         return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class EvidenceJSON(TypeDecorator):
+    """A JSON list of evidence entries, read back with only the entries readers can rely on.
+
+    ``column`` names the check in :data:`marketplace.evidence.CHECKS`. Backups read the
+    raw JSON (:func:`raw_column`), so that nothing is lost on the way out.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, column: str):
+        super().__init__()
+        self.column = column
+
+    def process_result_value(self, value, dialect):
+        """Leave out, and log, the entries of the wrong shape."""
+        return well_formed(self.column, value)
+
+
+def raw_column(column):
+    """``column`` as stored: evidence JSON without the read-time check, other columns unchanged."""
+    if isinstance(column.type, EvidenceJSON):
+        return type_coerce(column, JSON).label(column.name)
+    return column
 
 
 def utcnow() -> datetime:
@@ -125,6 +153,9 @@ class Provider(TimestampMixin, db.Model):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     owner: Mapped[User] = relationship(back_populates="provider")
     solutions: Mapped[list[Solution]] = relationship(back_populates="provider")
@@ -178,13 +209,16 @@ class Solution(TimestampMixin, db.Model):
     price_min_cny: Mapped[int] = mapped_column(BigInteger)
     price_max_cny: Mapped[int] = mapped_column(BigInteger)
     deploy_days: Mapped[int] = mapped_column(Integer)
-    level_uplifts: Mapped[list] = mapped_column(JSON, default=list)
-    outcome_claims: Mapped[list] = mapped_column(JSON, default=list)
+    level_uplifts: Mapped[list] = mapped_column(EvidenceJSON("solutions.level_uplifts"), default=list)
+    outcome_claims: Mapped[list] = mapped_column(EvidenceJSON("solutions.outcome_claims"), default=list)
     status: Mapped[ListingStatus] = enum_column(ListingStatus, default=ListingStatus.DRAFT, index=True)
     review_note: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     provider: Mapped[Provider] = relationship(back_populates="solutions")
     labels: Mapped[list[SolutionLabel]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -224,7 +258,7 @@ class BenchmarkCase(TimestampMixin, db.Model):
     province: Mapped[str | None] = mapped_column(String(20))
     industry_code: Mapped[str] = mapped_column(String(8), index=True)
     summary: Mapped[str] = mapped_column(Text)
-    metrics: Mapped[list] = mapped_column(JSON, default=list)
+    metrics: Mapped[list] = mapped_column(EvidenceJSON("cases.metrics"), default=list)
     level_before: Mapped[int] = mapped_column(Integer)
     level_after: Mapped[int] = mapped_column(Integer)
     investment_cny: Mapped[int | None] = mapped_column(BigInteger)
@@ -235,6 +269,9 @@ class BenchmarkCase(TimestampMixin, db.Model):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"), index=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     seed_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     author: Mapped[User] = relationship()
     provider: Mapped[Provider | None] = relationship()
@@ -331,6 +368,9 @@ class Enterprise(TimestampMixin, db.Model):
     digital_level: Mapped[int] = mapped_column(Integer, default=0)
     needs: Mapped[str] = mapped_column(Text, default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     owner: Mapped[User] = relationship(back_populates="enterprise")
 
@@ -345,6 +385,9 @@ class Inquiry(TimestampMixin, db.Model):
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[InquiryStatus] = enum_column(InquiryStatus, default=InquiryStatus.NEW)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    duplicate_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     solution: Mapped[Solution] = relationship()
     enterprise: Mapped[Enterprise] = relationship()

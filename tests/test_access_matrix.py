@@ -104,6 +104,17 @@ def _published(world: World) -> dict:
     return {"solution_id": world.solution()["id"]}
 
 
+def _used_solution_claim(world: World) -> dict:
+    """Claim 0 of provider A's published solution, used by a published 苏州市 case."""
+    solution_id = world.solution()["id"]
+    world.case(solution_ids=[solution_id])
+    return {"solution_id": solution_id, "index": 0}
+
+
+def _case_metric(world: World) -> dict:
+    return {"case_id": world.case()["id"], "index": 0}
+
+
 def _office_case(world: World) -> dict:
     return {"item_id": world.case()["id"]}
 
@@ -276,6 +287,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         only("provider_a", "admin"), _solution_at("published")
     ),
     ("GET", f"{API}/solutions/{{solution_id}}/similar"): Row(everyone(), _published, trained=True),
+    ("POST", f"{API}/solutions/{{solution_id}}/outcome-claims/{{index}}/accept"): Row(
+        only("office_x", "admin"), _used_solution_claim
+    ),
     ("POST", f"{API}/solutions/{{solution_id}}/inquiries"): Row(
         only("enterprise_e", "enterprise_f", ok=201), _published, _const({"message": "想了解报价和部署周期"})
     ),
@@ -289,6 +303,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         only("office_x", "admin"), _case, _const({"summary": "上线后漏检率明显下降"})
     ),
     ("GET", f"{API}/cases/{{case_id}}/similar"): Row(everyone(), _case, trained=True),
+    ("POST", f"{API}/cases/{{case_id}}/metrics/{{index}}/accept"): Row(
+        only("office_x", "admin"), _case_metric
+    ),
     ("POST", f"{API}/cases/{{item_id}}/submit"): Row(only("provider_a", deny=404, admin=403), _provider_case),
     ("POST", f"{API}/cases/{{item_id}}/approve"): Row(
         only("office_x", "admin", deny=404, provider_a=403), _pending_case

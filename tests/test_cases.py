@@ -56,12 +56,14 @@ class TestAuthoring:
 
     def test_city_office_cannot_write_for_another_city(self, world):
         """The 苏州市 office may not publish a case set in 宁波市."""
-        response = world.client.post(CASES, json=case_payload(city="宁波市"), headers=world.office)
+        response = world.client.post(
+            CASES, json=case_payload(city="宁波市", province="浙江省"), headers=world.office
+        )
         assert_error(response, 403)
 
     def test_admin_case_is_published_at_once(self, world):
         """An admin's case is public immediately, in any city."""
-        case = world.case(headers=world.admin, city="宁波市")
+        case = world.case(headers=world.admin, city="宁波市", province="浙江省")
         assert case["status"] == "published"
         assert case["author_role"] == "admin"
 
@@ -412,3 +414,17 @@ class TestPromotions:
         seen = world.client.get(f"{CASES}/{case['id']}").json
         assert (seen["promoted"], seen["active_promotion"]) == (False, None)
         assert case["id"] not in listed_ids(world.client, "promoted=true")
+
+
+def test_patch_with_an_incomplete_metric_is_422(world):
+    """A case PATCH is checked as a whole case: a metric without before/after is refused."""
+    cid = world.case()["id"]
+    body = assert_error(
+        world.client.patch(
+            f"/api/v1/cases/{cid}", json={"metrics": [{"name": "合格率"}]}, headers=world.office
+        ),
+        422,
+        "metrics",
+    )
+    assert {"before", "after", "unit"} <= set(body["errors"]["metrics"]["0"])
+    assert world.client.get(f"/api/v1/cases/{cid}").json["metrics"][0]["name"] == "月均产品合格率"

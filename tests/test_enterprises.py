@@ -142,8 +142,9 @@ class TestCreation:
         assert_error(create_as_new_account(world, revenue_cny=1_000_000), 422, "revenue_cny")
 
     def test_unknown_province_is_refused(self, world):
-        """Provinces are the full official names."""
-        assert_error(create_as_new_account(world, province="江苏"), 422, "province")
+        """Provinces are stored by their full official names; a short form is read as one, others refused."""
+        assert_error(create_as_new_account(world, province="江苏国"), 422, "province")
+        assert create_as_new_account(world, province="江苏").json["province"] == "江苏省"
 
 
 class TestUpdate:

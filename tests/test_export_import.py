@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 
 from marketplace import dataio
 from marketplace.extensions import db
@@ -213,3 +213,17 @@ def _owner_email(app, provider_id: int) -> str:
         return db.session.scalar(
             select(User.email).join(Provider, Provider.owner_id == User.id).where(Provider.id == provider_id)
         )
+
+
+def test_backup_keeps_malformed_evidence_as_stored(app, world, tmp_path):
+    """Reads leave out malformed evidence entries, but a backup carries the JSON exactly as stored."""
+    sid = world.solution()["id"]
+    raw = [{"metric": "x"}]
+    with app.app_context():
+        db.session.execute(update(Solution).where(Solution.id == sid).values(outcome_claims=raw))
+        db.session.commit()
+        assert db.session.get(Solution, sid).outcome_claims == []
+        path = tmp_path / "backup.jsonl"
+        dataio.export_store(path)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    assert next(r["row"] for r in rows if r["table"] == "solutions")["outcome_claims"] == raw

@@ -296,12 +296,17 @@ CHECKS = [
 
 
 def test_export_of_a_city_whose_name_excel_forbids_as_sheet_title(world):
-    """Found by the fuzz: ``*``, ``/`` or brackets in the city broke the XLSX sheet title (500)."""
+    """Found by the fuzz: ``*``, ``/`` or brackets in the city broke the XLSX sheet title (500).
+
+    Such a city is no longer a known city, so its path is a 404; the sheet title stays safe anyway.
+    """
+    from marketplace.pilots.export import to_xlsx
+
     response = world.client.get(
         "/api/v1/cities/苏州*[市]/pilot/export", query_string={"format": "xlsx"}, headers=world.admin
     )
-    assert response.status_code == 200, response.get_json()
-    assert openpyxl.load_workbook(io.BytesIO(response.data)).active.title == "苏州市试点企业"
+    assert response.status_code == 404, response.get_json()
+    assert openpyxl.load_workbook(io.BytesIO(to_xlsx([], "苏州*[市]"))).active.title == "苏州市试点企业"
 
 
 def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):

@@ -241,3 +241,120 @@ class TestFilters:
     def test_bad_status_filter_is_refused(self, world):
         """An unknown status in the query is named."""
         assert_error(world.client.get(f"{INQUIRIES}?status=closed", headers=world.provider), 422, "status")
+
+
+class TestStatusMachine:
+    """new → contacted | won | lost; contacted → won | lost; won and lost are final."""
+
+    @pytest.mark.parametrize(
+        ("path", "refused", "allowed"),
+        [
+            (["won"], "lost", []),
+            (["lost"], "contacted", []),
+            (["contacted"], "contacted", ["won", "lost"]),
+            (["won"], "contacted", []),
+        ],
+    )
+    def test_moves_outside_the_machine_are_409_with_the_allowed_states(self, world, path, refused, allowed):
+        """A refused move answers 409 naming the states the inquiry may still move to."""
+        sent = inquiry(world)
+        for status in path:
+            response = world.client.patch(
+                f"{INQUIRIES}/{sent['id']}", json={"status": status}, headers=world.provider
+            )
+            assert response.status_code == 200, response.json
+        response = world.client.patch(
+            f"{INQUIRIES}/{sent['id']}", json={"status": refused}, headers=world.provider
+        )
+        body = assert_error(response, 409, "status")
+        assert body["errors"]["allowed_status"] == allowed
+        assert (
+            world.client.get(f"{INQUIRIES}/{sent['id']}", headers=world.provider).json["status"] == path[-1]
+        )
+
+    def test_a_change_records_who_and_when(self, world):
+        """The last status change names the account that made it and the time."""
+        sent = inquiry(world)
+        assert sent["status_changed_at"] is None and sent["status_changed_by"] is None
+        changed = world.client.patch(
+            f"{INQUIRIES}/{sent['id']}", json={"status": "contacted"}, headers=world.provider
+        ).json
+        provider_id = world.client.get("/api/v1/auth/me", headers=world.provider).json["id"]
+        assert changed["status_changed_by"] == provider_id and changed["status_changed_at"]
+
+    def test_a_reply_never_overwrites_a_status_set_meanwhile(self, world, monkeypatch):
+        """A provider reply that read the inquiry as new does not turn a concurrent "won" into "contacted"."""
+        sent = inquiry(world)
+        _change_behind_the_readers_back(world, monkeypatch, sent["id"], "won")
+        response = world.client.post(
+            f"{INQUIRIES}/{sent['id']}/replies", json={"message": "您好"}, headers=world.provider
+        )
+        assert response.status_code == 201, response.json
+        assert world.client.get(f"{INQUIRIES}/{sent['id']}", headers=world.provider).json["status"] == "won"
+
+    def test_a_status_change_that_lost_a_race_is_409(self, world, monkeypatch):
+        """A change computed from a stale read (contacted) is refused once another made it lost."""
+        sent = inquiry(world)
+        world.client.patch(f"{INQUIRIES}/{sent['id']}", json={"status": "contacted"}, headers=world.provider)
+        _change_behind_the_readers_back(world, monkeypatch, sent["id"], "lost")
+        response = world.client.patch(
+            f"{INQUIRIES}/{sent['id']}", json={"status": "won"}, headers=world.provider
+        )
+        assert_error(response, 409, "status")
+        assert world.client.get(f"{INQUIRIES}/{sent['id']}", headers=world.provider).json["status"] == "lost"
+
+
+def _change_behind_the_readers_back(world, monkeypatch, inquiry_id: int, status: str) -> None:
+    """Once the next request has read the inquiry, commit ``status`` from another connection."""
+    from sqlalchemy import update
+
+    from marketplace.extensions import db
+    from marketplace.inquiries import service
+    from marketplace.models import Inquiry
+
+    real = service.get_inquiry
+
+    def read_then_race(actor, ident):
+        found = real(actor, ident)
+        with db.engine.begin() as other:
+            other.execute(update(Inquiry).where(Inquiry.id == ident).values(status=status))
+        monkeypatch.setattr(service, "get_inquiry", real)
+        return found
+
+    monkeypatch.setattr(service, "get_inquiry", read_then_race)
+
+
+class TestSendingRules:
+    """Request ids are checked like feedback events, and bursts of the same inquiry are refused."""
+
+    def test_an_unknown_request_id_is_422(self, world):
+        """A request id that names no served list is refused, as /events refuses it."""
+        solution = world.solution()
+        response = world.client.post(
+            f"/api/v1/solutions/{solution['id']}/inquiries",
+            json={"message": MESSAGE, "request_id": "x" * 36},
+            headers=world.enterprise,
+        )
+        assert_error(response, 422, "request_id")
+        assert listed_ids(world, world.enterprise) == []
+
+    def test_the_same_inquiry_twice_within_ten_minutes_is_409(self, world):
+        """Same sender, solution and message within 10 minutes is a duplicate; other messages are not."""
+        solution = world.solution()
+        assert ask(world, solution["id"]).status_code == 201
+        assert_error(ask(world, solution["id"]), 409, "message")
+        assert ask(world, solution["id"], message="另外想问一下售后").status_code == 201
+        assert ask(world, world.solution()["id"]).status_code == 201
+        assert len(listed_ids(world, world.enterprise)) == 3
+
+    def test_the_same_message_after_ten_minutes_is_accepted(self, world, monkeypatch):
+        """The window is ten minutes."""
+        from datetime import timedelta
+
+        from marketplace.inquiries import service
+
+        solution = world.solution()
+        assert ask(world, solution["id"]).status_code == 201
+        later = service.utcnow() + timedelta(minutes=11)
+        monkeypatch.setattr(service, "utcnow", lambda: later)
+        assert ask(world, solution["id"]).status_code == 201

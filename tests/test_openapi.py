@@ -27,6 +27,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/solutions/{item_id}/reject"),
     ("post", "/api/v1/solutions/{item_id}/archive"),
     ("post", "/api/v1/solutions/{solution_id}/inquiries"),
+    ("post", "/api/v1/solutions/{solution_id}/outcome-claims/{index}/accept"),
     ("get", "/api/v1/cases"),
     ("post", "/api/v1/cases"),
     ("get", "/api/v1/cases/{case_id}"),
@@ -36,6 +37,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/cases/{item_id}/reject"),
     ("post", "/api/v1/cases/{item_id}/archive"),
     ("post", "/api/v1/cases/{case_id}/promotions"),
+    ("post", "/api/v1/cases/{case_id}/metrics/{index}/accept"),
     ("post", "/api/v1/cases/{case_id}/promotions/{promotion_id}/end"),
     ("get", "/api/v1/enterprises"),
     ("post", "/api/v1/enterprises"),
@@ -89,7 +91,10 @@ def test_document_lists_every_endpoint(spec, app):
     }
     assert documented == EXPECTED_OPERATIONS
     routed = {
-        (method.lower(), rule.rule.replace("<int:", "{").replace("<string:", "{").replace(">", "}"))
+        (
+            method.lower(),
+            rule.rule.replace("<int:", "{").replace("<string:", "{").replace("<city:", "{").replace(">", "}"),
+        )
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(("/api/v1", "/healthz", "/readyz"))
         for method in rule.methods - {"HEAD", "OPTIONS"}

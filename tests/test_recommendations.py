@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import joblib
 import pytest
+from sqlalchemy import update
 
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import FeedbackEvent, RankerModel
+from marketplace.models import BenchmarkCase, FeedbackEvent, RankerModel, Solution
 from marketplace.recommendations import models_store
 from marketplace.search.cache import GenerationCache
 from tests.factories import assert_error
@@ -285,3 +288,39 @@ def test_the_generation_cache_is_bounded_and_keyed():
     cache.get(None, "solution", [3], load)
     cache.get(None, "solution", [3], load)
     assert loads[4:] == [[3], [3]], "no key, no caching"
+
+
+def test_malformed_stored_evidence_is_skipped_and_logged(world, runner, caplog):
+    """Evidence JSON that no request could write (seeded straight into the store) never breaks a read.
+
+    Each malformed entry is left out and logged; the rest of the row is still served.
+    """
+    vision = world.solution(title="注塑件外观缺陷视觉检测一体机")
+    case = world.case(title="注塑企业视觉质检改造样板", solution_ids=[vision["id"]])
+    good_claim = {"metric": "检出率", "value": 99.5, "unit": "%", "source_type": "vendor_claimed"}
+    with world.app.app_context():
+        db.session.execute(
+            update(Solution)
+            .where(Solution.id == vision["id"])
+            .values(
+                level_uplifts=[{"from_level": 1, "to_level": 2}], outcome_claims=[{"metric": "x"}, good_claim]
+            )
+        )
+        db.session.execute(
+            update(BenchmarkCase).where(BenchmarkCase.id == case["id"]).values(metrics=[{"name": "合格率"}])
+        )
+        db.session.commit()
+    assert runner.invoke(args=["matching", "train"]).exit_code == 0
+    caplog.set_level(logging.WARNING)
+    body = _recommend(world.client)
+    assert vision["id"] in [item["id"] for item in body["solutions"]]
+    assert case["id"] in [item["id"] for item in body["cases"]]
+    for path in (f"/api/v1/solutions/{vision['id']}/similar", f"/api/v1/cases/{case['id']}/similar"):
+        assert world.client.get(path).status_code == 200
+    shown = world.client.get(f"/api/v1/solutions/{vision['id']}").json
+    assert shown["outcome_claims"] == [good_claim] and shown["level_uplifts"] == []
+    assert world.client.get(f"/api/v1/cases/{case['id']}").json["metrics"] == []
+    skipped = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert {"solutions.level_uplifts", "solutions.outcome_claims", "cases.metrics"} <= {
+        r.column for r in skipped
+    }

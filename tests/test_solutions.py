@@ -237,3 +237,39 @@ def test_list_is_newest_first_and_paged(world):
     assert [s["id"] for s in first["items"]] == ids[::-1][:2] and first["total"] == 3
     second = world.client.get("/api/v1/solutions?per_page=2&page=2").json
     assert [s["id"] for s in second["items"]] == [ids[0]]
+
+
+@pytest.mark.parametrize(
+    ("patch", "path"),
+    [
+        ({"level_uplifts": [{"from_level": 1, "to_level": 2}]}, ("level_uplifts", "0", "scenario")),
+        ({"outcome_claims": [{"metric": "x"}]}, ("outcome_claims", "0", "value")),
+        ({"outcome_claims": [{"metric": "x"}]}, ("outcome_claims", "0", "source_type")),
+    ],
+)
+def test_patch_with_incomplete_nested_objects_is_422(world, patch, path):
+    """A PATCH is checked as the whole object it makes: nested objects are never partial."""
+    sid = world.solution(status="draft")["id"]
+    before = world.client.get(f"/api/v1/solutions/{sid}", headers=world.provider).json
+    body = assert_error(
+        world.client.patch(f"/api/v1/solutions/{sid}", json=patch, headers=world.provider), 422
+    )
+    errors = body["errors"]
+    for key in path:
+        assert key in errors, body
+        errors = errors[key]
+    after = world.client.get(f"/api/v1/solutions/{sid}", headers=world.provider).json
+    assert after["level_uplifts"] == before["level_uplifts"]
+    assert after["outcome_claims"] == before["outcome_claims"]
+
+
+def test_patch_replaces_a_list_whole_and_keeps_other_fields(world):
+    """A list in a PATCH replaces the stored list; fields it does not name stay as they were."""
+    sid = world.solution(status="draft")["id"]
+    claim = {"metric": "误检率", "value": 0.5, "unit": "%", "source_type": "third_party"}
+    response = world.client.patch(
+        f"/api/v1/solutions/{sid}", json={"outcome_claims": [claim]}, headers=world.provider
+    )
+    assert response.status_code == 200, response.json
+    assert [c["metric"] for c in response.json["outcome_claims"]] == ["误检率"]
+    assert response.json["level_uplifts"] == [{"scenario": "quality", "from_level": 1, "to_level": 2}]

@@ -94,7 +94,7 @@ class AssessmentSchema(BaseSchema):
         required=True,
         metadata={"description": "16 个场景各自的等级，0 = 未达一级"},
     )
-    note = Text(load_default="", validate=text(0, 500))
+    note = Text(load_default="", multiline=True, validate=text(0, 500))
     indicator_version = fields.String(dump_only=True)
     level = fields.Integer(dump_only=True)
     level_name = fields.Function(lambda a: level_name(a.level), dump_only=True)

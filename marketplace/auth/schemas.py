@@ -6,6 +6,7 @@ from marshmallow import ValidationError, fields, validates_schema
 
 from marketplace.common.schemas import BaseSchema, Text, one_of, text
 from marketplace.models import Role
+from marketplace.taxonomy.schemas import City
 
 
 class RegisterSchema(BaseSchema):
@@ -24,7 +25,7 @@ class StaffAccountSchema(BaseSchema):
     password = fields.String(required=True, load_only=True, validate=text(8, 128))
     role = fields.String(required=True, validate=one_of([Role.CITY_OFFICE, Role.ADMIN]))
     name = Text(required=True, validate=text(1, 100))
-    city = Text(validate=text(2, 50), load_default=None)
+    city = City(load_default=None)
 
     @validates_schema
     def city_for_offices(self, data, **kwargs):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.auth.security import hash_password, issue_token, verify_password
-from marketplace.errors import Conflict, Unauthorized
+from marketplace.errors import Conflict, Unauthorized, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Role, User
+from marketplace.taxonomy.service import taxonomy
 
 
 def find_user(email: str) -> User | None:
@@ -16,10 +17,18 @@ def find_user(email: str) -> User | None:
 
 
 def create_account(email: str, password: str, role: str, name: str, city: str | None = None) -> User:
-    """Create an account of any role.
+    """Create an account of any role; a city is stored by its full name (苏州 → 苏州市).
 
     :raises Conflict: if the e-mail is already registered.
+    :raises Unprocessable: naming ``city`` if it is not a known city.
     """
+    if city is not None:
+        known = taxonomy().regions.city(city.strip())
+        if known is None:
+            raise Unprocessable(
+                f"未知的城市：{city}", {"city": [f"未知的城市：{city}（请用地级市全称，如 苏州市）"]}
+            )
+        city = known
     if find_user(email) is not None:
         raise Conflict("该邮箱已注册", {"email": ["该邮箱已注册"]})
     user = User(

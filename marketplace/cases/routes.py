@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user, optionally_authenticated
 from marketplace.cases import service
 from marketplace.cases.schemas import CasePageSchema, CaseQueryArgsSchema, CaseSchema, PromotionSchema
-from marketplace.common.routes import Blueprint
+from marketplace.common.routes import Blueprint, versioned
 from marketplace.listings.routes import add_lifecycle_routes
 
 blp = Blueprint("cases", __name__, url_prefix="/api/v1/cases", description="转型样板案例")
@@ -38,16 +38,18 @@ class CaseById(MethodView):
 
     @optionally_authenticated(blp)
     @blp.response(200, CaseSchema)
+    @versioned(blp)
     def get(self, case_id):
-        """Get a case."""
+        """Get a case, with its version as ETag."""
         return service.get_case(current_user(), case_id)
 
     @authenticated(blp)
     @blp.arguments(CaseSchema(partial=True))
     @blp.response(200, CaseSchema)
-    def patch(self, data, case_id):
-        """Edit a case (its author, or its city's office, or an admin)."""
-        return service.update_case(current_user(), case_id, data)
+    @versioned(blp, write=True)
+    def patch(self, data, case_id, if_match):
+        """Edit a case (its author, its city office or an admin); ``If-Match`` guards against lost updates."""
+        return service.update_case(current_user(), case_id, data, if_match)
 
 
 @blp.route("/<int:case_id>/promotions")
@@ -71,6 +73,18 @@ class EndPromotion(MethodView):
     def post(self, case_id, promotion_id):
         """End a running promotion before its end date."""
         return service.end_promotion(current_user(), case_id, promotion_id)
+
+
+@blp.route("/<int:case_id>/metrics/<int:index>/accept")
+class AcceptMetric(MethodView):
+    """City acceptance of one metric."""
+
+    @authenticated(blp)
+    @blp.response(200, CaseSchema)
+    @versioned(blp, write=True)
+    def post(self, case_id, index, if_match):
+        """Mark metric ``index`` (from 0) city_accepted, recording who and when (its city office, admins)."""
+        return service.accept_metric(current_user(), case_id, index, if_match)
 
 
 add_lifecycle_routes(blp, CaseSchema, service.transition_case, "case")

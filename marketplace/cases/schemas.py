@@ -17,9 +17,10 @@ from marketplace.common.schemas import (
     page_schema,
     text,
 )
+from marketplace.evidence import SOURCE_TYPES
 from marketplace.models import ListingStatus
-from marketplace.solutions.schemas import MAX_PRICE_CNY, SOURCE_TYPES
-from marketplace.taxonomy.schemas import IndustryCode, Province, ScenarioCode
+from marketplace.solutions.schemas import MAX_PRICE_CNY
+from marketplace.taxonomy.schemas import City, IndustryCode, Province, ScenarioCode, check_city_in_province
 
 MAX_PROMOTION_DAYS = 366
 
@@ -31,7 +32,14 @@ class MetricSchema(BaseSchema):
     before = fields.Float(required=True, allow_nan=False)
     after = fields.Float(required=True, allow_nan=False)
     unit = Text(required=True, validate=text(0, 20))
-    source_type = fields.String(load_default="vendor_claimed", validate=one_of(SOURCE_TYPES))
+    source_type = fields.String(
+        load_default="vendor_claimed",
+        validate=one_of(SOURCE_TYPES),
+        metadata={"description": "city_accepted only by the office of the case's city or an admin"},
+    )
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by_name = fields.String(dump_only=True)
+    accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
 
 class PromotionSchema(BaseSchema):
@@ -41,7 +49,7 @@ class PromotionSchema(BaseSchema):
     city = fields.String(dump_only=True)
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
-    note = Text(load_default="", validate=text(0, 500))
+    note = Text(load_default="", multiline=True, validate=text(0, 500))
     active = fields.Boolean(dump_only=True)
     label = fields.String(dump_only=True)
     ended_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -65,12 +73,12 @@ class CaseSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     title = Text(required=True, validate=text(2, 120))
     enterprise_name = Text(required=True, validate=text(2, 100))
-    city = Text(required=True, validate=text(2, 50))
+    city = City(required=True)
     province = Province(load_default=None, allow_none=True)
     industry = IndustryCode(required=True, attribute="industry_code")
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
     solution_ids = fields.List(Id(), load_default=list, validate=list_size(20))
-    summary = Text(required=True, validate=text(2, 5000))
+    summary = Text(required=True, multiline=True, validate=text(2, 5000))
     metrics = fields.List(fields.Nested(MetricSchema), load_default=list, validate=list_size(20))
     level_before = fields.Integer(required=True, validate=between(0, 4))
     level_after = fields.Integer(required=True, validate=between(0, 4))
@@ -89,12 +97,17 @@ class CaseSchema(BaseSchema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
+    @validates_schema
+    def city_in_province(self, data, **kwargs):
+        """The city lies in the province, if one is given."""
+        check_city_in_province(data)
+
 
 class CaseQueryArgsSchema(PageArgsSchema):
     """Filters of the case list; repeated values are ORed, different filters ANDed."""
 
-    city = fields.List(fields.String())
-    province = fields.List(fields.String())
+    city = fields.List(City())
+    province = fields.List(Province())
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
     solution_id = fields.List(Id())

@@ -6,8 +6,12 @@ from datetime import date
 
 from sqlalchemy import and_, exists, or_, select
 
+from marketplace.cases.schemas import CaseSchema
+from marketplace.common.concurrency import begin_write, commit_write
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
+from marketplace.common.provenance import accept, reconcile
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import (
@@ -90,11 +94,19 @@ def _check_city(actor: User, city: str) -> None:
 def create_case(actor: User, data: dict) -> BenchmarkCase:
     """Create a case: published at once for its city's office or an admin, a draft for a provider.
 
+    Metrics marked ``city_accepted`` are accepted by the office or admin who writes them.
+
     :raises Forbidden: for enterprises, or a city office writing for another city.
+    :raises Unprocessable: for a provider's metric marked ``city_accepted``.
     """
     if actor.role is Role.ENTERPRISE:
         raise Forbidden("企业账号不能发布案例")
     _check_city(actor, data["city"])
+    if "metrics" in data:
+        data = {
+            **data,
+            "metrics": reconcile("metrics", data["metrics"], [], actor, actor.role is not Role.PROVIDER),
+        }
     case = BenchmarkCase(author=actor)
     if actor.role is Role.PROVIDER:
         case.provider = own_provider(actor)
@@ -115,23 +127,39 @@ def _managed(actor: User, case_id: int) -> BenchmarkCase:
     return case
 
 
-def update_case(actor: User, case_id: int, data: dict) -> BenchmarkCase:
+def update_case(
+    actor: User, case_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> BenchmarkCase:
     """Edit a case (its author or reviewer); a provider's edit of a published case goes back to review.
 
+    A metric keeps its city acceptance only while its numbers are unchanged; the reviewer's own
+    ``city_accepted`` metrics are accepted by the reviewer.
+
     :raises Conflict: while the case is in review or archived.
+    :raises Unprocessable: for a provider's metric newly marked ``city_accepted``.
     """
     case = _managed(actor, case_id)
     check_editable(case)
+    begin_write(case, if_match)
+    data = load_merged(CaseSchema(), case, data)
     if "city" in data:
         _check_city(actor, data["city"])
+    if "metrics" in data:
+        data["metrics"] = reconcile("metrics", data["metrics"], case.metrics, actor, is_reviewer(actor, case))
     _assign(case, data)
     if case.status is ListingStatus.PUBLISHED and actor.role is Role.PROVIDER:
         case.status = ListingStatus.PENDING_REVIEW
-    db.session.commit()
+    commit_write(if_match)
     return case
 
 
-def transition_case(actor: User, case_id: int, action: str, reason: str | None = None) -> BenchmarkCase:
+def transition_case(
+    actor: User,
+    case_id: int,
+    action: str,
+    reason: str | None = None,
+    if_match: frozenset[str] | None = None,
+) -> BenchmarkCase:
     """Submit (author), approve or reject (reviewer), or archive (author or reviewer) a case.
 
     :raises Forbidden: if the caller may not take ``action`` on this case.
@@ -146,8 +174,27 @@ def transition_case(actor: User, case_id: int, action: str, reason: str | None =
     }[action]
     if not allowed:
         raise Forbidden("无权对该案例执行此操作")
+    begin_write(case, if_match)
     apply_transition(case, action, reason)
-    db.session.commit()
+    commit_write(if_match)
+    return case
+
+
+def accept_metric(
+    actor: User, case_id: int, index: int, if_match: frozenset[str] | None = None
+) -> BenchmarkCase:
+    """Mark metric ``index`` of a case as accepted by the office of its city (or an admin).
+
+    :raises Forbidden: for anyone but the case's reviewers.
+    :raises NotFound: if the case or the metric does not exist.
+    :raises Conflict: if the metric is accepted already.
+    """
+    case = get_case(actor, case_id)
+    if not is_reviewer(actor, case):
+        raise Forbidden("只有案例所在城市的主管部门或平台管理员可以验收效果数据")
+    begin_write(case, if_match)
+    case.metrics = accept("metrics", case.metrics, index, actor)
+    commit_write(if_match)
     return case
 
 

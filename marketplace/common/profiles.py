@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from marshmallow import Schema
 from sqlalchemy import select
 
+from marketplace.common.concurrency import begin_write, commit_write
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Conflict
 from marketplace.extensions import db
 from marketplace.models import Enterprise, Provider, User
@@ -34,11 +37,19 @@ def create_profile(model: type[Provider | Enterprise], owner: User, data: dict, 
     return profile
 
 
-def update_profile(profile: Provider | Enterprise, data: dict):
-    """Apply a partial update, keeping the credit code unique."""
+def update_profile(
+    profile: Provider | Enterprise, data: dict, schema: Schema, if_match: frozenset[str] | None = None
+):
+    """Apply a partial update, checked as the whole profile by ``schema``, keeping the credit code unique.
+
+    :raises ValidationError: if the updated profile would not pass ``schema``.
+    :raises PreconditionFailed: if ``if_match`` names another version, or the profile changed meanwhile.
+    """
+    begin_write(profile, if_match)
+    data = load_merged(schema, profile, data)
     if "credit_code" in data:
         ensure_credit_code_free(data["credit_code"], profile)
     for key, value in data.items():
         setattr(profile, key, value)
-    db.session.commit()
+    commit_write(if_match)
     return profile

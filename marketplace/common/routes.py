@@ -1,8 +1,15 @@
-"""The blueprint every resource registers its routes on."""
+"""Route builders shared by blueprints: the blueprint and ETags."""
 
 from __future__ import annotations
 
+from functools import wraps
+from http import HTTPStatus
+
 import flask_smorest
+from flask import request
+
+from marketplace.common.concurrency import version_tag
+from marketplace.common.schemas import strict_json
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -13,5 +20,53 @@ class Blueprint(flask_smorest.Blueprint):
     """
 
     def arguments(self, schema, **kwargs):
-        """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance."""
-        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+        """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance.
+
+        A JSON body's integers and booleans must be JSON integers and booleans (:func:`strict_json`).
+        """
+        instance = schema() if isinstance(schema, type) else schema
+        if kwargs.get("location", "json") == "json":
+            instance = strict_json(instance)
+        return super().arguments(instance, **kwargs)
+
+
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "the ETag of the version this write is based on; a stale one answers 412",
+}
+ETAG_HEADER = {"description": "the stored version of the resource", "schema": {"type": "string"}}
+
+
+def if_match() -> frozenset[str] | None:
+    """The strong tags of the request's ``If-Match``, or None if it sent none (or ``*``)."""
+    tags = request.if_match
+    if not tags or tags.star_tag:
+        return None
+    return frozenset(tags.as_set())
+
+
+def versioned(blp: Blueprint, status: int = 200, write: bool = False):
+    """Answer the row a view returns with its ``ETag``; a write view also gets ``if_match`` to pass on.
+
+    Put it below ``blp.response``. It documents the ``ETag`` header, and for a write the optional
+    ``If-Match`` header and the 412 it can answer.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if write:
+                kwargs["if_match"] = if_match()
+            row = view(*args, **kwargs)
+            return row, {"ETag": f'"{version_tag(row)}"'}
+
+        doc: dict = {"responses": {status: {"headers": {"ETag": ETAG_HEADER}}}}
+        if write:
+            doc["parameters"] = [IF_MATCH_PARAMETER]
+            doc["responses"]["412"] = HTTPStatus.PRECONDITION_FAILED.name
+        return blp.doc(**doc)(wrapper)
+
+    return decorator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from marketplace.common.credit_code import credit_code_problem
@@ -34,21 +36,114 @@ def localise_marshmallow() -> None:
 localise_marshmallow()
 
 
+MULTILINE_CONTROLS = frozenset("\n\t")
+
+
+def control_character(value: str, allowed: frozenset[str] = frozenset()) -> str | None:
+    """The first control character (Unicode category Cc) of ``value`` outside ``allowed``, if any."""
+    return next((ch for ch in value if unicodedata.category(ch) == "Cc" and ch not in allowed), None)
+
+
 class Text(fields.String):
     """A string of user text, stripped of surrounding whitespace before it is validated.
 
     So ``"  苏州智检 "`` is stored as ``"苏州智检"``, and a blank value fails its length check
     instead of being stored. Passwords stay plain strings: their spaces are the user's.
+
+    Control characters (Unicode category Cc, NUL included) are refused: they break exports and
+    some stores keep them while others refuse them. A ``multiline`` field (descriptions, messages,
+    notes) keeps line breaks and tabs.
     """
 
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allowed_controls = MULTILINE_CONTROLS if multiline else frozenset()
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        bad = control_character(text, self.allowed_controls)
+        if bad is not None:
+            name = "空字符" if bad == "\0" else "换行或制表符" if bad in MULTILINE_CONTROLS else "控制字符"
+            raise ValidationError(f"不能包含{name}（U+{ord(bad):04X}）")
+        return text
+
+
+class _Exactly:
+    """A one-value container matched by identity, so that ``1`` is not ``True`` nor ``0`` ``False``."""
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __contains__(self, item) -> bool:
+        return item is self.value
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def strict_json(schema: Schema) -> Schema:
+    """Make a schema instance take JSON values as they are, at every level of nesting; return it.
+
+    Integers must be JSON integers (``1000.5`` and ``"1000"`` are refused, not rounded or parsed)
+    and booleans JSON booleans (not ``"true"`` or ``1``). Query strings are text, so their
+    schemas stay lenient; :class:`marketplace.common.routes.Blueprint` applies this to JSON bodies.
+    """
+    for field in schema.fields.values():
+        _strict_field(field)
+    return schema
+
+
+def _strict_field(field: fields.Field) -> None:
+    if isinstance(field, fields.Integer):
+        field.strict = True
+    elif isinstance(field, fields.Boolean):
+        field.truthy, field.falsy = _Exactly(True), _Exactly(False)
+    elif isinstance(field, fields.List):
+        _strict_field(field.inner)
+    elif isinstance(field, fields.Nested):
+        strict_json(field.schema)
 
 
 class BaseSchema(Schema):
     """Base of every API schema: Chinese schema-level messages, unknown fields rejected."""
 
     error_messages = {"unknown": "不允许的字段", "type": "请求体应为 JSON 对象"}
+
+
+def _writable(schema: Schema, data: dict) -> dict:
+    """``data`` (dumped by ``schema``) without dump-only fields, at every level of nesting."""
+    kept = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if not field.dump_only and key in data:
+            kept[key] = _writable_value(field, data[key])
+    return kept
+
+
+def _writable_value(field: fields.Field, value):
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return [_writable_value(field.inner, item) for item in value]
+    if isinstance(field, fields.Nested) and isinstance(value, dict):
+        return _writable(field.schema, value)
+    return value
+
+
+def load_merged(schema: Schema, current: object, patch: dict) -> dict:
+    """Check a partial update as the whole object it makes; return the patched fields, loaded.
+
+    ``patch`` is what the PATCH schema (the same schema, partial) loaded. The current object's
+    writable fields are dumped, the patch is laid over them, and the result is loaded with the
+    full create schema: so a list in a PATCH replaces the whole list, a nested object must be
+    complete, and rules across fields see the values that would be stored.
+
+    :returns: the loaded values of the fields ``patch`` names, keyed as ``patch`` is.
+    :raises ValidationError: naming the offending fields, as a create would.
+    """
+    cls = type(schema)
+    dumper = cls(only=[name for name, field in schema.fields.items() if not field.dump_only])
+    merged = {**_writable(dumper, dumper.dump(current)), **_writable(dumper, dumper.dump(patch))}
+    loaded = strict_json(cls()).load(merged)
+    return {key: loaded[key] for key in patch}
 
 
 def text(min_len: int, max_len: int) -> validate.Length:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from marketplace.auth.security import authenticated, current_user
-from marketplace.common.routes import Blueprint
+from marketplace.common.routes import Blueprint, versioned
 from marketplace.enterprises import service
 from marketplace.enterprises.schemas import EnterprisePageSchema, EnterpriseQueryArgsSchema, EnterpriseSchema
 from marketplace.models import Role
@@ -38,13 +38,15 @@ class EnterpriseById(MethodView):
 
     @authenticated(blp)
     @blp.response(200, EnterpriseSchema)
+    @versioned(blp)
     def get(self, enterprise_id):
-        """Get a profile (its owner, an admin, or its city's office)."""
+        """Get a profile (its owner, an admin, or its city's office), with its version as ETag."""
         return service.get_enterprise(current_user(), enterprise_id)
 
     @authenticated(blp)
     @blp.arguments(EnterpriseSchema(partial=True))
     @blp.response(200, EnterpriseSchema)
-    def patch(self, data, enterprise_id):
-        """Update a profile (its owner or an admin)."""
-        return service.update_enterprise(current_user(), enterprise_id, data)
+    @versioned(blp, write=True)
+    def patch(self, data, enterprise_id, if_match):
+        """Update a profile (its owner or an admin); ``If-Match`` guards against lost updates."""
+        return service.update_enterprise(current_user(), enterprise_id, data, if_match)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validates_schema
 
 from marketplace.common.schemas import (
     BaseSchema,
@@ -14,7 +14,7 @@ from marketplace.common.schemas import (
     page_schema,
     text,
 )
-from marketplace.taxonomy.schemas import IndustryCode, Province
+from marketplace.taxonomy.schemas import City, IndustryCode, Province, check_city_in_province
 
 SIZES = ("micro", "small", "medium")
 TIERS = ("none", "innovative", "specialized", "little_giant")
@@ -27,7 +27,7 @@ class EnterpriseSchema(BaseSchema):
     name = Text(required=True, validate=text(2, 100))
     credit_code = CreditCode(required=True, metadata={"description": "统一社会信用代码 (GB 32100-2015)"})
     province = Province(required=True)
-    city = Text(required=True, validate=text(2, 50))
+    city = City(required=True)
     industry = IndustryCode(required=True, attribute="industry_code")
     size = fields.String(required=True, validate=one_of(SIZES), metadata={"description": "微/小/中"})
     above_scale = fields.Boolean(required=True, metadata={"description": "规上工业企业"})
@@ -37,17 +37,22 @@ class EnterpriseSchema(BaseSchema):
     digital_level = fields.Integer(
         required=True, validate=between(0, 4), metadata={"description": "0 = 未评测"}
     )
-    needs = Text(required=True, validate=text(0, 5000))
+    needs = Text(required=True, multiline=True, validate=text(0, 5000))
     owner_id = fields.Integer(dump_only=True)
     is_demo = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
+    @validates_schema
+    def city_in_province(self, data, **kwargs):
+        """The city lies in the province."""
+        check_city_in_province(data)
+
 
 class EnterpriseQueryArgsSchema(PageArgsSchema):
     """Filters of the enterprise list (admins and city offices)."""
 
-    city = fields.List(fields.String())
+    city = fields.List(City())
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     size = fields.List(fields.String(validate=one_of(SIZES)))
     tier = fields.List(fields.String(validate=one_of(TIERS)))

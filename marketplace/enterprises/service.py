@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
+from marketplace.enterprises.schemas import EnterpriseSchema
 from marketplace.errors import Conflict, Forbidden, NotFound
 from marketplace.models import Enterprise, Role, User
 
@@ -44,7 +45,9 @@ def create_enterprise(actor: User, data: dict) -> Enterprise:
     return create_profile(Enterprise, actor, data, "企业")
 
 
-def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise:
+def update_enterprise(
+    actor: User, enterprise_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> Enterprise:
     """Change a profile (its owner or an admin).
 
     :raises Forbidden: for a city office or anyone else who can see it.
@@ -55,7 +58,7 @@ def update_enterprise(actor: User, enterprise_id: int, data: dict) -> Enterprise
         raise Forbidden("只能修改自己的企业档案")
     if data.get("city", enterprise.city) != enterprise.city and city_locked(enterprise.id):
         raise Conflict("企业已纳入本市试点，变更所在城市请联系城市主管部门", {"city": ["企业已纳入本市试点"]})
-    return update_profile(enterprise, data)
+    return update_profile(enterprise, data, EnterpriseSchema(), if_match)
 
 
 def city_locked(enterprise_id: int) -> bool:

@@ -11,7 +11,7 @@ from marketplace.models import InquiryStatus
 class InquiryCreateSchema(BaseSchema):
     """An enterprise's first message about a solution."""
 
-    message = Text(required=True, validate=text(2, 2000))
+    message = Text(required=True, multiline=True, validate=text(2, 2000))
     request_id = Text(
         validate=text(36, 36), metadata={"description": "the recommendation list it came from, if any"}
     )
@@ -22,7 +22,7 @@ class ReplySchema(BaseSchema):
 
     id = fields.Integer(dump_only=True)
     author_role = fields.String(dump_only=True)
-    message = Text(required=True, validate=text(1, 2000))
+    message = Text(required=True, multiline=True, validate=text(1, 2000))
     created_at = fields.DateTime(dump_only=True)
 
 
@@ -46,6 +46,13 @@ class InquirySchema(BaseSchema):
     enterprise_name = fields.Function(lambda i: i.enterprise.name, dump_only=True)
     message = fields.String(dump_only=True)
     status = fields.String(dump_only=True)
+    status_changed_at = fields.DateTime(dump_only=True, allow_none=True)
+    status_changed_by = fields.Integer(
+        attribute="status_changed_by_id",
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "the account that last changed the status"},
+    )
     replies = fields.List(fields.Nested(ReplySchema), dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

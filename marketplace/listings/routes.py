@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from marketplace.auth.security import authenticated, current_user
-from marketplace.common.routes import Blueprint
+from marketplace.common.routes import Blueprint, versioned
 from marketplace.common.schemas import BaseSchema, Text, text
 
 LIFECYCLE_ACTIONS = {
@@ -19,25 +19,28 @@ LIFECYCLE_ACTIONS = {
 class ReviewSchema(BaseSchema):
     """A reviewer's reason for rejecting."""
 
-    reason = Text(required=True, validate=text(2, 500))
+    reason = Text(required=True, multiline=True, validate=text(2, 500))
 
 
 def add_lifecycle_routes(blp: Blueprint, item_schema, transition: Callable, noun: str) -> None:
-    """Register ``POST /<id>/{submit,approve,reject,archive}`` on ``blp``.
+    """Register ``POST /<id>/{submit,approve,reject,archive}`` on ``blp``, each taking ``If-Match``.
 
-    :param transition: ``transition(actor, item_id, action, reason)`` from the service.
+    :param transition: ``transition(actor, item_id, action, reason, if_match)`` from the service.
     """
     for action, doc in LIFECYCLE_ACTIONS.items():
         if action == "reject":
 
-            def view(data, item_id, action=action):
-                return transition(current_user(), item_id, action, data["reason"])
+            def view(data, item_id, if_match, action=action):
+                return transition(current_user(), item_id, action, data["reason"], if_match)
 
+            view = versioned(blp, write=True)(view)
             view = blp.arguments(ReviewSchema)(view)
         else:
 
-            def view(item_id, action=action):
-                return transition(current_user(), item_id, action, None)
+            def view(item_id, if_match, action=action):
+                return transition(current_user(), item_id, action, None, if_match)
+
+            view = versioned(blp, write=True)(view)
 
         view.__doc__ = doc.format(noun=noun)
         view.__name__ = f"{action}_{blp.name}"

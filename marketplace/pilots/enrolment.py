@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Conflict, NotFound, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Enterprise, User
 from marketplace.pilots.access import check_city_staff
 from marketplace.pilots.models import PilotEnrolment, PilotSubIndustry, RetrofitProject
+from marketplace.pilots.schemas import SubIndustrySchema
 
 
 def list_sub_industries(actor: User, city: str) -> list[PilotSubIndustry]:
@@ -62,6 +64,7 @@ def update_sub_industry(actor: User, city: str, sub_industry_id: int, data: dict
     :raises Conflict: if the new label is taken in the city.
     """
     sub_industry = _sub_industry(actor, city, sub_industry_id)
+    data = load_merged(SubIndustrySchema(), sub_industry, data)
     if "name" in data:
         _ensure_name_free(city, data["name"], sub_industry.id)
     for key, value in data.items():

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from flask import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
@@ -81,6 +82,23 @@ COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
 HEADERS = ("序号", *(header for header, _ in COLUMNS))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value, file_format: str):
+    """``value`` as a cell that no spreadsheet runs as a formula, with its visible text kept.
+
+    In CSV, text that starts with ``= + - @``, a tab or a CR gets a leading apostrophe (OWASP's
+    advice against CSV injection). In XLSX, :func:`to_xlsx` writes text as strings, never formulas,
+    so it stays as it is, less the control characters XML cannot hold.
+    """
+    if not isinstance(value, str):
+        return "" if value is None and file_format == "csv" else value
+    if file_format == "xlsx":
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def table(rows: list[dict]) -> list[list]:
     """The export's cells: a numbered line per enterprise, under :data:`HEADERS`."""
     return [[number, *(value(row) for _, value in COLUMNS)] for number, row in enumerate(rows, start=1)]
@@ -91,7 +109,7 @@ def to_csv(rows: list[dict]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(HEADERS)
-    writer.writerows([["" if cell is None else cell for cell in line] for line in table(rows)])
+    writer.writerows([[safe_cell(cell, "csv") for cell in line] for line in table(rows)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -107,7 +125,7 @@ def to_xlsx(rows: list[dict], city: str) -> bytes:
     sheet.title = INVALID_TITLE_REGEX.sub("", f"{city}试点企业")[:31]
     sheet.append(HEADERS)
     for line in table(rows):
-        sheet.append(line)
+        sheet.append([safe_cell(cell, "xlsx") for cell in line])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
@@ -116,6 +134,8 @@ def to_xlsx(rows: list[dict], city: str) -> bytes:
         for cell in row:
             if isinstance(cell.value, date):
                 cell.number_format = "yyyy-mm-dd"
+            elif isinstance(cell.value, str):
+                cell.data_type, cell.quotePrefix = "s", True
     for index, column in enumerate(sheet.iter_cols(values_only=True), start=1):
         width = max(_display_width(value) for value in column) + 2
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 8), MAX_COLUMN_WIDTH)

@@ -36,7 +36,7 @@ def lock_enrolled_enterprises(state) -> None:
     state.app.extensions.setdefault(CITY_LOCKS, []).append(enrolment.in_city_pilot)
 
 
-PILOT = "/cities/<string:city>/pilot"
+PILOT = "/cities/<city:city>/pilot"
 EXPORT_DOC = {
     "200": {
         "description": "试点企业清单（CSV 为带 BOM 的 UTF-8；XLSX 首行为表头）",

@@ -153,7 +153,7 @@ class ProjectSchema(BaseSchema):
         load_default=None, allow_none=True, validate=between(0, MAX_PRICE_CNY)
     )
     started_on = fields.Date(load_default=date.today)
-    note = Text(load_default="", validate=text(0, 2000))
+    note = Text(load_default="", multiline=True, validate=text(0, 2000))
     status = fields.String(dump_only=True)
     status_name = fields.Function(lambda p: STATUS_NAMES[p.status], dump_only=True)
     filed_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -201,14 +201,14 @@ ProjectPageSchema = page_schema(ProjectSchema)
 class AdvanceSchema(BaseSchema):
     """An optional note for the stage a project enters."""
 
-    note = Text(load_default="", validate=text(0, 500))
+    note = Text(load_default="", multiline=True, validate=text(0, 500))
 
 
 class ShowcaseSchema(PromotionSchema):
     """Promote an accepted project as a 样板: the promotion window, and optional wording of its case."""
 
     title = Text(load_default=None, validate=text(2, 120))
-    summary = Text(load_default=None, validate=text(2, 5000))
+    summary = Text(load_default=None, multiline=True, validate=text(2, 5000))
 
 
 class MeasureRowSchema(BaseSchema):

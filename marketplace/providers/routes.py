@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from marketplace.auth.security import authenticated, current_user
-from marketplace.common.routes import Blueprint
+from marketplace.common.routes import Blueprint, versioned
 from marketplace.models import Role
 from marketplace.providers import service
 from marketplace.providers.schemas import ProviderPageSchema, ProviderQueryArgsSchema, ProviderSchema
@@ -36,13 +36,15 @@ class ProviderById(MethodView):
     """One provider."""
 
     @blp.response(200, ProviderSchema)
+    @versioned(blp)
     def get(self, provider_id):
-        """Get a provider."""
+        """Get a provider, with its version as ETag."""
         return service.get_provider(provider_id)
 
     @authenticated(blp)
     @blp.arguments(ProviderSchema(partial=True))
     @blp.response(200, ProviderSchema)
-    def patch(self, data, provider_id):
-        """Update a provider (its owner or an admin)."""
-        return service.update_provider(current_user(), provider_id, data)
+    @versioned(blp, write=True)
+    def patch(self, data, provider_id, if_match):
+        """Update a provider (its owner or an admin); ``If-Match`` guards against lost updates."""
+        return service.update_provider(current_user(), provider_id, data, if_match)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validates_schema
 
 from marketplace.common.schemas import BaseSchema, CreditCode, PageArgsSchema, Phone, Text, page_schema, text
-from marketplace.taxonomy.schemas import Province
+from marketplace.taxonomy.schemas import City, Province, check_city_in_province
 
 
 class ProviderSchema(BaseSchema):
@@ -15,8 +15,8 @@ class ProviderSchema(BaseSchema):
     name = Text(required=True, validate=text(2, 100))
     credit_code = CreditCode(required=True, metadata={"description": "统一社会信用代码 (GB 32100-2015)"})
     province = Province(required=True)
-    city = Text(required=True, validate=text(2, 50))
-    description = Text(required=True, validate=text(0, 5000))
+    city = City(required=True)
+    description = Text(required=True, multiline=True, validate=text(0, 5000))
     contact_email = fields.Email(allow_none=True, validate=text(3, 254))
     contact_phone = Phone(allow_none=True)
     owner_id = fields.Integer(dump_only=True)
@@ -24,13 +24,18 @@ class ProviderSchema(BaseSchema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
+    @validates_schema
+    def city_in_province(self, data, **kwargs):
+        """The city lies in the province."""
+        check_city_in_province(data)
+
 
 class ProviderQueryArgsSchema(PageArgsSchema):
     """Filters of the provider list."""
 
-    province = fields.String()
-    city = fields.String()
-    name = fields.String(metadata={"description": "part of the company name"})
+    province = Province()
+    city = City()
+    name = Text(validate=text(1, 100), metadata={"description": "part of the company name"})
 
 
 ProviderPageSchema = page_schema(ProviderSchema)

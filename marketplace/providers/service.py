@@ -9,6 +9,7 @@ from marketplace.common.pagination import paginate
 from marketplace.common.profiles import create_profile, update_profile
 from marketplace.errors import Forbidden, Unprocessable
 from marketplace.models import Provider, Role, User
+from marketplace.providers.schemas import ProviderSchema
 
 
 def create_provider(actor: User, data: dict) -> Provider:
@@ -19,7 +20,9 @@ def create_provider(actor: User, data: dict) -> Provider:
     return create_profile(Provider, actor, data, "服务商")
 
 
-def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
+def update_provider(
+    actor: User, provider_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> Provider:
     """Change a provider profile; owner or admin only.
 
     :raises Forbidden: for anyone else.
@@ -27,7 +30,7 @@ def update_provider(actor: User, provider_id: int, data: dict) -> Provider:
     provider = get_or_404(Provider, provider_id, "服务商")
     if actor.role is not Role.ADMIN and provider.owner_id != actor.id:
         raise Forbidden("只能修改自己的服务商档案")
-    return update_profile(provider, data)
+    return update_profile(provider, data, ProviderSchema(), if_match)
 
 
 def get_provider(provider_id: int) -> Provider:

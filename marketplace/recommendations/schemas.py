@@ -15,7 +15,9 @@ class RecommendationRequestSchema(BaseSchema):
     """What an enterprise tells about itself and what it needs."""
 
     industry = IndustryCode(required=True, metadata={"description": "GB/T 4754-2017 code, any level"})
-    needs = Text(required=True, validate=text(2, 1000), metadata={"description": "需求，用自己的话说"})
+    needs = Text(
+        required=True, multiline=True, validate=text(2, 1000), metadata={"description": "需求，用自己的话说"}
+    )
     scenarios = fields.List(ScenarioCode(), load_default=list, validate=list_size(16))
     budget_max_cny = fields.Integer(validate=between(0, 100_000_000))
     city = Text(validate=text(2, 50))

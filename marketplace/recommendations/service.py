@@ -255,14 +255,23 @@ def similar(kind: str, item_id: int, actor: User | None, limit: int) -> dict:
     return recommend(profile, limit, actor, exclude=(kind, item_id))
 
 
+def served_list(actor: User | None, request_id: str) -> RecommendationLog:
+    """The recommendation list served under ``request_id``, if it was served anonymously or to ``actor``.
+
+    :raises Unprocessable: naming ``request_id`` if there is no such list for the caller.
+    """
+    log = db.session.get(RecommendationLog, request_id)
+    if log is None or (log.user_id is not None and (actor is None or actor.id != log.user_id)):
+        raise Unprocessable(errors={"request_id": ["推荐请求不存在"]})
+    return log
+
+
 def log_event(actor: User | None, data: dict) -> FeedbackEvent:
     """Record what a user did with an item of a served list; a signed-in user's list is only theirs.
 
     :raises Unprocessable: if the request id is unknown (or another user's) or the item was not in it.
     """
-    log = db.session.get(RecommendationLog, data["request_id"])
-    if log is None or (log.user_id is not None and (actor is None or actor.id != log.user_id)):
-        raise Unprocessable(errors={"request_id": ["推荐请求不存在"]})
+    log = served_list(actor, data["request_id"])
     served = {(item["item_type"], item["item_id"]): item["position"] for item in log.items}
     key = (data["item_type"], data["item_id"])
     if key not in served:
@@ -281,10 +290,12 @@ def log_event(actor: User | None, data: dict) -> FeedbackEvent:
 
 
 def log_inquiry(actor: User, solution_id: int, request_id: str | None) -> None:
-    """Record an inquiry as feedback on the list it came from, if it came from one (caller commits)."""
-    log = db.session.get(RecommendationLog, request_id) if request_id else None
-    if log is not None and log.user_id not in (None, actor.id):
-        log = None
+    """Record an inquiry as feedback on the list it came from, if it came from one (caller commits).
+
+    :raises Unprocessable: naming ``request_id``, as :func:`log_event` does, if no such list was served
+        to the caller or the solution was not in it.
+    """
+    log = served_list(actor, request_id) if request_id else None
     position = None
     if log is not None:
         position = next(
@@ -295,9 +306,11 @@ def log_inquiry(actor: User, solution_id: int, request_id: str | None) -> None:
             ),
             None,
         )
+        if position is None:
+            raise Unprocessable(errors={"request_id": ["该方案不在此次推荐结果中"]})
     db.session.add(
         FeedbackEvent(
-            request_id=log.request_id if log is not None and position is not None else None,
+            request_id=log.request_id if log is not None else None,
             user_id=actor.id,
             item_type="solution",
             item_id=solution_id,

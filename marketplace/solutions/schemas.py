@@ -15,11 +15,11 @@ from marketplace.common.schemas import (
     page_schema,
     text,
 )
+from marketplace.evidence import SOURCE_TYPES
 from marketplace.models import ListingStatus
 from marketplace.taxonomy.schemas import IndustryCode, ScenarioCode
 
 DELIVERY_MODES = ("saas", "on_premise", "edge", "hardware_bundle")
-SOURCE_TYPES = ("vendor_claimed", "third_party", "city_accepted")
 MAX_PRICE_CNY = 100_000_000
 
 
@@ -43,8 +43,15 @@ class OutcomeClaimSchema(BaseSchema):
     metric = Text(required=True, validate=text(1, 50))
     value = fields.Float(required=True)
     unit = Text(required=True, validate=text(0, 20))
-    source_type = fields.String(required=True, validate=one_of(SOURCE_TYPES))
-    note = Text(validate=text(0, 200))
+    source_type = fields.String(
+        required=True,
+        validate=one_of(SOURCE_TYPES),
+        metadata={"description": "city_accepted only by a city office or an admin (see accept)"},
+    )
+    note = Text(multiline=True, validate=text(0, 200))
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by_name = fields.String(dump_only=True)
+    accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
 
 class SolutionSchema(BaseSchema):
@@ -55,7 +62,7 @@ class SolutionSchema(BaseSchema):
     provider_name = fields.Function(lambda s: s.provider.name, dump_only=True)
     title = Text(required=True, validate=text(2, 120))
     summary = Text(required=True, validate=text(2, 300))
-    description = Text(required=True, validate=text(2, 10_000))
+    description = Text(required=True, multiline=True, validate=text(2, 10_000))
     industries = fields.List(IndustryCode(), required=True, validate=list_size(20, 1))
     scenarios = fields.List(ScenarioCode(), required=True, validate=list_size(16, 1))
     tags = fields.List(Text(validate=text(1, 50)), load_default=list, validate=list_size(30))
@@ -80,7 +87,7 @@ class SolutionQueryArgsSchema(PageArgsSchema):
 
     industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
     scenario = fields.List(ScenarioCode())
-    tag = fields.List(fields.String())
+    tag = fields.List(Text(validate=text(1, 50)))
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
     provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))

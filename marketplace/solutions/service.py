@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from sqlalchemy import and_, exists, false, or_, select
 
+from marketplace.common.concurrency import begin_write, commit_write
 from marketplace.common.lifecycle import apply_transition, check_editable, get_or_404
 from marketplace.common.pagination import paginate
+from marketplace.common.provenance import accept, reconcile
+from marketplace.common.schemas import load_merged
 from marketplace.errors import Forbidden, NotFound, Unprocessable
 from marketplace.extensions import db
-from marketplace.models import ListingStatus, Role, Solution, SolutionLabel, User
+from marketplace.models import (
+    BenchmarkCase,
+    ListingStatus,
+    Role,
+    Solution,
+    SolutionLabel,
+    User,
+    case_solutions,
+)
 from marketplace.providers.service import own_provider
+from marketplace.solutions.schemas import SolutionSchema
 
 
 def check_consistency(solution: Solution) -> None:
@@ -61,8 +73,16 @@ def get_solution(actor: User | None, solution_id: int) -> Solution:
 
 
 def create_solution(actor: User, data: dict) -> Solution:
-    """List a new solution as a draft of the caller's company."""
+    """List a new solution as a draft of the caller's company.
+
+    :raises Unprocessable: for an outcome claim marked ``city_accepted`` (see :func:`accept_claim`).
+    """
     solution = Solution(provider=own_provider(actor), status=ListingStatus.DRAFT)
+    if "outcome_claims" in data:
+        data = {
+            **data,
+            "outcome_claims": reconcile("outcome_claims", data["outcome_claims"], [], actor, False),
+        }
     _assign(solution, data)
     db.session.add(solution)
     db.session.commit()
@@ -76,22 +96,40 @@ def _owned(actor: User, solution_id: int) -> Solution:
     return solution
 
 
-def update_solution(actor: User, solution_id: int, data: dict) -> Solution:
+def update_solution(
+    actor: User, solution_id: int, data: dict, if_match: frozenset[str] | None = None
+) -> Solution:
     """Edit an own solution; editing a published one sends it back to review.
+
+    An outcome claim keeps its city acceptance only while its numbers are unchanged.
 
     :raises Forbidden: for anyone but the owner.
     :raises Conflict: while it is in review or archived.
+    :raises Unprocessable: for a claim newly marked ``city_accepted``.
+    :raises PreconditionFailed: if ``if_match`` names another version, or it changed meanwhile.
     """
     solution = _owned(actor, solution_id)
     check_editable(solution)
+    begin_write(solution, if_match)
+    data = load_merged(SolutionSchema(), solution, data)
+    if "outcome_claims" in data:
+        data["outcome_claims"] = reconcile(
+            "outcome_claims", data["outcome_claims"], solution.outcome_claims, actor, False
+        )
     _assign(solution, data)
     if solution.status is ListingStatus.PUBLISHED:
         solution.status = ListingStatus.PENDING_REVIEW
-    db.session.commit()
+    commit_write(if_match)
     return solution
 
 
-def transition_solution(actor: User, solution_id: int, action: str, reason: str | None = None) -> Solution:
+def transition_solution(
+    actor: User,
+    solution_id: int,
+    action: str,
+    reason: str | None = None,
+    if_match: frozenset[str] | None = None,
+) -> Solution:
     """Submit (owner), approve or reject (admin), or archive (owner or admin) a solution.
 
     :raises Forbidden: if the caller's role may not take ``action``.
@@ -105,8 +143,46 @@ def transition_solution(actor: User, solution_id: int, action: str, reason: str 
         solution = get_solution(actor, solution_id)
     else:
         solution = _owned(actor, solution_id)
+    begin_write(solution, if_match)
     apply_transition(solution, action, reason)
-    db.session.commit()
+    commit_write(if_match)
+    return solution
+
+
+def may_accept_claims(actor: User, solution: Solution) -> bool:
+    """Admins, and the office of a city where a published case used the solution, accept its claims."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.CITY_OFFICE:
+        return False
+    used_in_city = (
+        select(BenchmarkCase.id)
+        .join(case_solutions, case_solutions.c.case_id == BenchmarkCase.id)
+        .where(
+            case_solutions.c.solution_id == solution.id,
+            BenchmarkCase.city == actor.city,
+            BenchmarkCase.status == ListingStatus.PUBLISHED,
+        )
+        .limit(1)
+    )
+    return db.session.scalar(used_in_city) is not None
+
+
+def accept_claim(
+    actor: User, solution_id: int, index: int, if_match: frozenset[str] | None = None
+) -> Solution:
+    """Mark outcome claim ``index`` of a published solution as accepted by the caller's city (or an admin).
+
+    :raises Forbidden: unless :func:`may_accept_claims`.
+    :raises NotFound: if the solution or the claim does not exist.
+    :raises Conflict: if the claim is accepted already.
+    """
+    solution = get_solution(actor, solution_id)
+    if not may_accept_claims(actor, solution):
+        raise Forbidden("只有平台管理员或使用该方案的已发布案例所在城市的主管部门可以验收效果数据")
+    begin_write(solution, if_match)
+    solution.outcome_claims = accept("outcome_claims", solution.outcome_claims, index, actor)
+    commit_write(if_match)
     return solution
 
 

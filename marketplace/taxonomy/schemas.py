@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields
 
-from marketplace.common.schemas import BaseSchema, one_of
+from marketplace.common.schemas import BaseSchema, Text, one_of
 from marketplace.taxonomy.service import LEVELS, taxonomy
 
 
@@ -16,11 +16,6 @@ def _known_industry(code: str) -> None:
 def _known_scenario(code: str) -> None:
     if code not in taxonomy().scenarios:
         raise ValidationError(f"未知的场景代码：{code}")
-
-
-def _known_province(name: str) -> None:
-    if name not in taxonomy().provinces:
-        raise ValidationError(f"未知的省级行政区：{name}（请用全称，如 江苏省）")
 
 
 class IndustryCode(fields.String):
@@ -37,11 +32,36 @@ class ScenarioCode(fields.String):
         super().__init__(validate=_known_scenario, **kwargs)
 
 
-class Province(fields.String):
-    """A provincial-level division by its full name."""
+class Province(Text):
+    """A provincial-level division, stored by its full name; short forms are accepted (浙江 → 浙江省)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(validate=_known_province, **kwargs)
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        full = taxonomy().regions.province(name)
+        if full is None:
+            raise ValidationError(f"未知的省级行政区：{name}（如 江苏省）")
+        return full
+
+
+class City(Text):
+    """A prefecture-level city (or municipality), stored by its full name; 苏州 is read as 苏州市."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        full = taxonomy().regions.city(name)
+        if full is None:
+            raise ValidationError(f"未知的城市：{name}（请用地级市全称，如 苏州市）")
+        return full
+
+
+def check_city_in_province(data: dict) -> None:
+    """Refuse a city outside the province given with it (either may be absent).
+
+    :raises ValidationError: on ``city``.
+    """
+    city, province = data.get("city"), data.get("province")
+    if city and province and taxonomy().regions.province_of_city[city] != province:
+        raise ValidationError(f"{city}不属于{province}", field_name="city")
 
 
 class IndustrySchema(BaseSchema):

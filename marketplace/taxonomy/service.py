@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from flask import current_app
 
@@ -41,15 +41,67 @@ class Scenario:
     sub_scenarios: tuple[str, ...]
 
 
+CITY_SUFFIXES = ("市", "地区", "盟")
+PROVINCE_SUFFIXES = ("省", "市")
+
+
+def _short_forms(names, suffixes: tuple[str, ...]) -> dict[str, str]:
+    """Each name without its suffix (苏州市 → 苏州), where that short form names one place only."""
+    forms: dict[str, set[str]] = {}
+    for name in names:
+        for suffix in suffixes:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                forms.setdefault(name.removesuffix(suffix), set()).add(name)
+    return {short: next(iter(full)) for short, full in forms.items() if len(full) == 1 and short not in names}
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Provincial and prefecture-level divisions by their full names, with common short forms.
+
+    A municipality or special administrative region is its own only city (上海市 in 上海市).
+    """
+
+    provinces: tuple[str, ...]
+    cities: dict[str, tuple[str, ...]]
+    province_aliases: dict[str, str]
+
+    @cached_property
+    def province_of_city(self) -> dict[str, str]:
+        """The province of every city."""
+        return {city: province for province, cities in self.cities.items() for city in cities}
+
+    @cached_property
+    def _city_aliases(self) -> dict[str, str]:
+        return _short_forms(self.province_of_city, CITY_SUFFIXES)
+
+    @cached_property
+    def _province_aliases(self) -> dict[str, str]:
+        return {**_short_forms(self.provinces, PROVINCE_SUFFIXES), **self.province_aliases}
+
+    def province(self, name: str) -> str | None:
+        """The full name of a province given by full name or short form (浙江 → 浙江省), else None."""
+        return name if name in self.provinces else self._province_aliases.get(name)
+
+    def city(self, name: str) -> str | None:
+        """The full name of a city given by full name or short form (苏州 → 苏州市), else None."""
+        return name if name in self.province_of_city else self._city_aliases.get(name)
+
+
 @dataclass(frozen=True)
 class Taxonomy:
-    """Industries, scenarios and provinces, with lookups."""
+    """Industries, scenarios and regions, with lookups."""
 
     industries: dict[str, Industry]
     industry_meta: dict
     scenarios: dict[str, Scenario]
     scenario_meta: dict
-    provinces: tuple[str, ...]
+    regions: Regions
+
+    @property
+    def provinces(self) -> tuple[str, ...]:
+        """The provincial-level divisions by full name."""
+        return self.regions.provinces
 
     def industry_subtree(self, code: str) -> list[Industry]:
         """Return ``code`` and every entry below it, in standard order."""
@@ -104,7 +156,14 @@ def load_taxonomy(seed_dir: str) -> Taxonomy:
     }
     regions = taxonomy_files.read_regions(seed_dir, manifest)
     scenario_meta = {key: scenario_doc[key] for key in ("name", "version", "source")}
-    return Taxonomy(industries, meta, scenarios, scenario_meta, tuple(regions["provinces"]))
+    provinces = tuple(regions["provinces"])
+    cities = {province: tuple(names) for province, names in regions["cities"].items()}
+    if set(cities) - set(provinces):
+        raise ValueError(f"cities listed under unknown provinces: {sorted(set(cities) - set(provinces))}")
+    aliases = regions.get("province_aliases", {})
+    if set(aliases.values()) - set(provinces):
+        raise ValueError("province aliases name unknown provinces")
+    return Taxonomy(industries, meta, scenarios, scenario_meta, Regions(provinces, cities, aliases))
 
 
 def taxonomy() -> Taxonomy:
