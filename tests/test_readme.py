@@ -18,9 +18,8 @@ import time
 import pytest
 
 from marketplace import create_app
+from marketplace.extensions import db
 from tests.gunicorn import ROOT, gunicorn, server_config
-
-pytestmark = pytest.mark.slow
 
 WALKTHROUGH_HEADING = "## Walk-through with curl"
 EXPECT = re.compile(r"#\s*expect:\s*(\d{3})\s*$")
@@ -111,14 +110,17 @@ def api(tmp_path_factory) -> str:
     """A live server prepared with the commands of ``scripts/serve`` but training; yields its API root."""
     instance = tmp_path_factory.mktemp("readme")
     config = server_config(instance)
-    runner = create_app(config).test_cli_runner()
+    app = create_app(config)
     for command in (["db", "upgrade"], ["seed", "if-empty"], ["index", "ensure"]):
-        result = runner.invoke(args=command)
+        result = app.test_cli_runner().invoke(args=command)
         assert result.exit_code == 0, (command, result.output)
+    with app.app_context():
+        db.engine.dispose()
     with gunicorn(config, instance / "gunicorn.log", workers=2) as (port, _):
         yield f"http://127.0.0.1:{port}/api/v1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", documented_examples())
 def test_documented_requests_run_twice_as_written(api, script):
     """Every documented request answers as documented, in a first run and a second one.
@@ -130,6 +132,7 @@ def test_documented_requests_run_twice_as_written(api, script):
     run_bash(script, api)
 
 
+@pytest.mark.slow
 def test_expectations_are_checked(api):
     """The checking curl fails on an unexpected status and on an expected one that does not come."""
     run_bash('curl -s "$API/scenarios" > /dev/null\ncurl -s "$API/nothing-here"  # expect: 404\n', api)
