@@ -6,15 +6,24 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from marketplace.config import check_config, default_config, environment_config
 
 DOCS_ASSETS_PATH = "/api/docs/assets"
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, readable: non-ASCII text goes out as UTF-8, not escaped, with the charset declared."""
+
+    ensure_ascii = False
+    mimetype = "application/json; charset=utf-8"
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then ``config``."""
     app = Flask(__name__, instance_path=(config or {}).get("INSTANCE_PATH"))
+    app.json = JSONProvider(app)
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_mapping(environment_config(os.environ))
     app.config.from_mapping(config or {})

@@ -215,6 +215,12 @@ class DocumentedApi(Api):
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    def _openapi_json(self):
+        """Serve the document as flask-smorest does, declaring the app's JSON type (UTF-8) like the API."""
+        response = super()._openapi_json()
+        response.content_type = current_app.json.mimetype
+        return response
+
 
 def may_answer(blp, *statuses: int):
     """Document further error statuses of one operation, e.g. 429 when rate-limited, 503 for search."""

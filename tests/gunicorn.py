@@ -29,11 +29,31 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_EMAIL = "admin@example.cn"
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+CALL_TIMEOUT = 30
+"""Seconds a request may take, as long as gunicorn lets a worker take (``timeout``)."""
+START_TIMEOUT = 120
+"""Seconds gunicorn may take to answer; generous, since tests in parallel load the machine."""
+
+
+def server_config(tmp_path: Path, **overrides) -> dict:
+    """The configuration of a server in ``tmp_path``: its instance folder, SQLite store and index.
+
+    The instance folder holds the index's drain lock and the recommender models, so servers in
+    parallel share none of them. Passwords are hashed with the tests' cheap parameters.
+    """
+    return {
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "INDEX_DIR": str(tmp_path / "index"),
+        "SECRET_KEY": TEST_SECRET,
+        "FAST_PASSWORD_HASHING": True,
+        **overrides,
+    }
+
+
+def app_target(config: dict) -> str:
+    """The app for gunicorn or ``FLASK_APP``: the factory called with ``config``, as ``wsgi.py`` does."""
+    return f"marketplace:create_app({config!r})"
 
 
 def call(port: int, method: str, path: str, body=None, token: str | None = None):
@@ -42,7 +62,7 @@ def call(port: int, method: str, path: str, body=None, token: str | None = None)
     :returns: the status and the decoded JSON body.
     :raises OSError, http.client.HTTPException: if the server drops the connection.
     """
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CALL_TIMEOUT)
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -72,11 +92,12 @@ def provider_token(port: int, email: str) -> str:
 
 @dataclass
 class Served:
-    """A running gunicorn: its port, its master process, and an app on the same store and index."""
+    """A running gunicorn: its port, its master process, its log, and an app on the same instance."""
 
     port: int
     process: subprocess.Popen
     app: Flask
+    log: Path
 
     def worker_pids(self) -> list[int]:
         """The pids of the master's children, i.e. its workers."""
@@ -85,38 +106,36 @@ class Served:
 
 
 @contextmanager
-def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
-    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account."""
-    config = {
-        "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
-        "INDEX_DIR": str(tmp_path / "index"),
-        "SECRET_KEY": TEST_SECRET,
-    }
-    app = create_app(config)
-    with app.app_context():
-        upgrade()
-        create_account(ADMIN_EMAIL, PASSWORD, "admin", "管理员")
-        db.engine.dispose()
-    port = free_port()
+def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Run ``gunicorn.conf.py`` on the app of ``config`` until the block ends; yields its port and master.
+
+    Nothing is shared with another server: the listening socket is bound here, on a port the kernel
+    picks, and handed over open (no port can be taken between choosing and binding it), and the
+    control socket lives in the instance folder instead of gunicorn's per-user default,
+    ``~/.gunicorn/gunicorn.ctl``, which every server on the machine would take from the others.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     env = {
         **os.environ,
-        **{key: config[key] for key in ("DATABASE_URL", "INDEX_DIR", "SECRET_KEY")},
         "APP_ENV": "development",
-        "BIND": f"127.0.0.1:{port}",
+        "BIND": f"fd://{listener.fileno()}",
         "WORKERS": str(workers),
     }
-    log = tmp_path / "gunicorn.log"
-    with open(log, "wb") as output:
+    control_socket = Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"
+    command = ["-c", "gunicorn.conf.py", "--control-socket", str(control_socket), app_target(config)]
+    with listener, open(log, "wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", *command],
             cwd=ROOT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()],
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
                 if call(port, "GET", "/api/v1/scenarios")[0] == 200:
@@ -126,7 +145,7 @@ def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail("gunicorn did not start: " + log.read_text()[-2000:])
             time.sleep(0.2)
-        yield Served(port=port, process=process, app=app)
+        yield port, process
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -134,5 +153,21 @@ def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
+    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account."""
+    config = server_config(tmp_path)
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        create_account(ADMIN_EMAIL, PASSWORD, "admin", "管理员")
+        db.engine.dispose()
+    try:
+        log = tmp_path / "gunicorn.log"
+        with gunicorn(config, log, workers) as (port, process):
+            yield Served(port=port, process=process, app=app, log=log)
+    finally:
         with app.app_context():
             db.engine.dispose()

@@ -19,7 +19,7 @@ HTTP_ERRORS = sorted(
 
 @pytest.mark.parametrize("error_class", HTTP_ERRORS, ids=lambda cls: f"{cls.code}-{cls.__name__}")
 def test_every_http_error_has_the_shape(app, error_class):
-    """Any werkzeug HTTP error raised anywhere is rendered in the shape with its status."""
+    """Any werkzeug HTTP error raised anywhere is rendered in the shape with its status, in readable UTF-8."""
 
     @app.route("/raise")
     def raise_it():
@@ -27,8 +27,8 @@ def test_every_http_error_has_the_shape(app, error_class):
 
     response = app.test_client().get("/raise")
     body = assert_error(response, error_class.code)
-    assert response.mimetype == "application/json"
-    assert body["status"]
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert body["status"] and body["message"].encode() in response.data
 
 
 def test_unexpected_exception_is_a_plain_500(app):

@@ -84,6 +84,13 @@ def spec(client):
     return response.json
 
 
+def test_document_is_readable_utf8(client):
+    """The document is UTF-8 JSON with the charset declared; its Chinese text is not escaped."""
+    response = client.get("/api/openapi.json")
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "中小企业数字化转型方案撮合平台".encode() in response.data and b"\\u" not in response.data
+
+
 def test_document_lists_every_endpoint(spec, app):
     """Every API route of the app, and only those, is in the document."""
     documented = {

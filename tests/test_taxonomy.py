@@ -113,3 +113,10 @@ def test_taxonomy_is_read_only(client):
     """Writes to the taxonomy are not allowed."""
     assert_error(client.post("/api/v1/industries", json={}), 405)
     assert_error(client.put("/api/v1/scenarios", json={}), 405)
+
+
+def test_json_is_sent_as_readable_utf8(client):
+    """Chinese names arrive as UTF-8 text, not ``\\uXXXX`` escapes, and the charset is declared."""
+    response = client.get("/api/v1/scenarios")
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert "产品设计".encode() in response.data and b"\\u" not in response.data

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -15,14 +16,31 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def served(tmp_path):
-    """gunicorn with four workers on a migrated SQLite store; yields its port."""
+    """gunicorn with four workers on a migrated SQLite store."""
     with serve(tmp_path, workers=4) as server:
-        yield server.port
+        yield server
 
 
-def test_published_solution_is_found_through_every_worker_within_a_second(served):
-    """A solution published through one worker is found by fresh connections to all four within 1 s."""
-    port = served
+def search_workers(log: Path) -> set[int]:
+    """The worker processes that have answered a search so far, from gunicorn's JSON access lines."""
+    text = log.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    lines = (json.loads(line) for line in complete.splitlines() if line.startswith("{"))
+    return {
+        line["process"]
+        for line in lines
+        if line["logger"] == "marketplace.access" and line["path"] == "/api/v1/search/solutions"
+    }
+
+
+def test_published_solution_is_found_through_every_worker_right_after_approval(served):
+    """Every search after the approval has answered finds the solution, whichever of the 4 workers answers.
+
+    The approval commits the index before it answers, and each worker checks the commit stamp before
+    searching, so there is no delay to allow for. Searches go on fresh connections until all four
+    workers have answered one (the access log names the process).
+    """
+    port = served.port
     provider = provider_token(port, "p@example.cn")
     admin = token(port, ADMIN_EMAIL)
     status, solution = call(
@@ -31,19 +49,20 @@ def test_published_solution_is_found_through_every_worker_within_a_second(served
     assert status == 201
     assert call(port, "POST", f"/api/v1/solutions/{solution['id']}/submit", token=provider)[0] == 200
     assert call(port, "POST", f"/api/v1/solutions/{solution['id']}/approve", token=admin)[0] == 200
-    published_at = time.monotonic()
-    found = []
-    for _ in range(24):
+    answered_by: set[int] = set()
+    for _ in range(200):
         status, body = call(port, "GET", "/api/v1/search/solutions?q=%E5%A4%9A%E8%BF%9B%E7%A8%8B")
         assert status == 200, body
-        found.append([item["id"] for item in body["items"]] == [solution["id"]])
-    assert time.monotonic() - published_at < 1.0
-    assert all(found)
+        assert [item["id"] for item in body["items"]] == [solution["id"]]
+        answered_by = search_workers(served.log)
+        if set(served.worker_pids()) <= answered_by:
+            break
+    assert set(served.worker_pids()) <= answered_by
 
 
 def test_concurrent_writes_through_several_workers_all_reach_the_index(served):
     """Writes racing through different workers (tantivy admits one writer) are all indexed."""
-    port = served
+    port = served.port
     admin = token(port, ADMIN_EMAIL)
     tokens = [provider_token(port, f"p{n}@example.cn") for n in range(4)]
 
