@@ -135,7 +135,9 @@ class User(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     provider: Mapped[Provider | None] = relationship(back_populates="owner", uselist=False)
-    enterprise: Mapped[Enterprise | None] = relationship(back_populates="owner", uselist=False)
+    enterprise: Mapped[Enterprise | None] = relationship(
+        back_populates="owner", uselist=False, foreign_keys="Enterprise.owner_id"
+    )
 
 
 class Provider(TimestampMixin, db.Model):
@@ -367,12 +369,17 @@ class Enterprise(TimestampMixin, db.Model):
     tier: Mapped[str] = mapped_column(String(16))
     digital_level: Mapped[int] = mapped_column(Integer, default=0)
     needs: Mapped[str] = mapped_column(Text, default="")
+    verified_tier: Mapped[str | None] = mapped_column(String(16))
+    tier_verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    tier_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    verified_level: Mapped[int | None] = mapped_column(Integer)
+    level_verified_on: Mapped[date | None] = mapped_column(Date)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
 
-    owner: Mapped[User] = relationship(back_populates="enterprise")
+    owner: Mapped[User] = relationship(back_populates="enterprise", foreign_keys=[owner_id])
 
 
 class Inquiry(TimestampMixin, db.Model):

@@ -43,6 +43,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/api/v1/enterprises"),
     ("get", "/api/v1/enterprises/{enterprise_id}"),
     ("patch", "/api/v1/enterprises/{enterprise_id}"),
+    ("post", "/api/v1/enterprises/{enterprise_id}/tier-verification"),
     ("get", "/api/v1/inquiries"),
     ("get", "/api/v1/inquiries/{inquiry_id}"),
     ("patch", "/api/v1/inquiries/{inquiry_id}"),

@@ -38,8 +38,9 @@ def days_ago(days: int) -> str:
 class Pilot:
     """A hand-built 苏州市 pilot.
 
-    注塑制品 (C292): e1 规上 一级→二级; e2 规上 小巨人 一级 (in both groups); e3 规下 专精特新 二级;
-    e4 规上, never assessed; e5 规下 一级→二级 (in neither group).
+    注塑制品 (C292): e1 规上 一级→二级 (declares 创新型, unverified); e2 规上 小巨人 一级 (in both
+    groups); e3 规下 专精特新 二级 (e2's and e3's tiers confirmed by the office); e4 规上, never
+    assessed; e5 规下 一级→二级 (in neither group).
     汽车零部件 (C3670): ten 规上 enterprises, nine at 二级 — exactly 90%.
     专用设备 (C35): nobody enrolled.
     """
@@ -76,6 +77,11 @@ def pilot(world) -> Pilot:
         client, name="苏州小微注塑厂", above_scale=False, tier="none", size="micro"
     )
     enrol(client, office, moulding["id"], [e1, e2, e3, e4, e5])
+    for enterprise_id, tier in ((e2, "little_giant"), (e3, "specialized")):
+        response = client.post(
+            f"/api/v1/enterprises/{enterprise_id}/tier-verification", json={"tier": tier}, headers=office
+        )
+        assert response.status_code == 200, response.json
     assess(client, e1, world.enterprise, level_payload(1, assessed_on=days_ago(300)))
     assess(client, e1, office, level_payload(2, kind="onsite", assessed_on=days_ago(10)))
     assess(client, e2, e2_headers, level_payload(1, points_above_band=25, assessed_on=days_ago(150)))
@@ -94,7 +100,12 @@ def pilot(world) -> Pilot:
 
 
 def dashboard(pilot: Pilot, headers=None, **query) -> dict:
-    """The 苏州市 dashboard as ``headers`` (default: its office) sees it."""
+    """The 苏州市 dashboard as ``headers`` (default: its office) sees it, on every assessment unless asked.
+
+    The hand-built city's arithmetic mixes self- and on-site assessments, so these tests ask for
+    ``basis=all``; the default, ``onsite``, is tested in ``tests/test_pilot_integrity.py``.
+    """
+    query.setdefault("basis", "all")
     response = pilot.world.client.get(SUZHOU, query_string=query, headers=headers or pilot.world.office)
     assert response.status_code == 200, response.json
     return response.json
@@ -190,7 +201,7 @@ class TestDashboard:
             "total": 5,
             "by_size": {"micro": 1, "small": 3, "medium": 1},
             "by_scale": {"above": 3, "below": 2},
-            "by_tier": {"none": 2, "innovative": 1, "specialized": 1, "little_giant": 1},
+            "by_tier": {"none": 2, "innovative": 0, "specialized": 1, "little_giant": 1, "unverified": 1},
         }
 
     def test_level_distribution_at_first_and_latest(self, pilot):
@@ -274,7 +285,7 @@ class TestDashboard:
         """The office's work list: who in a target group is not yet at 二级, the never assessed included."""
         response = pilot.world.client.get(
             f"{SUZHOU}/enterprises",
-            query_string={"below_target": "true", "in_groups": "true"},
+            query_string={"below_target": "true", "in_groups": "true", "basis": "all"},
             headers=pilot.world.office,
         )
         rows = response.json["items"]
@@ -336,7 +347,7 @@ class TestExport:
     def test_csv_is_utf8_with_bom_and_chinese_headers(self, pilot):
         """Excel on Chinese Windows reads a CSV without a BOM as GBK; offices open the file there."""
         response = pilot.world.client.get(
-            f"{SUZHOU}/export", query_string={"format": "csv"}, headers=pilot.world.office
+            f"{SUZHOU}/export", query_string={"format": "csv", "basis": "all"}, headers=pilot.world.office
         )
         assert response.status_code == 200
         assert response.mimetype == "text/csv" and response.headers["Cache-Control"] == "no-store"
@@ -349,7 +360,8 @@ class TestExport:
             "所属区县/城市",
             "细分行业",
             "规上/规下",
-            "梯度",
+            "梯度（企业自报）",
+            "梯度（城市核实）",
             "首次评测等级",
             "最新评测等级",
             "距二级差距(分)",
@@ -361,11 +373,12 @@ class TestExport:
         assert len(rows) == 1 + 15
         records = {row[header.index("企业名称")]: dict(zip(header, row, strict=True)) for row in rows[1:]}
         giant = records["苏州小巨人注塑有限公司"]
-        assert (giant["梯度"], giant["计入90%考核"], giant["计入小巨人考核"]) == (
+        assert (giant["梯度（城市核实）"], giant["计入90%考核"], giant["计入小巨人考核"]) == (
             "专精特新“小巨人”",
             "是",
             "是",
         )
+        assert records["苏州某精密注塑有限公司"]["梯度（城市核实）"] == "待核实"
         assert giant["最新评测等级"] == "一级" and giant["需提升场景"]
         assert records["苏州未评注塑有限公司"]["距二级差距(分)"] == "未评测"
         assert records["苏州专精模具有限公司"]["评测类型"] == "现场评定"

@@ -44,7 +44,10 @@ def decimal_measures(measures: dict) -> dict[str, dict[str, Decimal]]:
 
 
 def build_assessment(enterprise: Enterprise, recorded_by: User, data: dict) -> Assessment:
-    """Score ``data`` and add the assessment to the session; the enterprise's level follows its latest.
+    """Score ``data`` and add the assessment to the session.
+
+    The enterprise's ``digital_level`` follows its latest assessment of any kind; its
+    ``verified_level`` follows its latest on-site one (by date), which only its city records.
 
     :raises Unprocessable: if an answer is missing or unknown, or the date lies in the future.
     """
@@ -79,6 +82,9 @@ def build_assessment(enterprise: Enterprise, recorded_by: User, data: dict) -> A
     db.session.add(assessment)
     db.session.flush()
     enterprise.digital_level = latest_assessment(enterprise.id).level
+    onsite = latest_assessment(enterprise.id, AssessmentKind.ONSITE)
+    if onsite is not None:
+        enterprise.verified_level, enterprise.level_verified_on = onsite.level, onsite.assessed_on
     return assessment
 
 
@@ -101,14 +107,12 @@ def history_order():
     return Assessment.assessed_on, Assessment.id
 
 
-def latest_assessment(enterprise_id: int) -> Assessment | None:
-    """The enterprise's most recent assessment, if any."""
-    return db.session.scalars(
-        select(Assessment)
-        .where(Assessment.enterprise_id == enterprise_id)
-        .order_by(*(column.desc() for column in history_order()))
-        .limit(1)
-    ).first()
+def latest_assessment(enterprise_id: int, kind: AssessmentKind | None = None) -> Assessment | None:
+    """The enterprise's most recent assessment (of ``kind``, if given), if any."""
+    query = select(Assessment).where(Assessment.enterprise_id == enterprise_id)
+    if kind is not None:
+        query = query.where(Assessment.kind == kind)
+    return db.session.scalars(query.order_by(*(column.desc() for column in history_order())).limit(1)).first()
 
 
 def histories(enterprise_ids: list[int], kind: AssessmentKind | None = None) -> dict[int, list[Assessment]]:

@@ -7,7 +7,12 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user
 from marketplace.common.routes import Blueprint, versioned
 from marketplace.enterprises import service
-from marketplace.enterprises.schemas import EnterprisePageSchema, EnterpriseQueryArgsSchema, EnterpriseSchema
+from marketplace.enterprises.schemas import (
+    EnterprisePageSchema,
+    EnterpriseQueryArgsSchema,
+    EnterpriseSchema,
+    TierVerificationSchema,
+)
 from marketplace.models import Role
 
 blp = Blueprint("enterprises", __name__, url_prefix="/api/v1/enterprises", description="企业档案（私密）")
@@ -50,3 +55,15 @@ class EnterpriseById(MethodView):
     def patch(self, data, enterprise_id, if_match):
         """Update a profile (its owner or an admin); ``If-Match`` guards against lost updates."""
         return service.update_enterprise(current_user(), enterprise_id, data, if_match)
+
+
+@blp.route("/<int:enterprise_id>/tier-verification")
+class TierVerification(MethodView):
+    """The tier the enterprise's city confirmed."""
+
+    @authenticated(blp, Role.CITY_OFFICE, Role.ADMIN)
+    @blp.arguments(TierVerificationSchema)
+    @blp.response(200, EnterpriseSchema)
+    def post(self, data, enterprise_id):
+        """Confirm the enterprise's tier (the office of its city, or an admin); the declared tier stays."""
+        return service.verify_tier(current_user(), enterprise_id, data["tier"])

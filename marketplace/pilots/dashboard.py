@@ -9,7 +9,7 @@ from marketplace.models import User, utcnow
 from marketplace.pilots import targets
 from marketplace.pilots.access import check_city_staff
 from marketplace.pilots.enrolment import list_sub_industries
-from marketplace.pilots.labels import SIZE_NAMES, STATUS_NAMES, TIER_NAMES
+from marketplace.pilots.labels import SIZE_NAMES, STATUS_NAMES, TIER_NAMES, UNVERIFIED
 from marketplace.pilots.models import RetrofitProject
 from marketplace.pilots.projects import STAGES, Outcome, project_outcome
 from marketplace.pilots.showcase import candidates, promoted_cases
@@ -62,7 +62,9 @@ def _block(
                 "above": sum(1 for e in enterprises if e.above_scale),
                 "below": sum(1 for e in enterprises if not e.above_scale),
             },
-            "by_tier": {tier: sum(1 for e in enterprises if e.tier == tier) for tier in TIER_NAMES},
+            "by_tier": {
+                tier: sum(1 for s in standings if s.tier_bucket == tier) for tier in (*TIER_NAMES, UNVERIFIED)
+            },
         },
         "levels_first": _distribution([s.member("first").level for s in standings]),
         "levels_latest": _distribution([s.member().level for s in standings]),
@@ -122,10 +124,12 @@ def _providers(projects: list[RetrofitProject], outcomes: dict[int, Outcome]) ->
     return sorted(rows, key=lambda r: (-r["by_status"]["accepted"], -r["projects_total"], r["provider_id"]))
 
 
-def dashboard(actor: User, city: str, basis: str = "all") -> dict:
+def dashboard(actor: User, city: str, basis: str = "onsite") -> dict:
     """Where the city's pilot stands, per 细分行业 and in total (see :mod:`marketplace.pilots.targets`).
 
-    ``basis=onsite`` counts on-site assessments only, as the final acceptance will.
+    By default (``basis=onsite``) it counts what the city verified: on-site assessments only, as
+    the final acceptance will, and tiers as the city confirmed them (:attr:`Standing.counted_tier`).
+    ``basis=all`` adds the enterprises' self-assessments.
     """
     check_city_staff(actor, city)
     ind = indicator()

@@ -61,12 +61,25 @@ def create_sub_industry(actor: User, city: str, data: dict) -> PilotSubIndustry:
 def update_sub_industry(actor: User, city: str, sub_industry_id: int, data: dict) -> PilotSubIndustry:
     """Change a 细分行业's label, codes or retrofit target.
 
-    :raises Conflict: if the new label is taken in the city.
+    :raises Conflict: if the new label is taken in the city, or the new codes leave out enrolled
+        enterprises (``errors.industry_codes`` names them).
     """
     sub_industry = _sub_industry(actor, city, sub_industry_id)
     data = load_merged(SubIndustrySchema(), sub_industry, data)
     if "name" in data:
         _ensure_name_free(city, data["name"], sub_industry.id)
+    if "industry_codes" in data:
+        orphans = [
+            row.enterprise
+            for row in sub_industry.enrolments
+            if not industry_matches(row.enterprise.industry_code, data["industry_codes"])
+        ]
+        if orphans:
+            listed = "、".join(f"{e.name}（{e.industry_code}）" for e in orphans)
+            raise Conflict(
+                "新的行业代码不再包含已纳入的企业，请先调整这些企业的纳入",
+                {"industry_codes": [f"已纳入但不在新行业代码范围内：{listed}"]},
+            )
     for key, value in data.items():
         setattr(sub_industry, key, value)
     db.session.commit()
@@ -74,8 +87,21 @@ def update_sub_industry(actor: User, city: str, sub_industry_id: int, data: dict
 
 
 def industry_matches(enterprise_code: str, codes: list[str]) -> bool:
-    """An enterprise fits a 细分行业 when its code and one of the codes lie on one branch of GB/T 4754."""
-    return any(enterprise_code.startswith(code) or code.startswith(enterprise_code) for code in codes)
+    """An enterprise fits a 细分行业 when its code lies at or below one of the codes in GB/T 4754.
+
+    A 中类 enterprise (C292) does not fit a 小类 细分行业 (C2929): its own 小类 is unknown.
+    """
+    return any(enterprise_code.startswith(code) for code in codes)
+
+
+def enrolments_outside(enterprise_id: int, industry_code: str) -> list[str]:
+    """The enrolments of an enterprise that ``industry_code`` would leave: "city 细分行业 (codes)"."""
+    rows = db.session.scalars(select(PilotEnrolment).where(PilotEnrolment.enterprise_id == enterprise_id))
+    return [
+        f"{row.sub_industry.city}“{row.sub_industry.name}”（{'、'.join(row.sub_industry.industry_codes)}）"
+        for row in rows
+        if not industry_matches(industry_code, row.sub_industry.industry_codes)
+    ]
 
 
 def enrol(actor: User, city: str, sub_industry_id: int, enterprise_ids: list[int]) -> PilotSubIndustry:

@@ -58,7 +58,13 @@ COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
     ("行业代码", lambda row: row["industry_code"]),
     ("规模", lambda row: SIZE_NAMES.get(row["size"], row["size"])),
     ("规上/规下", lambda row: "规上" if row["above_scale"] else "规下"),
-    ("梯度", lambda row: TIER_NAMES.get(row["tier"], row["tier"])),
+    ("梯度（企业自报）", lambda row: TIER_NAMES.get(row["tier"], row["tier"])),
+    (
+        "梯度（城市核实）",
+        lambda row: (
+            TIER_NAMES.get(row["verified_tier"], row["verified_tier"]) if row["verified_tier"] else "待核实"
+        ),
+    ),
     ("计入90%考核", lambda row: _yes(row["in_main_group"])),
     ("计入小巨人考核", lambda row: _yes(row["in_little_giant_group"])),
     ("首次评测等级", lambda row: row["first"]["level_name"] if row["first"] else "未评测"),

@@ -18,3 +18,5 @@ TIER_NAMES = {
     "little_giant": "专精特新“小巨人”",
 }
 KIND_NAMES = {"self": "自评", "onsite": "现场评定"}
+TIER_STATUS_NAMES = {"verified": "已核实", "unverified": "待核实", "differs": "自报与核实不一致"}
+UNVERIFIED = "unverified"

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import false, select
 
 from marketplace.assessments.models import Assessment, AssessmentKind
-from marketplace.assessments.service import histories
+from marketplace.assessments.service import histories, history_order
 from marketplace.common.lifecycle import get_or_404
 from marketplace.common.pagination import paginate
 from marketplace.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -48,8 +48,15 @@ def project_outcome(project: RetrofitProject, history: list[Assessment]) -> Outc
     """Level uplift of a project: the latest assessment against the last one before it started.
 
     An assessment dated on the start day counts as "before" (the diagnosis); "after" is the latest
-    assessment dated after the start.
+    assessment dated after the start. An accepted project keeps the evidence its acceptance
+    checked (:func:`advance_project`), so an assessment recorded later, backdated or not, changes
+    nothing.
     """
+    if project.before_assessment_id is not None and project.after_assessment_id is not None:
+        return Outcome(
+            db.session.get(Assessment, project.before_assessment_id),
+            db.session.get(Assessment, project.after_assessment_id),
+        )
     before = [a for a in history if a.assessed_on <= project.started_on]
     after = [a for a in history if a.assessed_on > project.started_on]
     return Outcome(before[-1] if before else None, after[-1] if after else None)
@@ -178,28 +185,56 @@ def create_project(actor: User, data: dict) -> RetrofitProject:
     return with_outcome(project)
 
 
-def _check_acceptance(project: RetrofitProject) -> None:
-    implementing = project.implementing_at.astimezone().date()
-    onsite = db.session.scalar(
-        select(Assessment.id).where(
+def acceptance_evidence(project: RetrofitProject) -> tuple[Assessment | None, Assessment | None]:
+    """The assessments an acceptance rests on: the last one dated up to the start (the "before"),
+    and the latest on-site one dated after the start and no earlier than implementation began."""
+    before = db.session.scalars(
+        select(Assessment)
+        .where(
+            Assessment.enterprise_id == project.enterprise_id, Assessment.assessed_on <= project.started_on
+        )
+        .order_by(*(column.desc() for column in history_order()))
+        .limit(1)
+    ).first()
+    implementing = (project.implementing_at or utcnow()).astimezone().date()
+    after = db.session.scalars(
+        select(Assessment)
+        .where(
             Assessment.enterprise_id == project.enterprise_id,
             Assessment.kind == AssessmentKind.ONSITE,
             Assessment.assessed_on > project.started_on,
             Assessment.assessed_on >= implementing,
         )
-    )
-    if onsite is None:
-        raise Conflict("竣工验收前需录入改造实施后的现场评测")
+        .order_by(*(column.desc() for column in history_order()))
+        .limit(1)
+    ).first()
+    return before, after
+
+
+def _check_acceptance(project: RetrofitProject) -> None:
+    before, after = acceptance_evidence(project)
+    missing = {}
+    if before is None:
+        missing["before"] = [
+            f"缺少改造前评测：需有评测日期不晚于项目启动日（{project.started_on.isoformat()}）的评测"
+        ]
+    if after is None:
+        missing["after"] = ["缺少改造后评测：需有改造实施开始后、项目启动日之后的现场评测"]
+    if missing:
+        raise Conflict("竣工验收前需录入改造前评测和改造实施后的现场评测", missing)
+    project.before_assessment_id, project.after_assessment_id = before.id, after.id
 
 
 def advance_project(actor: User, project_id: int, note: str = "") -> RetrofitProject:
     """Move a project to its next stage: 诊断评估 → 备案审核 → 改造实施 → 竣工验收.
 
-    Acceptance needs an on-site assessment dated after the start and no earlier than the
-    beginning of implementation (DOMAIN §5: acceptance includes an on-site level assessment).
+    Acceptance needs a "before" assessment dated no later than the start, and an on-site
+    assessment dated after the start and no earlier than the beginning of implementation (DOMAIN §5:
+    acceptance includes an on-site level assessment); both are kept with the project as its evidence.
 
     :raises Forbidden: unless the caller is the office of the project's city or an admin.
-    :raises Conflict: if the project is already accepted, or acceptance lacks the on-site assessment.
+    :raises Conflict: if the project is already accepted, or acceptance lacks either assessment
+        (``errors.before`` / ``errors.after`` say which).
     """
     project = get_project(actor, project_id)
     if not is_city_staff(actor, project.city):

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from marketplace.auth.security import authenticated, current_user
 from marketplace.cases.schemas import CaseSchema
 from marketplace.common.routes import Blueprint
-from marketplace.enterprises.service import CITY_LOCKS
+from marketplace.enterprises.service import CITY_LOCKS, INDUSTRY_LOCKS
 from marketplace.pilots import dashboard, enrolment, export, projects, showcase, standings
 from marketplace.pilots.schemas import (
     AdvanceSchema,
@@ -32,8 +32,9 @@ blp = Blueprint(
 
 @blp.record_once
 def lock_enrolled_enterprises(state) -> None:
-    """Keep the enterprises of a city's pilot in that city (see :func:`enrolment.in_city_pilot`)."""
+    """Keep a city's pilot enterprises in their city and 细分行业 (see :mod:`enrolment`)."""
     state.app.extensions.setdefault(CITY_LOCKS, []).append(enrolment.in_city_pilot)
+    state.app.extensions.setdefault(INDUSTRY_LOCKS, []).append(enrolment.enrolments_outside)
 
 
 PILOT = "/cities/<city:city>/pilot"

@@ -64,9 +64,9 @@ class BasisArgsSchema(BaseSchema):
     """Which assessments count."""
 
     basis = fields.String(
-        load_default="all",
+        load_default="onsite",
         validate=one_of(BASES),
-        metadata={"description": "all 全部评测 | onsite 仅现场评定"},
+        metadata={"description": "onsite 仅现场评定（默认，城市核实的等级）| all 全部评测（含企业自评）"},
     )
 
 
@@ -121,9 +121,14 @@ class PilotEnterpriseSchema(BaseSchema):
     industry_code = fields.String()
     size = fields.String()
     above_scale = fields.Boolean()
-    tier = fields.String()
-    in_main_group = fields.Boolean(metadata={"description": "计入 90% 考核（规上或专精特新）"})
-    in_little_giant_group = fields.Boolean(metadata={"description": "计入 100% 考核（小巨人）"})
+    tier = fields.String(metadata={"description": "企业自报梯度（declared）"})
+    verified_tier = fields.String(allow_none=True, metadata={"description": "城市核实的梯度；null = 待核实"})
+    tier_status = fields.String(
+        metadata={"description": "verified 已核实 | unverified 待核实 | differs 不一致"}
+    )
+    tier_status_name = fields.String()
+    in_main_group = fields.Boolean(metadata={"description": "计入 90% 考核（规上，或经核实的专精特新）"})
+    in_little_giant_group = fields.Boolean(metadata={"description": "计入 100% 考核（经核实的小巨人）"})
     first = fields.Nested(AssessmentBriefSchema, allow_none=True)
     latest = fields.Nested(AssessmentBriefSchema, allow_none=True)
     at_target = fields.Boolean()
@@ -277,7 +282,14 @@ class EnrolledSchema(BaseSchema):
     total = fields.Integer()
     by_size = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_scale = fields.Dict(keys=fields.String(), values=fields.Integer())
-    by_tier = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_tier = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={
+            "description": "按城市核实的梯度计数；自报了梯度而未经核实的计入 unverified（待核实），"
+            "且不计入专精特新与小巨人考核"
+        },
+    )
 
 
 class RetrofitCountsSchema(BaseSchema):

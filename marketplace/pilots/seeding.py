@@ -35,7 +35,7 @@ from marketplace.pilots.models import (
     ProjectStatus,
     RetrofitProject,
 )
-from marketplace.pilots.projects import outcome_of
+from marketplace.pilots.projects import acceptance_evidence, outcome_of
 from marketplace.pilots.showcase import case_data_from_project
 
 STALE = "the demo pilot files do not match the demo catalog; rebuild them with seed_data/demo/build_pilots.py"
@@ -124,6 +124,10 @@ class PilotDemoLoader:
                 raise ValueError(f"{STALE}: {enterprise.name} does not belong to {sub.city} {sub.name}")
             if enterprise.id in enrolled:
                 continue
+            if enterprise.verified_tier is None:
+                enterprise.verified_tier = enterprise.tier
+                enterprise.tier_verified_by_id = self.offices[record["city"]].id
+                enterprise.tier_verified_at = utcnow()
             db.session.add(
                 PilotEnrolment(
                     sub_industry=sub,
@@ -179,6 +183,10 @@ class PilotDemoLoader:
             )
             db.session.add(project)
             db.session.flush()
+            if project.status is ProjectStatus.ACCEPTED:
+                before, after = acceptance_evidence(project)
+                if before is not None and after is not None:
+                    project.before_assessment_id, project.after_assessment_id = before.id, after.id
             self.counts["retrofit_projects"] += 1
             if record["showcase"]:
                 self._showcase(project, office, record["showcase"])

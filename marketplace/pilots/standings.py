@@ -13,15 +13,16 @@ from sqlalchemy.orm import contains_eager
 from marketplace.assessments import rules
 from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.assessments.service import histories, indicator, target_gap
+from marketplace.enterprises.schemas import tier_status
 from marketplace.extensions import db
 from marketplace.models import Enterprise, User
 from marketplace.pilots import targets
 from marketplace.pilots.access import check_city_staff
-from marketplace.pilots.labels import STATUS_NAMES
+from marketplace.pilots.labels import STATUS_NAMES, TIER_STATUS_NAMES, UNVERIFIED
 from marketplace.pilots.models import PilotEnrolment, PilotSubIndustry, RetrofitProject
 from marketplace.pilots.projects import city_projects
 
-BASIS_KINDS: dict[str, AssessmentKind | None] = {"all": None, "onsite": AssessmentKind.ONSITE}
+BASIS_KINDS: dict[str, AssessmentKind | None] = {"onsite": AssessmentKind.ONSITE, "all": None}
 BASES = tuple(BASIS_KINDS)
 
 
@@ -44,16 +45,28 @@ class Standing:
         """The latest assessment, which the targets count."""
         return self.history[-1] if self.history else None
 
+    @property
+    def counted_tier(self) -> str:
+        """The tier the targets count: the one the city verified; a declared tier alone counts as none."""
+        return self.enterprise.verified_tier or "none"
+
+    @property
+    def tier_bucket(self) -> str:
+        """The dashboard's tier column: the verified tier, or ``unverified`` (待核实) if unchecked."""
+        if self.enterprise.verified_tier is not None:
+            return self.enterprise.verified_tier
+        return "none" if self.enterprise.tier == "none" else UNVERIFIED
+
     def member(self, at: str = "latest") -> targets.Member:
         """The enterprise as the targets see it, at its first or latest assessment."""
         assessment = self.first if at == "first" else self.latest
         level = assessment.level if assessment is not None else None
-        return targets.Member(self.enterprise.above_scale, self.enterprise.tier, level)
+        return targets.Member(self.enterprise.above_scale, self.counted_tier, level)
 
     @property
     def in_groups(self) -> bool:
         """Whether it counts towards either target."""
-        above_scale, tier = self.enterprise.above_scale, self.enterprise.tier
+        above_scale, tier = self.enterprise.above_scale, self.counted_tier
         return targets.in_main_group(above_scale, tier) or targets.in_little_giant_group(tier)
 
     @property
@@ -72,7 +85,7 @@ class Standing:
         return self.projects[-1] if self.projects else None
 
 
-def city_standings(city: str, basis: str = "all") -> list[Standing]:
+def city_standings(city: str, basis: str = "onsite") -> list[Standing]:
     """Every enterprise enrolled in the city's pilot, by 细分行业 then enterprise."""
     enrolments = db.session.scalars(
         select(PilotEnrolment)
@@ -127,8 +140,11 @@ def enterprise_row(standing: Standing) -> dict:
         "size": enterprise.size,
         "above_scale": enterprise.above_scale,
         "tier": enterprise.tier,
-        "in_main_group": targets.in_main_group(enterprise.above_scale, enterprise.tier),
-        "in_little_giant_group": targets.in_little_giant_group(enterprise.tier),
+        "verified_tier": enterprise.verified_tier,
+        "tier_status": tier_status(enterprise),
+        "tier_status_name": TIER_STATUS_NAMES[tier_status(enterprise)],
+        "in_main_group": targets.in_main_group(enterprise.above_scale, standing.counted_tier),
+        "in_little_giant_group": targets.in_little_giant_group(standing.counted_tier),
         "first": _assessment_brief(standing.first),
         "latest": _assessment_brief(standing.latest),
         "at_target": standing.at_target,
@@ -147,7 +163,7 @@ def enterprise_row(standing: Standing) -> dict:
 def pilot_enterprises(actor: User, city: str, args: dict) -> dict:
     """The city's enrolled enterprises with levels and gaps, filtered, one page at a time."""
     check_city_staff(actor, city)
-    standings = city_standings(city, args.get("basis", "all"))
+    standings = city_standings(city, args.get("basis", "onsite"))
     if args.get("sub_industry_id"):
         standings = [s for s in standings if s.sub_industry.id in args["sub_industry_id"]]
     if args.get("below_target") is not None:
@@ -164,7 +180,7 @@ def pilot_enterprises(actor: User, city: str, args: dict) -> dict:
     }
 
 
-def export_rows(actor: User, city: str, basis: str = "all") -> list[dict]:
+def export_rows(actor: User, city: str, basis: str = "onsite") -> list[dict]:
     """Every enrolled enterprise of the city as :func:`enterprise_row` rows, for the export."""
     check_city_staff(actor, city)
     return [enterprise_row(s) for s in city_standings(city, basis)]
