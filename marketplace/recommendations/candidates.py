@@ -83,9 +83,13 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
         .where(case_solutions.c.case_id.in_(case_ids))
         .order_by(case_solutions.c.case_id, case_solutions.c.solution_id)
     ).all()
-    solutions = {s.id: s for s in load_solutions(Solution.id.in_({solution_id for _, solution_id in links}))}
+    used_ids = {solution_id for _, solution_id in links}
+    solutions = {
+        s.id: s for s in load_solutions(Solution.id.in_(used_ids), Solution.status == ListingStatus.PUBLISHED)
+    }
     for case_id, solution_id in links:
-        used[case_id].append(solutions[solution_id])
+        if solution_id in solutions:
+            used[case_id].append(solutions[solution_id])
     today = today or date.today()
     for case_id, city in db.session.execute(
         select(CasePromotion.case_id, CasePromotion.city).where(

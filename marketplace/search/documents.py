@@ -124,9 +124,12 @@ def _promotion_window(promotion: CasePromotion) -> tuple[date, date]:
 
 
 def case_document(case: BenchmarkCase, taxonomy: Taxonomy) -> IndexDocument:
-    """The search document of a published case, with its promotion windows."""
+    """The search document of a published case, with its promotion windows.
+
+    Only published solutions lend it their tags: one back in review carries unreviewed text.
+    """
     industries, divisions = _industry_terms(taxonomy, [case.industry_code])
-    tags = tuple(name for s in case.solutions for name in s.tags)
+    tags = tuple(name for s in case.solutions if s.status is ListingStatus.PUBLISHED for name in s.tags)
     windows = tuple(_promotion_window(promotion) for promotion in case.promotions)
     return IndexDocument(
         kind="case",

@@ -24,6 +24,7 @@ from marketplace.models import (
     Provider,
     Solution,
     SolutionLabel,
+    case_solutions,
 )
 from marketplace.search.documents import build_documents
 from marketplace.taxonomy.service import Taxonomy
@@ -60,11 +61,26 @@ def record_changes(session, flush_context) -> None:
     keys = {key for obj in chain(session.new, session.dirty, session.deleted) if (key := _affected(obj))}
     rows = [{"kind": kind, "entity_id": entity_id} for kind, entity_id in keys if entity_id is not None]
     providers = [obj for obj in session.dirty if isinstance(obj, Provider) and _provider_changed(obj)]
-    if not rows and not providers:
+    moved = [
+        obj.id
+        for obj in session.dirty
+        if isinstance(obj, Solution) and inspect(obj).attrs["status"].history.has_changes()
+    ]
+    if not rows and not providers and not moved:
         return
     connection = session.connection()
     if rows:
         connection.execute(insert(IndexOutbox), rows)
+    if moved:
+        # A case's document holds the tags of its published solutions only (search.documents).
+        connection.execute(
+            insert(IndexOutbox).from_select(
+                ["kind", "entity_id"],
+                select(literal("case"), case_solutions.c.case_id).where(
+                    case_solutions.c.solution_id.in_(moved)
+                ),
+            )
+        )
     for provider in providers:
         connection.execute(
             insert(IndexOutbox).from_select(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from indexing.base import SearchHit, SearchRequest
 from indexing.vocabulary import FILTERS, RANGES
 from marketplace.extensions import db
-from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, User
+from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, SolutionLabel, User
 from marketplace.search import engine
 from marketplace.search.cache import cache_key, store_cache
 from marketplace.search.documents import load_solutions
@@ -119,10 +120,50 @@ def search_cases(actor: User | None, args: dict) -> dict:
     return _page(request, result, items)
 
 
+SPELLINGS_READ = 500
+
+
+def _published_spellings(normalised: str) -> list[str]:
+    """Published titles and tags as written, whose lower case starts with ``normalised``."""
+    pattern = normalised.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    published = Solution.status == ListingStatus.PUBLISHED
+    queries = (
+        select(SolutionLabel.value)
+        .join(Solution, Solution.id == SolutionLabel.solution_id)
+        .where(
+            SolutionLabel.kind == "tags",
+            published,
+            func.lower(SolutionLabel.value).like(pattern, escape="\\"),
+        ),
+        select(Solution.title).where(published, func.lower(Solution.title).like(pattern, escape="\\")),
+        select(BenchmarkCase.title).where(
+            BenchmarkCase.status == ListingStatus.PUBLISHED,
+            func.lower(BenchmarkCase.title).like(pattern, escape="\\"),
+        ),
+    )
+    return [value for query in queries for value in db.session.scalars(query.limit(SPELLINGS_READ))]
+
+
 def suggest(prefix: str, limit: int) -> list[str]:
-    """Completions for a typed prefix, from indexed titles and tags, then lexicon terms."""
+    """Completions for a typed prefix, from indexed titles and tags, then lexicon terms.
+
+    The index completes in normalised (case-folded) form; each completion comes back once, in the
+    spelling most often written in the published titles and tags (the first seen on a tie), or
+    the lexicon's.
+    """
     analyzer = engine.analyzer()
     normalised = analyzer.normalise(prefix).strip()
     found = engine.suggest(normalised, limit)
-    lexicon = [term for term in analyzer.lexicon_terms(normalised) if term not in found]
-    return (found + lexicon)[:limit]
+    lexicon = analyzer.lexicon_terms(normalised)
+    written: dict[str, Counter] = defaultdict(Counter)
+    for spelling in _published_spellings(normalised) if found else ():
+        written[analyzer.normalise(spelling)][spelling] += 1
+    for term in lexicon:
+        written[analyzer.normalise(term)][term] += 0
+    shown: dict[str, str] = {}
+    for term in [*found, *lexicon]:
+        key = analyzer.normalise(term)
+        if key not in shown:
+            spellings = written.get(key)
+            shown[key] = spellings.most_common(1)[0][0] if spellings else term
+    return list(shown.values())[:limit]
