@@ -334,6 +334,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", f"{API}/enterprises/{{enterprise_id}}"): Row(
         only("enterprise_e", "admin", deny=404, office_x=403), _enterprise, _const({"needs": "想做能耗监测"})
     ),
+    ("POST", f"{API}/enterprises/{{enterprise_id}}/tier-verification"): Row(
+        only("office_x", "admin", office_y=404), _enterprise, _const({"tier": "specialized"})
+    ),
     ("GET", f"{API}/enterprises/{{enterprise_id}}/assessments"): Row(
         only(*OWNER_OFFICE_ADMIN, deny=404), _enterprise
     ),
