@@ -1,6 +1,6 @@
 """verified pilot facts: the tier a city confirmed, the on-site level, a project's frozen evidence
 
-Revision ID: 0007_verified_pilot_facts
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-08
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_verified_pilot_facts'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
