@@ -12,7 +12,7 @@ from marketplace.taxonomy.schemas import (
     IndustrySchema,
     ScenarioListSchema,
 )
-from marketplace.taxonomy.service import list_industries, taxonomy
+from marketplace.taxonomy.service import search_industries, taxonomy
 
 blp = Blueprint("taxonomy", __name__, url_prefix="/api/v1", description="行业分类与业务场景（只读）")
 
@@ -21,13 +21,16 @@ blp = Blueprint("taxonomy", __name__, url_prefix="/api/v1", description="行业�
 class Industries(MethodView):
     """The manufacturing section of GB/T 4754-2017."""
 
+    @blp.doc(summary="查找行业：按名称、代码、俗称或拼音首字母（如 塑料、注塑、汽车零部件、C3670、slzp）")
     @blp.arguments(IndustryQueryArgsSchema, location="query")
     @blp.response(200, IndustryListSchema)
     def get(self, args):
-        """List industries; ``under`` gives a code and everything below it."""
-        items = list_industries(**args)
-        meta = taxonomy().industry_meta
-        return {**meta, "total": len(items), "items": items}
+        """List industries, or find them with ``q``: best match first, exact before prefix before contains.
+
+        ``under`` keeps a code and everything below it, ``level`` one level. Common names that no
+        entry's name contains (注塑) come from the versioned table in ``seed_data/taxonomy``.
+        """
+        return search_industries(**args)
 
 
 @blp.route("/industries/<string:code>")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields
 
-from marketplace.common.schemas import BaseSchema, Text, one_of
-from marketplace.taxonomy.service import LEVELS, taxonomy
+from marketplace.common.schemas import BaseSchema, Text, between, one_of, text
+from marketplace.taxonomy.service import LEVELS, SEARCH_PAGE_SIZE, taxonomy
 
 
 def _known_industry(code: str) -> None:
@@ -76,11 +76,47 @@ class IndustrySchema(BaseSchema):
     version = fields.String()
 
 
-class IndustryQueryArgsSchema(BaseSchema):
-    """Filters of the industry list."""
+class IndustryMatchSchema(BaseSchema):
+    """Why a search found an entry."""
 
+    how = fields.String(metadata={"description": "exact 完全一致 | prefix 开头一致 | contains 包含"})
+    by = fields.String(
+        metadata={
+            "description": "code 行业代码 | name 行业名称 | alias 行业俗称（如 注塑） | pinyin 拼音或首字母"
+        }
+    )
+    text = fields.String(metadata={"description": "the code, name or common name that matched"})
+
+
+class IndustryHitSchema(IndustrySchema):
+    """An entry of the list or of a search."""
+
+    match = fields.Nested(
+        IndustryMatchSchema,
+        allow_none=True,
+        metadata={"description": "why it matched ``q``; null without ``q``"},
+    )
+
+
+class IndustryQueryArgsSchema(BaseSchema):
+    """Filters, search and paging of the industry list."""
+
+    q = Text(
+        validate=text(1, 50),
+        metadata={
+            "description": "name, code, common name or pinyin: 塑料, 注塑, 汽车零部件, C367, 3670, slzp",
+            "example": "注塑",
+        },
+    )
     under = IndustryCode(metadata={"description": "this code and everything below it"})
     level = fields.String(validate=one_of(LEVELS))
+    page = fields.Integer(load_default=1, validate=between(1, 10_000))
+    per_page = fields.Integer(
+        validate=between(1, 100),
+        metadata={
+            "description": f"entries per page; by default all of a list, {SEARCH_PAGE_SIZE} of a search"
+        },
+    )
 
 
 class IndustryListSchema(BaseSchema):
@@ -90,7 +126,9 @@ class IndustryListSchema(BaseSchema):
     amendment = fields.String()
     version = fields.String()
     total = fields.Integer()
-    items = fields.List(fields.Nested(IndustrySchema))
+    page = fields.Integer()
+    per_page = fields.Integer(allow_none=True, metadata={"description": "null: the whole list in one page"})
+    items = fields.List(fields.Nested(IndustryHitSchema))
 
 
 class ScenarioSchema(BaseSchema):

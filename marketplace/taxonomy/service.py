@@ -7,6 +7,7 @@ from functools import cache, cached_property
 
 from flask import current_app
 
+from marketplace.taxonomy.finder import IndustryFinder, IndustryMatch
 from seed_data import taxonomy as taxonomy_files
 
 LEVELS = {"section": "门类", "division": "大类", "group": "中类", "class": "小类"}
@@ -97,6 +98,12 @@ class Taxonomy:
     scenarios: dict[str, Scenario]
     scenario_meta: dict
     regions: Regions
+    industry_aliases: tuple[dict, ...] = ()
+
+    @cached_property
+    def finder(self) -> IndustryFinder:
+        """The industry finder, with every name spelled out in pinyin on first use."""
+        return IndustryFinder(self.industries, list(self.industry_aliases))
 
     @property
     def provinces(self) -> tuple[str, ...]:
@@ -163,7 +170,15 @@ def load_taxonomy(seed_dir: str) -> Taxonomy:
     aliases = regions.get("province_aliases", {})
     if set(aliases.values()) - set(provinces):
         raise ValueError("province aliases name unknown provinces")
-    return Taxonomy(industries, meta, scenarios, scenario_meta, Regions(provinces, cities, aliases))
+    alias_doc = taxonomy_files.read_industry_aliases(seed_dir, manifest, missing_ok=True)
+    industry_aliases = tuple(alias_doc["aliases"])
+    for alias in industry_aliases:
+        unknown = [code for code in alias["codes"] if code not in industries]
+        if unknown:
+            raise ValueError(f"industry alias {alias['term']} names unknown codes {unknown}")
+    return Taxonomy(
+        industries, meta, scenarios, scenario_meta, Regions(provinces, cities, aliases), industry_aliases
+    )
 
 
 def taxonomy() -> Taxonomy:
@@ -171,8 +186,59 @@ def taxonomy() -> Taxonomy:
     return load_taxonomy(current_app.config["SEED_DATA_DIR"])
 
 
+SEARCH_PAGE_SIZE = 20
+"""Entries per page of a search (``q``) when the caller names no ``per_page``."""
+
+
+@dataclass(frozen=True)
+class IndustryHit(Industry):
+    """An entry of a list or search, with why it matched the query (None when listing)."""
+
+    match: IndustryMatch | None = None
+
+
 def list_industries(under: str | None = None, level: str | None = None) -> list[Industry]:
     """List industries, optionally the subtree under a code and only one level."""
     tax = taxonomy()
     entries = tax.industry_subtree(under) if under else list(tax.industries.values())
     return [entry for entry in entries if level is None or entry.level == level]
+
+
+def search_industries(
+    q: str | None = None,
+    under: str | None = None,
+    level: str | None = None,
+    page: int = 1,
+    per_page: int | None = None,
+) -> dict:
+    """List industries, or find them by name, code, common name or pinyin, one page at a time.
+
+    :param q: what the user typed (注塑, 汽车零部件, C367, 3670, slzp); without it, the entries in
+        the standard's order.
+    :param under: keep only this code and the entries below it.
+    :param level: keep only one level (section, division, group, class).
+    :param page: the page, from 1.
+    :param per_page: entries per page; by default all entries of a list and
+        :data:`SEARCH_PAGE_SIZE` of a search.
+    :returns: the standard's metadata with ``total``, ``page``, ``per_page`` and ``items``
+        (:class:`IndustryHit`, best match first for a search).
+    """
+    tax = taxonomy()
+    if q:
+        found = [
+            (entry, match)
+            for entry, match in tax.finder.find(q)
+            if (under is None or entry.code.startswith(under)) and (level is None or entry.level == level)
+        ]
+        per_page = per_page or SEARCH_PAGE_SIZE
+    else:
+        found = [(entry, None) for entry in list_industries(under, level)]
+    start = (page - 1) * per_page if per_page else 0
+    window = found[start : start + per_page] if per_page else found
+    return {
+        **tax.industry_meta,
+        "total": len(found),
+        "page": page,
+        "per_page": per_page,
+        "items": [IndustryHit(**vars(entry), match=match) for entry, match in window],
+    }

@@ -1,4 +1,4 @@
-"""Read the taxonomy files of this directory: GB/T 4754 industries, the 2024 scenarios, the regions.
+"""Read the taxonomy files of this directory: GB/T 4754 industries and their common names, scenarios, regions.
 
 ``manifest.json`` names each file and what it follows (standard, version). These functions parse
 the files and return them as read, with no Flask and no checks of their own:
@@ -17,6 +17,7 @@ DEFAULT_FILES = {
     "industries": "industries_gbt4754_2017.csv",
     "scenarios": "scenarios_2024.json",
     "regions": "regions.json",
+    "industry_aliases": "industry_aliases_2017.json",
 }
 """The file of each part of the taxonomy when the manifest does not name one."""
 
@@ -80,6 +81,22 @@ def read_regions(seed_dir: str | Path, manifest: dict) -> dict:
     :raises FileNotFoundError: if the file is missing.
     """
     return json.loads(_path(seed_dir, manifest, "regions").read_text(encoding="utf-8"))
+
+
+def read_industry_aliases(seed_dir: str | Path, manifest: dict, *, missing_ok: bool = False) -> dict:
+    """Read the table of common names for industries (注塑 → C2929, C292), for the industry finder.
+
+    :param seed_dir: the ``seed_data`` directory.
+    :param manifest: the manifest (:func:`read_manifest`) that names the file.
+    :param missing_ok: give an empty table, rather than fail, when the file is missing.
+    :returns: the document as read: ``standard``, ``version`` and ``aliases`` (each ``term`` and
+        ``codes``, the entries it means, most specific first).
+    :raises FileNotFoundError: if the file is missing and ``missing_ok`` is false.
+    """
+    path = _path(seed_dir, manifest, "industry_aliases")
+    if missing_ok and not path.exists():
+        return {"aliases": []}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _path(seed_dir: str | Path, manifest: dict, part: str) -> Path:
