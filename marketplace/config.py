@@ -55,6 +55,8 @@ def default_config(instance_path: str) -> dict:
         "HSTS_SECONDS": 0,
         "TOKEN_TTL_SECONDS": 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "ENROLMENT_SHEET_MAX_ROWS": 2000,
+        "ENROLMENT_SHEET_MAX_BYTES": 1024 * 1024,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),
         "JUDGMENTS_PATH": str(
             Path(__file__).resolve().parent.parent / "tests" / "relevance" / "judgments.json"

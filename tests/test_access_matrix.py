@@ -23,6 +23,7 @@ project that is not yet accepted, which proves the caller got past the access ch
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from tests.factories import (
     assessment_payload,
     case_payload,
     create_sub_industry,
+    credit_code,
     enrol,
     enterprise_account,
     enterprise_payload,
@@ -87,6 +89,7 @@ class Row:
     query: dict = field(default_factory=dict)
     trained: bool = False
     listed: tuple[str, ...] | None = None
+    upload: Callable[[World, dict], bytes] | None = None
 
 
 # --- resource builders: each call makes fresh resources owned by provider A / enterprise E / city X
@@ -187,6 +190,18 @@ def _enrolment(world: World) -> dict:
     enterprise_id, _ = enterprise_account(world.client)
     enrol(world.client, world.office, sub_industry_id, [enterprise_id])
     return {"city": CITY, "sub_industry_id": sub_industry_id, "enterprise_id": enterprise_id}
+
+
+def _sheet_city(world: World) -> dict:
+    """A 细分行业 of city X and a fresh enterprise of the city, named in an enrolment sheet."""
+    sub_industry = create_sub_industry(world.client, world.office, name=f"注塑制品{next(_unique)}")["name"]
+    code, name = credit_code(), f"苏州名单注塑{next(_unique)}厂"
+    enterprise_account(world.client, credit_code=code, name=name)
+    return {"city": CITY, "line": f"{code},{name},{sub_industry}"}
+
+
+def _sheet(world: World, params: dict) -> bytes:
+    return f"统一社会信用代码,企业名称,细分行业\n{params['line']}\n".encode()
 
 
 def _project_body(world: World) -> dict:
@@ -374,6 +389,13 @@ MATRIX: dict[tuple[str, str], Row] = {
         PILOT_STAFF, _listed(_enrolment, "enterprise_id"), listed=("office_x", "admin")
     ),
     ("GET", f"{API}/cities/{{city}}/pilot/sub-industries"): Row(PILOT_STAFF, _city),
+    ("GET", f"{API}/cities/{{city}}/pilot/enrolment-sheet/template"): Row(PILOT_STAFF, _city),
+    ("POST", f"{API}/cities/{{city}}/pilot/enrolment-sheet/preview"): Row(
+        PILOT_STAFF, _sheet_city, upload=_sheet
+    ),
+    ("POST", f"{API}/cities/{{city}}/pilot/enrolment-sheet/import"): Row(
+        PILOT_STAFF, _sheet_city, upload=_sheet
+    ),
     ("POST", f"{API}/cities/{{city}}/pilot/sub-industries"): Row(
         {**PILOT_STAFF, "office_x": 201, "admin": 201},
         _city,
@@ -467,12 +489,15 @@ def test_access(app, client, operation):
     for role in ROLES:
         params = row.params(world)
         body = row.body(world, params) if row.body else None
+        sent = {"json": body}
+        if row.upload:
+            sent = {"data": {"file": (io.BytesIO(row.upload(world, params)), "名单.csv")}}
         response = client.open(
             template.format(**params),
             method=method,
-            json=body,
             query_string=row.query,
             headers=_headers(world, role),
+            **sent,
         )
         got[role] = response.status_code
         if row.listed is not None and response.status_code == 200:

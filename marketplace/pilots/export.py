@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
+from marketplace.common.sheets import FORMULA_START
 from marketplace.pilots.labels import KIND_NAMES, SIZE_NAMES, TIER_NAMES
 from marketplace.taxonomy.service import taxonomy
 
@@ -88,9 +89,6 @@ COLUMNS: tuple[tuple[str, Callable[[dict], object]], ...] = (
 HEADERS = ("序号", *(header for header, _ in COLUMNS))
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def safe_cell(value, file_format: str):
     """``value`` as a cell that no spreadsheet runs as a formula, with its visible text kept.
 
@@ -157,13 +155,20 @@ def content_disposition(ascii_name: str, name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def download_response(body: bytes, file_format: str, ascii_stem: str, stem: str) -> Response:
+    """A CSV or XLSX file as a download that is never cached, named ``stem`` (``ascii_stem`` as fallback)."""
+    response = Response(body, mimetype=MIME_TYPES[file_format])
+    response.headers["Content-Disposition"] = content_disposition(
+        f"{ascii_stem}.{file_format}", f"{stem}.{file_format}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def export_response(rows: list[dict], city: str, file_format: str, today: date | None = None) -> Response:
     """The export file as a download that is never cached."""
     stamp = (today or date.today()).isoformat()
     body = to_csv(rows) if file_format == "csv" else to_xlsx(rows, city)
-    response = Response(body, mimetype=MIME_TYPES[file_format])
-    response.headers["Content-Disposition"] = content_disposition(
-        f"pilot-enterprises-{stamp}.{file_format}", f"{city}试点企业数字化水平清单-{stamp}.{file_format}"
+    return download_response(
+        body, file_format, f"pilot-enterprises-{stamp}", f"{city}试点企业数字化水平清单-{stamp}"
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -8,12 +8,15 @@ from marketplace.auth.security import authenticated, current_user
 from marketplace.cases.schemas import CaseSchema
 from marketplace.common.routes import Blueprint
 from marketplace.enterprises.service import CITY_LOCKS, INDUSTRY_LOCKS
-from marketplace.pilots import dashboard, enrolment, export, projects, showcase, standings
+from marketplace.models import Role
+from marketplace.pilots import dashboard, enrolment, enrolment_sheet, export, projects, showcase, standings
 from marketplace.pilots.schemas import (
     AdvanceSchema,
     BasisArgsSchema,
     DashboardSchema,
     EnrolmentSchema,
+    EnrolmentSheetReportSchema,
+    EnrolmentSheetUploadSchema,
     ExportArgsSchema,
     PilotEnterprisePageSchema,
     PilotEnterpriseQueryArgsSchema,
@@ -21,6 +24,7 @@ from marketplace.pilots.schemas import (
     ProjectPageSchema,
     ProjectQueryArgsSchema,
     ProjectSchema,
+    SheetTemplateArgsSchema,
     ShowcaseSchema,
     SubIndustrySchema,
 )
@@ -142,6 +146,57 @@ class Enrolment(MethodView):
     def delete(self, city, sub_industry_id, enterprise_id):
         """Take an enterprise without retrofit project out of the 细分行业."""
         enrolment.unenrol(current_user(), city, sub_industry_id, enterprise_id)
+
+
+TEMPLATE_DOC = {
+    "200": {
+        "description": "批量纳入模板（CSV 为带 BOM 的 UTF-8；XLSX 另附本市细分行业与填写说明）",
+        "content": {
+            mime: {"schema": {"type": "string", "format": "binary"}} for mime in export.MIME_TYPES.values()
+        },
+    }
+}
+
+
+@blp.route(f"{PILOT}/enrolment-sheet/template")
+class EnrolmentSheetTemplate(MethodView):
+    """The blank list for bulk enrolment."""
+
+    @authenticated(blp)
+    @blp.doc(summary="下载批量纳入模板（XLSX 或 CSV）", responses=TEMPLATE_DOC)
+    @blp.arguments(SheetTemplateArgsSchema, location="query")
+    def get(self, args, city):
+        """The headers 统一社会信用代码, 企业名称, 细分行业 (the city's office and admins)."""
+        body = enrolment_sheet.enrolment_template(current_user(), city, args["format"])
+        return export.download_response(
+            body, args["format"], "enrolment-template", f"{city}试点企业批量纳入模板"
+        )
+
+
+@blp.route(f"{PILOT}/enrolment-sheet/preview")
+class EnrolmentSheetPreview(MethodView):
+    """Check a list before importing it."""
+
+    @authenticated(blp, Role.CITY_OFFICE, Role.ADMIN)
+    @blp.doc(summary="预览批量纳入：逐行列出问题，不写入任何数据")
+    @blp.arguments(EnrolmentSheetUploadSchema, location="files")
+    @blp.response(200, EnrolmentSheetReportSchema)
+    def post(self, files, city):
+        """Read an XLSX or CSV list and report every row's enterprise, 细分行业 and problems."""
+        return enrolment_sheet.preview_enrolment_sheet(current_user(), city, files["file"].read())
+
+
+@blp.route(f"{PILOT}/enrolment-sheet/import")
+class EnrolmentSheetImport(MethodView):
+    """Import a checked list."""
+
+    @authenticated(blp, Role.CITY_OFFICE, Role.ADMIN)
+    @blp.doc(summary="批量纳入：全部行无误才导入，任一行有问题则不写入任何数据")
+    @blp.arguments(EnrolmentSheetUploadSchema, location="files")
+    @blp.response(200, EnrolmentSheetReportSchema)
+    def post(self, files, city):
+        """Enrol every row in one transaction; a 422 names each bad row in ``errors.rows``."""
+        return enrolment_sheet.import_enrolment_sheet(current_user(), city, files["file"].read())
 
 
 @blp.route("/retrofit-projects")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_smorest.fields import Upload
 from marshmallow import fields
 
 from marketplace.assessments.schemas import GapSchema
@@ -367,3 +368,70 @@ class DashboardSchema(BaseSchema):
     sub_industries = fields.List(fields.Nested(SubIndustryProgressSchema))
     providers = fields.List(fields.Nested(ProviderActivitySchema))
     promoted_cases = fields.List(fields.Nested(ShowcaseCardSchema))
+
+
+SHEET_FORMATS = ("xlsx", "csv")
+
+
+class SheetTemplateArgsSchema(BaseSchema):
+    """The file format of the enrolment template."""
+
+    format = fields.String(load_default="xlsx", validate=one_of(SHEET_FORMATS))
+
+
+class EnrolmentSheetUploadSchema(BaseSchema):
+    """A list of enterprises to enrol, as a multipart upload."""
+
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "XLSX（读取第一个工作表）或 CSV（UTF-8 含或不含 BOM、GBK）；"
+            "表头含 统一社会信用代码、企业名称，可选 细分行业"
+        },
+    )
+
+
+class SheetProblemSchema(BaseSchema):
+    """One problem of one row."""
+
+    field = fields.String(metadata={"description": "credit_code | name | sub_industry"})
+    column = fields.String(
+        metadata={"description": "the template's header of that field, e.g. 统一社会信用代码"}
+    )
+    message = fields.String()
+
+
+class EnrolmentSheetRowSchema(BaseSchema):
+    """One data row as read and judged."""
+
+    row = fields.Integer(metadata={"description": "the row number the spreadsheet shows"})
+    credit_code = fields.String()
+    name = fields.String()
+    sub_industry = fields.String(
+        metadata={"description": "the 细分行业 as written; empty: chosen by industry"}
+    )
+    enterprise_id = fields.Integer(allow_none=True)
+    enterprise_name = fields.String(allow_none=True)
+    sub_industry_id = fields.Integer(allow_none=True)
+    sub_industry_name = fields.String(allow_none=True)
+    action = fields.String(
+        allow_none=True, metadata={"description": "enrol 将纳入 | unchanged 已纳入，不变 | null 有问题"}
+    )
+    problems = fields.List(fields.Nested(SheetProblemSchema))
+
+
+class EnrolmentSheetReportSchema(BaseSchema):
+    """What an enrolment sheet holds and what importing it does."""
+
+    file_format = fields.String(metadata={"description": "xlsx | csv"})
+    encoding = fields.String(
+        allow_none=True, metadata={"description": "a CSV's encoding: utf-8, gb18030, utf-16"}
+    )
+    total = fields.Integer()
+    valid = fields.Integer()
+    invalid = fields.Integer()
+    to_enrol = fields.Integer()
+    unchanged = fields.Integer()
+    can_import = fields.Boolean(metadata={"description": "true when no row has a problem"})
+    imported = fields.Boolean(metadata={"description": "false for a preview"})
+    rows = fields.List(fields.Nested(EnrolmentSheetRowSchema))
