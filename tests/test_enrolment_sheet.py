@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass
 
 import openpyxl
@@ -343,6 +344,14 @@ def test_the_template_round_trips(city):
     assert_error(client.get(f"{SHEET}/template?format=xls", headers=office), 422, "format")
 
 
+def zip_bomb(city) -> bytes:
+    """A few kilobytes that unpack to 20 MB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 20_000_000)
+    return buffer.getvalue()
+
+
 def too_many_rows(city) -> bytes:
     city.world.app.config["ENROLMENT_SHEET_MAX_ROWS"] = 3
     return xlsx([[credit_code(), "苏州某公司", ""]] * 4)
@@ -361,6 +370,7 @@ def too_large(city) -> bytes:
         (too_many_rows, "超过上限"),
         (lambda city: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "不支持旧版 .xls"),
         (lambda city: b"PK\x03\x04 not really a zip", "无法读取 XLSX"),
+        (zip_bomb, "解压后过大"),
         (lambda city: "名称,备注\n苏州,无\n".encode(), "没有找到“统一社会信用代码”表头"),
         (lambda city: csv_bytes([], headers=["统一社会信用代码", "细分行业"]), "表头缺少“企业名称”列"),
         (lambda city: csv_bytes([], headers=["统一社会信用代码", "企业名称", "信用代码"]), "出现了两次"),
