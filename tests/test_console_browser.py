@@ -79,6 +79,18 @@ def build_catalog(app) -> dict:
         json=case_payload(title="注塑企业视觉质检改造样板", solution_ids=[solution["id"]]),
         headers=headers["office"],
     ).json
+    sub = client.post(
+        "/api/v1/cities/苏州市/pilot/sub-industries",
+        json={"name": "注塑制品", "industry_codes": ["C292"], "target_count": 20},
+        headers=headers["office"],
+    ).json
+    enterprise_id = client.get("/api/v1/auth/me", headers=headers["enterprise"]).json["enterprise_id"]
+    client.post(
+        f"/api/v1/cities/苏州市/pilot/sub-industries/{sub['id']}/enrolments",
+        json={"enterprise_ids": [enterprise_id]},
+        headers=headers["office"],
+    )
+    emails["office"] = office
     result = app.test_cli_runner().invoke(args=["matching", "train"])
     assert result.exit_code == 0, result.output
     return {"emails": emails, "solution": solution, "case": case}
@@ -310,3 +322,30 @@ def test_signing_in_with_the_keyboard_only(session, live):
     keys.perform()
     assert session.find_element(By.TAG_NAME, "h1").text == enterprise_payload()["name"]
     assert session.current_url.endswith("/enterprise")
+
+
+def test_each_role_lands_on_its_own_page(session, live):
+    from selenium.webdriver.common.by import By
+
+    landings = {
+        "enterprise": ("/enterprise", enterprise_payload()["name"]),
+        "office": ("/city", "苏州市 · 中小企业数字化转型试点看板"),
+        "admin": ("/review", "审核队列"),
+        "provider": ("/provider", "苏州智检科技有限公司"),
+    }
+    for role, (path, heading) in landings.items():
+        sign_in(session, live["url"], live["emails"][role])
+        assert session.current_url.endswith(path)
+        assert session.find_element(By.TAG_NAME, "h1").text == heading
+        screenshot(session, f"{role}-landing")
+        sign_out(session)
+    sign_in(session, live["url"], live["emails"]["office"])
+    bars = session.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert len(bars) == 2
+    assert "还需 1 家" in session.find_element(By.CSS_SELECTOR, "main").text
+    phone(session)
+    session.get(live["url"] + "/city")
+    width, viewport = session.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert width <= viewport, f"/city is {width} px wide on a 390 px screen"
