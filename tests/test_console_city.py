@@ -119,11 +119,34 @@ def test_promoting_a_case_for_a_date_range(app, client):
     assert client.get(f"/api/v1/cases/{case['id']}").json["promoted"] is True
 
 
-def test_the_projects_board_has_a_column_per_stage(app, client):
-    office(app, client)
+def test_the_projects_board_has_a_column_per_stage_and_advances_a_project(app, client, world):
+    headers = office(app, client)
+    sub = create_sub_industry(client, headers)
+    enterprise_id, _ = enterprise_account(client)
+    client.post(
+        f"/api/v1/cities/苏州市/pilot/sub-industries/{sub['id']}/enrolments",
+        json={"enterprise_ids": [enterprise_id]},
+        headers=headers,
+    )
+    project = client.post(
+        "/api/v1/retrofit-projects",
+        json={
+            "enterprise_id": enterprise_id,
+            "provider_id": world.provider_id,
+            "title": "注塑车间视觉质检改造",
+        },
+        headers=headers,
+    )
+    assert project.status_code == 201, project.json
     html = text_of(client.get("/city/projects"))
-    for stage in ("诊断评估", "备案审核", "改造实施", "竣工验收"):
+    for stage in ("诊断评估（1）", "备案审核（0）", "改造实施（0）", "竣工验收（0）"):
         assert stage in html
+    assert "注塑车间视觉质检改造" in html
+    moved = post_form(
+        client, f"/city/projects/{project.json['id']}/advance", {"note": "材料齐全"}, page="/city/projects"
+    )
+    assert moved.status_code == 302
+    assert "备案审核（1）" in text_of(client.get("/city/projects"))
 
 
 def test_city_pages_refuse_other_roles(app, client):

@@ -26,8 +26,8 @@ from marketplace.pilots.schemas import (
     DashboardSchema,
     EnrolmentSchema,
     ExportArgsSchema,
-    ProjectOutcomeSchema,
     ProjectQueryArgsSchema,
+    ProjectSchema,
     SubIndustrySchema,
 )
 
@@ -147,7 +147,7 @@ def projects_board():
     """The retrofit projects board by stage."""
     actor, city = office_city()
     found = projects.list_projects(actor, ProjectQueryArgsSchema().load({"city": [city], "per_page": "100"}))
-    items = ProjectOutcomeSchema(many=True).dump(found["items"])
+    items = ProjectSchema(many=True).dump(found["items"])
     columns = [(status.value, [p for p in items if p["status"] == status.value]) for status in ProjectStatus]
     return render_template("console/projects.html", columns=columns, last=ProjectStatus.ACCEPTED.value)
 
