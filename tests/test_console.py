@@ -267,3 +267,47 @@ def test_a_provider_cannot_approve_through_the_console(app, client):
     assert client.get("/review").status_code == 403
     post_form(client, f"/review/solution/{solution_id}/approve", {}, page="/provider")
     assert client.get(f"/api/v1/solutions/{solution_id}").status_code == 404
+
+
+def case_form(**overrides) -> dict:
+    return {
+        "title": "某注塑企业视觉质检改造",
+        "enterprise_name": "苏州某精密注塑有限公司",
+        "province": "江苏省",
+        "city": "苏州市",
+        "industry": "C2929",
+        "scenarios": "quality",
+        "summary": "上线视觉检测后，漏检率显著下降。",
+        "level_before": "1",
+        "level_after": "2",
+        "metric-0-name": "月均产品合格率",
+        "metric-0-before": "96.2",
+        "metric-0-after": "99.1",
+        "metric-0-unit": "%",
+        "metric-0-source_type": "vendor_claimed",
+        **overrides,
+    }
+
+
+def test_a_provider_authors_a_case_that_its_city_office_approves(app, client):
+    provider_with_company(app, client)
+    page = "/provider/cases/new"
+    bad = post_form(client, page, case_form(**{"metric-0-after": ""}), page=page)
+    assert bad.status_code == 422
+    errors = re.search(r'<ul class="field-errors" id="metrics-errors">(.*?)</ul>', text_of(bad), re.S)
+    assert errors and "第 1 项：after：缺少必填字段" in errors.group(1)
+    good = post_form(client, page, case_form(), page=page)
+    assert good.status_code == 302
+    case_id = int(good.headers["Location"].split("/")[3])
+    assert "草稿" in text_of(client.get("/provider"))
+    post_form(client, f"/provider/cases/{case_id}/submit", {}, page="/provider")
+    assert "待审核" in text_of(client.get("/provider"))
+    post_form(client, "/logout", {}, page="/provider")
+
+    sign_in(client, account(app, "city_office", "office@example.cn", city="苏州市"))
+    queue = text_of(client.get("/review"))
+    assert "某注塑企业视觉质检改造" in queue and "待审核方案" not in queue
+    post_form(client, f"/review/case/{case_id}/approve", {}, page="/review")
+    published = client.get(f"/api/v1/cases/{case_id}").json
+    assert published["status"] == "published"
+    assert published["metrics"][0]["before"] == 96.2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marketplace.console.blueprint import bp
+from marketplace.console.formatting import level
 from marketplace.search.service import DELIVERY_MODE_NAMES
 from marketplace.solutions.schemas import DELIVERY_MODES
 from marketplace.taxonomy.service import list_industries, taxonomy
@@ -42,5 +43,6 @@ def pickers() -> dict:
         "scenario_name": scenario_name,
         "all_scenarios": lambda: list(taxonomy().scenarios.values()),
         "scenario_options": lambda: [(s.code, s.name) for s in taxonomy().scenarios.values()],
+        "level_options": [(value, level(value)) for value in range(5)],
         "delivery_modes": [(mode, DELIVERY_MODE_NAMES[mode]) for mode in DELIVERY_MODES],
     }

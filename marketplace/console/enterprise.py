@@ -7,7 +7,6 @@ from marshmallow import ValidationError
 
 from marketplace.auth.security import require_user
 from marketplace.console.blueprint import bp
-from marketplace.console.formatting import level
 from marketplace.console.forms import field_errors, form_data
 from marketplace.enterprises import service as enterprises
 from marketplace.enterprises.schemas import SIZES, TIERS, EnterpriseSchema
@@ -47,7 +46,6 @@ def enterprise_home():
         message=message,
         size_options=[(size, SIZE_NAMES[size]) for size in SIZES],
         tier_options=[(tier, TIER_NAMES[tier]) for tier in TIERS],
-        level_options=[(value, level(value)) for value in range(5)],
     ), (200 if message is None else 422)
 
 

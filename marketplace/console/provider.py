@@ -142,3 +142,88 @@ def solution_action(solution_id: int, action: str):
     else:
         flash("已提交审核，平台审核通过后即公开" if action == "submit" else "方案已下架", "success")
     return redirect(url_for("console.provider_home"))
+
+
+METRIC_KEYS = ("name", "before", "after", "unit", "source_type")
+METRIC_VALUES = ("name", "before", "after", "unit")
+
+
+def case_form_data(schema: CaseSchema) -> dict:
+    """The case form as the API's JSON body: the pickers and the metric rows."""
+    data = form_data(schema, request.form)
+    data["metrics"] = rows(request.form, "metric", METRIC_KEYS, METRIC_VALUES)
+    return data
+
+
+def case_form_values(case: dict | None) -> dict:
+    """What the case form shows: the posted values after an error, else the stored case."""
+    if request.method != "POST":
+        return dict(case or {})
+    values = request.form.to_dict()
+    values["scenarios"] = request.form.getlist("scenarios")
+    values["solution_ids"] = [int(v) for v in request.form.getlist("solution_ids") if v.isdigit()]
+    values["metrics"] = rows(request.form, "metric", METRIC_KEYS, METRIC_VALUES)
+    return values
+
+
+def render_case_form(actor, case: dict | None, message, errors):
+    """The case form, offering the provider's own published solutions to link."""
+    own = solutions.list_solutions(
+        actor, SolutionQueryArgsSchema().load({"mine": "true", "status": ["published"], "per_page": "100"})
+    )["items"]
+    return render_template(
+        "console/case_form.html",
+        case=case,
+        values=case_form_values(case),
+        errors=errors,
+        message=message,
+        own_solutions=[(s.id, s.title) for s in own],
+    ), (200 if message is None else 422)
+
+
+@bp.route("/provider/cases/new", methods=["GET", "POST"])
+def new_case():
+    """Author a case: a draft until it is submitted to its city's office (or an admin) for review."""
+    actor = require_user(Role.PROVIDER)
+    message, errors = None, {}
+    if request.method == "POST":
+        try:
+            data = CaseSchema().load(case_form_data(CaseSchema()))
+            case = cases.create_case(actor, data)
+        except (ValidationError, APIError) as error:
+            message, errors = field_errors(error)
+        else:
+            flash("案例已保存为草稿，确认无误后请提交审核", "success")
+            return redirect(url_for("console.edit_case", case_id=case.id))
+    return render_case_form(actor, None, message, errors)
+
+
+@bp.route("/provider/cases/<int:case_id>/edit", methods=["GET", "POST"])
+def edit_case(case_id: int):
+    """Edit an own case; a published one goes back to review when saved."""
+    actor = require_user(Role.PROVIDER)
+    case = CaseSchema().dump(cases.get_case(actor, case_id))
+    message, errors = None, {}
+    if request.method == "POST":
+        schema = CaseSchema(partial=True)
+        try:
+            cases.update_case(actor, case_id, schema.load(case_form_data(schema)))
+        except (ValidationError, APIError) as error:
+            message, errors = field_errors(error)
+        else:
+            flash("修改已保存", "success")
+            return redirect(url_for("console.edit_case", case_id=case_id))
+    return render_case_form(actor, case, message, errors)
+
+
+@bp.route("/provider/cases/<int:case_id>/<any(submit, archive):action>", methods=["POST"])
+def case_action(case_id: int, action: str):
+    """Submit an own case for review, or take a published one offline."""
+    actor = require_user(Role.PROVIDER)
+    try:
+        cases.transition_case(actor, case_id, action)
+    except APIError as error:
+        flash(error.message, "error")
+    else:
+        flash("已提交审核，审核通过后即公开" if action == "submit" else "案例已下架", "success")
+    return redirect(url_for("console.provider_home"))
