@@ -311,3 +311,30 @@ def test_a_provider_authors_a_case_that_its_city_office_approves(app, client):
     published = client.get(f"/api/v1/cases/{case_id}").json
     assert published["status"] == "published"
     assert published["metrics"][0]["before"] == 96.2
+
+
+def test_console_sign_in_shares_the_api_limit(sqlite_template, tmp_path):
+    import shutil
+
+    from marketplace import create_app
+    from tests.conftest import BASE_CONFIG
+
+    store = tmp_path / "store.sqlite3"
+    shutil.copy(sqlite_template, store)
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "RATELIMIT_ENABLED": True,
+            "AUTH_RATE_LIMIT": "2/minute",
+            "DATABASE_URL": f"sqlite:///{store}",
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    statuses = [
+        post_form(client, "/login", {"email": "x@example.cn", "password": "wrong-password"}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+    assert "请求过于频繁" in text_of(post_form(client, "/login", {"email": "x@example.cn", "password": "x"}))
+    assert client.get("/login").status_code == 200
