@@ -338,3 +338,11 @@ def test_console_sign_in_shares_the_api_limit(sqlite_template, tmp_path):
     assert statuses == [401, 401, 429]
     assert "请求过于频繁" in text_of(post_form(client, "/login", {"email": "x@example.cn", "password": "x"}))
     assert client.get("/login").status_code == 200
+
+
+def test_times_read_in_beijing_time():
+    from marketplace.console.formatting import local_time
+
+    assert local_time("2026-12-07T01:00:00+00:00") == "2026-12-07 09:00"
+    assert local_time("2026-12-06T20:30:00") == "2026-12-07 04:30"
+    assert local_time(None) == "—"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from marketplace.assessments.service import indicator
@@ -66,7 +67,21 @@ def level(value: int | None) -> str:
     return indicator().level_name(value or None)
 
 
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "北京时间")
+
+
+def local_time(value: str | None) -> str:
+    """A stored UTC time (ISO 8601, as the schemas dump it) in Beijing time: 2026-12-07 09:00."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
+
+
 FILTERS = {
+    "local_time": local_time,
     "amount": amount,
     "amount_range": amount_range,
     "listing_status": listing_status,
