@@ -49,13 +49,37 @@ def test_console_pages_have_their_own_csp_and_the_api_keeps_none(client):
     assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
+CONTROL = re.compile(r"<(input|select|textarea)\b([^>]*)>")
+
+
+def assert_labelled(html: str) -> int:
+    """Every visible control has an id that a <label for> names, or sits inside its own <label>."""
+    count = 0
+    for match in CONTROL.finditer(html):
+        attributes = match.group(2)
+        if 'type="hidden"' in attributes:
+            continue
+        count += 1
+        found = re.search(r'\bid="([^"]+)"', attributes)
+        if found and f'for="{found.group(1)}"' in html:
+            continue
+        opening = html.rfind("<label", 0, match.start())
+        assert opening != -1 and html.rfind("</label>", opening, match.start()) == -1, attributes
+    return count
+
+
 def test_every_control_on_the_home_page_has_a_label(client):
-    html = text_of(client.get("/"))
-    ids = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html)
-    controls = re.findall(r"<(?:input(?![^>]*type=\"hidden\")|select|textarea)\b[^>]*>", html)
-    assert len(ids) == len(controls) >= 3
-    for control_id in ids:
-        assert f'for="{control_id}"' in html, control_id
+    assert assert_labelled(text_of(client.get("/"))) >= 3
+    assert assert_labelled(text_of(client.get("/search?q=视觉"))) >= 2
+    assert assert_labelled(text_of(client.get("/login"))) == 2
+    assert assert_labelled(text_of(client.get("/register"))) == 4
+
+
+def test_every_control_of_the_provider_forms_has_a_label(app, client):
+    provider_with_company(app, client)
+    assert assert_labelled(text_of(client.get("/provider"))) >= 7
+    assert assert_labelled(text_of(client.get("/provider/solutions/new"))) >= 30
+    assert assert_labelled(text_of(client.get("/provider/cases/new"))) >= 20
 
 
 def test_a_form_post_without_its_csrf_token_is_refused(app, client):
@@ -346,3 +370,15 @@ def test_times_read_in_beijing_time():
     assert local_time("2026-12-07T01:00:00+00:00") == "2026-12-07 09:00"
     assert local_time("2026-12-06T20:30:00") == "2026-12-07 04:30"
     assert local_time(None) == "—"
+
+
+def test_every_control_of_the_enterprise_and_city_forms_has_a_label(app, client):
+    sign_in(client, account(app, "enterprise", "e@example.cn"))
+    assert assert_labelled(text_of(client.get("/enterprise"))) == 10
+    post_form(client, "/logout", {}, page="/enterprise")
+    sign_in(client, account(app, "city_office", "o@example.cn", city="苏州市"))
+    from tests.factories import enterprise_account
+
+    enterprise_id, _ = enterprise_account(client)
+    assert assert_labelled(text_of(client.get(f"/city/enterprises/{enterprise_id}/assessments"))) >= 20
+    assert assert_labelled(text_of(client.get("/city/cases"))) >= 0
