@@ -107,6 +107,7 @@ def test_the_session_cookie_is_httponly_and_lax(app, client):
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert response.headers["Location"] == "/enterprise"
+    assert client.get("/enterprise").headers["Cache-Control"] == "private, no-store"
 
 
 def test_the_session_cookie_is_secure_in_production(tmp_path):

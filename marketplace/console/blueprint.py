@@ -44,7 +44,14 @@ def console_user():
 
 @bp.after_request
 def console_headers(response):
-    """The console's pages load their own scripts, styles and images, nothing else, never inline."""
+    """The console's pages load their own scripts, styles and images, nothing else, never inline.
+
+    A signed-in page is not stored by the browser or a proxy (it shows private data); the static
+    files keep Flask's caching.
+    """
     response.headers["Content-Security-Policy"] = CONSOLE_CSP
-    response.headers.setdefault("Cache-Control", "no-store" if g.get("current_user") else "no-cache")
+    if request.endpoint != "console.static":
+        response.headers.setdefault(
+            "Cache-Control", "private, no-store" if g.get("current_user") else "no-cache"
+        )
     return response
