@@ -153,3 +153,30 @@ def test_city_pages_refuse_other_roles(app, client):
     sign_in(client, account(app, "provider", "p@example.cn"))
     assert client.get("/city").status_code == 403
     assert client.get("/city/export?format=csv").status_code == 403
+
+
+def test_an_assessment_takes_the_measures_given_and_names_a_half_given_one(app, client):
+    office(app, client)
+    enterprise_id, _ = enterprise_account(client)
+    path = f"/city/enterprises/{enterprise_id}/assessments"
+    level_two = level_payload(2)
+    form = [("kind", "onsite")]
+    form += [(f"answer-{code}", option) for code, option in level_two["answers"].items()]
+    form += [(f"level-{code}", str(level)) for code, level in level_two["scenario_levels"].items()]
+    half = post_form(client, path, [*form, ("measure-pass_rate-before", "96")], page=path)
+    assert half.status_code == 422
+    errors = re.search(r'<ul class="field-errors" id="measures-errors">(.*?)</ul>', text_of(half), re.S)
+    assert errors and "pass_rate" in errors.group(1)
+    whole = post_form(
+        client,
+        path,
+        [*form, ("measure-pass_rate-before", "96"), ("measure-pass_rate-after", "99")],
+        page=path,
+    )
+    assert whole.status_code == 200, text_of(whole)
+    stored = client.get(f"/api/v1/enterprises/{enterprise_id}/assessments", headers=office_headers(client))
+    assert stored.json["items"][0]["measures"]["pass_rate"] == {"before": 96.0, "after": 99.0}
+
+
+def office_headers(client) -> dict:
+    return login(client, "office-苏州市@example.cn")

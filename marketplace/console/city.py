@@ -107,13 +107,22 @@ def sub_industry_page(sub_industry_id: int):
 
 
 def assessment_form_data() -> dict:
-    """The assessment form as the API's body: an option per question, a level per scenario."""
+    """The assessment form as the API's body: an option per question, the measures given, scenario levels."""
     ind = indicator()
     data = form_data(AssessmentSchema(), request.form)
     data["answers"] = {
         item.code: request.form[f"answer-{item.code}"]
         for item in ind.choice_items
         if request.form.get(f"answer-{item.code}")
+    }
+    data["measures"] = {
+        item.code: {
+            "before": request.form.get(f"measure-{item.code}-before", "").strip(),
+            "after": request.form.get(f"measure-{item.code}-after", "").strip(),
+        }
+        for item in ind.measure_items
+        if request.form.get(f"measure-{item.code}-before", "").strip()
+        or request.form.get(f"measure-{item.code}-after", "").strip()
     }
     data["scenario_levels"] = {code: request.form.get(f"level-{code}", "0") for code in ind.scenarios}
     return data
