@@ -163,19 +163,38 @@ def phone(driver) -> None:
     )
 
 
-def sign_in(driver, url: str, email: str) -> None:
+def follow(driver, element) -> None:
+    """Click a link or a submit button and wait until the next page has replaced this one."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(page))
+
+
+def sign_in(driver, url: str, email: str) -> None:
+    """Sign in through the form and wait until the landing page is there."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(f"{url}/login")
     driver.find_element(By.ID, "email").send_keys(email)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form.card button[type=submit]").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "form.card button[type=submit]"))
+    WebDriverWait(driver, 10).until(
+        lambda d: "/login" not in d.current_url and d.find_elements(By.TAG_NAME, "h1")
+    )
 
 
 def sign_out(driver) -> None:
+    """Sign out with the header's button and wait until the page says so."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.find_element(By.CSS_SELECTOR, "header form button").click()
+    follow(driver, driver.find_element(By.CSS_SELECTOR, "header form button"))
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.LINK_TEXT, "注册"))
 
 
 def test_an_anonymous_need_gets_recommendations_with_reasons(session, live):
@@ -187,7 +206,7 @@ def test_an_anonymous_need_gets_recommendations_with_reasons(session, live):
     screenshot(session, "home")
     session.find_element(By.ID, "needs").send_keys(NEEDS)
     Select(session.find_element(By.ID, "industry")).select_by_value("C2929")
-    session.find_element(By.CSS_SELECTOR, "form.needs-form button[type=submit]").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.needs-form button[type=submit]"))
     assert session.find_element(By.TAG_NAME, "h1").text == "为您推荐"
     first = session.find_element(By.CSS_SELECTOR, "#solutions-title ~ article")
     assert live["solution"]["title"] in first.text
@@ -196,12 +215,12 @@ def test_an_anonymous_need_gets_recommendations_with_reasons(session, live):
     cases = session.find_elements(By.CSS_SELECTOR, "#cases-title ~ article")
     assert cases and cases[0].find_elements(By.CSS_SELECTOR, ".reasons li")
     screenshot(session, "results")
-    cases[0].find_element(By.CSS_SELECTOR, "h3 a").click()
+    follow(session, cases[0].find_element(By.CSS_SELECTOR, "h3 a"))
     assert session.find_element(By.CSS_SELECTOR, "p.kicker").text == "看样学样"
     screenshot(session, "case")
-    session.find_element(By.LINK_TEXT, live["solution"]["title"]).click()
+    follow(session, session.find_element(By.LINK_TEXT, live["solution"]["title"]))
     screenshot(session, "solution")
-    session.find_element(By.LINK_TEXT, "登录后联系服务商").click()
+    follow(session, session.find_element(By.LINK_TEXT, "登录后联系服务商"))
     assert "/login?next=" in session.current_url
 
 
@@ -211,7 +230,7 @@ def test_an_enterprise_contacts_the_provider_who_answers(session, live):
     sign_in(session, live["url"], live["emails"]["enterprise"])
     session.get(f"{live['url']}/solutions/{live['solution']['id']}")
     session.find_element(By.ID, "message").send_keys("我们有 12 台注塑机，想先在一条线上试点，大概多少钱？")
-    session.find_element(By.CSS_SELECTOR, "section.contact button[type=submit]").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "section.contact button[type=submit]"))
     assert "咨询已发送" in session.find_element(By.CSS_SELECTOR, ".notice").text
     sign_out(session)
 
@@ -219,9 +238,9 @@ def test_an_enterprise_contacts_the_provider_who_answers(session, live):
     session.get(f"{live['url']}/inquiries")
     assert "未处理的新咨询 1 条" in session.find_element(By.CSS_SELECTOR, "p.lead").text
     screenshot(session, "provider-inbox")
-    session.find_element(By.CSS_SELECTOR, "article.unread h2 a").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "article.unread h2 a"))
     session.find_element(By.ID, "reply-message").send_keys("您好，单线试点约 3 万元，两周上线。")
-    session.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.card button.primary"))
     assert "回复已发送" in session.page_source
     assert "已联系" in session.find_element(By.CSS_SELECTOR, "p.meta strong").text
     screenshot(session, "provider-thread")
@@ -236,7 +255,7 @@ def test_a_provider_fixes_a_field_error_submits_and_an_admin_approves(session, l
     sign_in(session, live["url"], live["emails"]["provider"])
     assert session.find_element(By.TAG_NAME, "h1").text == "苏州智检科技有限公司"
     screenshot(session, "provider-home")
-    session.find_element(By.LINK_TEXT, "发布新方案").click()
+    follow(session, session.find_element(By.LINK_TEXT, "发布新方案"))
     session.find_element(By.ID, "title").send_keys(title)
     session.find_element(By.ID, "summary").send_keys("电表接入，分项计量，找出最耗电的设备")
     session.find_element(By.ID, "description").send_keys("按设备、班组统计用电，峰谷电价优化。")
@@ -246,7 +265,7 @@ def test_a_provider_fixes_a_field_error_submits_and_an_admin_approves(session, l
     session.find_element(By.ID, "price_min_cny").send_keys("50000")
     session.find_element(By.ID, "price_max_cny").send_keys("20000")
     session.find_element(By.ID, "deploy_days").send_keys("30")
-    session.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.card button.primary"))
 
     field = session.find_element(By.ID, "price_max_cny")
     errors = session.find_element(By.ID, "price_max_cny-errors")
@@ -256,9 +275,9 @@ def test_a_provider_fixes_a_field_error_submits_and_an_admin_approves(session, l
     screenshot(session, "solution-form-error")
     field.clear()
     field.send_keys("120000")
-    session.find_element(By.CSS_SELECTOR, "form.card button.primary").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.card button.primary"))
     assert "方案已保存为草稿" in session.find_element(By.CSS_SELECTOR, ".notice").text
-    session.find_element(By.CSS_SELECTOR, "form.inline button.primary").click()
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.inline button.primary"))
     row = session.find_element(By.XPATH, f"//tr[th/a[text()='{title}']]")
     assert row.find_element(By.CSS_SELECTOR, ".badge").text == "待审核"
     sign_out(session)
@@ -267,7 +286,7 @@ def test_a_provider_fixes_a_field_error_submits_and_an_admin_approves(session, l
     assert session.find_element(By.TAG_NAME, "h1").text == "审核队列"
     screenshot(session, "admin-review")
     card = session.find_element(By.XPATH, f"//article[h3/a[text()='{title}']]")
-    card.find_element(By.CSS_SELECTOR, "button.primary").click()
+    follow(session, card.find_element(By.CSS_SELECTOR, "button.primary"))
     assert "已通过" in session.find_element(By.CSS_SELECTOR, ".notice").text
     sign_out(session)
 
@@ -307,6 +326,7 @@ def test_signing_in_with_the_keyboard_only(session, live):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     session.get(live["url"] + "/login")
     keys = ActionChains(session)
@@ -320,8 +340,8 @@ def test_signing_in_with_the_keyboard_only(session, live):
     assert focused[-1] == "email", f"tabbing never reached the e-mail field: {focused}"
     keys.send_keys(live["emails"]["enterprise"]).send_keys(Keys.TAB).send_keys(PASSWORD).send_keys(Keys.ENTER)
     keys.perform()
+    WebDriverWait(session, 10).until(lambda d: d.current_url.endswith("/enterprise"))
     assert session.find_element(By.TAG_NAME, "h1").text == enterprise_payload()["name"]
-    assert session.current_url.endswith("/enterprise")
 
 
 def test_each_role_lands_on_its_own_page(session, live):
