@@ -110,3 +110,36 @@ def test_an_enterprise_keeps_a_private_profile_and_sees_its_recommendations(app,
     assert mine.status_code == 200
     html = text_of(mine)
     assert "注塑件外观缺陷视觉检测一体机" in html and "达到二级的提升路径" in html
+
+
+def test_the_provider_answers_and_records_the_outcome(app, client):
+    from tests.factories import provider_payload, solution_payload
+
+    provider_email = account(app, "provider", "sales@example.cn")
+    provider = login(client, provider_email)
+    client.post("/api/v1/providers", json=provider_payload(), headers=provider)
+    solution = client.post("/api/v1/solutions", json=solution_payload(), headers=provider).json
+    client.post(f"/api/v1/solutions/{solution['id']}/submit", headers=provider)
+    admin = login(client, account(app, "admin", "admin@example.cn"))
+    client.post(f"/api/v1/solutions/{solution['id']}/approve", headers=admin)
+    enterprise = login(client, account(app, "enterprise", "boss@example.cn"))
+    client.post("/api/v1/enterprises", json=enterprise_payload(), headers=enterprise)
+    inquiry = client.post(
+        f"/api/v1/solutions/{solution['id']}/inquiries", json={"message": "多少钱？"}, headers=enterprise
+    ).json
+
+    sign_in(client, provider_email)
+    inbox = text_of(client.get("/inquiries"))
+    assert "未处理的新咨询 1 条" in inbox and '新咨询 <span class="count">（1）</span>' in inbox
+    page = f"/inquiries/{inquiry['id']}"
+    assert post_form(client, f"{page}/reply", {"message": "约 3 万元"}, page=page).status_code == 302
+    thread = text_of(client.get(page))
+    assert "约 3 万元" in thread and "<strong>已联系</strong>" in thread
+    assert 'value="contacted"' not in thread  # only the statuses it may still go to
+    refused = post_form(client, f"{page}/status", {"status": "new"}, page=page)
+    assert refused.status_code == 422 and 'id="status-errors"' in text_of(refused)
+    assert post_form(client, f"{page}/status", {"status": "won"}, page=page).status_code == 302
+    final = text_of(client.get(page))
+    assert "<strong>已成交</strong>" in final and 'id="status"' not in final
+    assert "没有未处理的新咨询" in text_of(client.get("/inquiries"))
+    assert client.get(f"/api/v1/inquiries/{inquiry['id']}", headers=enterprise).json["status"] == "won"
