@@ -383,3 +383,14 @@ def test_every_control_of_the_enterprise_and_city_forms_has_a_label(app, client)
     enterprise_id, _ = enterprise_account(client)
     assert assert_labelled(text_of(client.get(f"/city/enterprises/{enterprise_id}/assessments"))) >= 20
     assert assert_labelled(text_of(client.get("/city/cases"))) >= 0
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example/x", "/\\evil.example", "/\t/evil.example", "https://evil.example/", "javascript:x"],
+)
+def test_sign_in_never_sends_anyone_elsewhere(target):
+    from marketplace.console.session import safe_next
+
+    assert safe_next(target, "/home") == "/home"
+    assert safe_next("/search?q=注塑", "/home") == "/search?q=注塑"

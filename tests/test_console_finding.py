@@ -104,6 +104,7 @@ def test_an_enterprise_keeps_a_private_profile_and_sees_its_recommendations(app,
     assert bad.status_code == 422 and 'id="credit_code-errors"' in text_of(bad)
     good = post_form(client, "/enterprise", form, page="/enterprise")
     assert good.status_code == 302
+    assert '<option value="C2929" selected>' in text_of(client.get("/"))
     world.solution(title="注塑件外观缺陷视觉检测一体机")
     assert runner.invoke(args=["matching", "train"]).exit_code == 0
     mine = client.get("/enterprise/recommendations")

@@ -29,8 +29,11 @@ SEARCH_KINDS = {"solutions": "方案", "cases": "样板案例"}
 
 @bp.route("/")
 def home():
-    """The one big box: 说说您遇到的问题, with the industry."""
-    return render_template("console/home.html", values={}, errors={}, message=None)
+    """The one big box: 说说您遇到的问题, with the industry (a signed-in enterprise's own, to start with)."""
+    actor = current_user()
+    profile = actor.enterprise if actor is not None and actor.role is Role.ENTERPRISE else None
+    values = {"industry": profile.industry_code} if profile is not None else {}
+    return render_template("console/home.html", values=values, errors={}, message=None)
 
 
 @bp.route("/recommend")
