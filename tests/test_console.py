@@ -394,3 +394,20 @@ def test_sign_in_never_sends_anyone_elsewhere(target):
 
     assert safe_next(target, "/home") == "/home"
     assert safe_next("/search?q=注塑", "/home") == "/search?q=注塑"
+
+
+def test_forms_work_over_https_where_the_referrer_is_checked(app, client):
+    email = account(app, "provider", "p@example.cn")
+    page = client.get("/login", base_url="https://localhost")
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert client.get("/api/v1/scenarios").headers["Referrer-Policy"] == "no-referrer"
+    token = csrf_token(client)
+    form = {"csrf_token": token, "email": email, "password": "correct-horse-9"}
+    foreign = client.post(
+        "/login", data=form, base_url="https://localhost", headers={"Referer": "https://evil.example/"}
+    )
+    assert foreign.status_code == 400
+    same = client.post(
+        "/login", data=form, base_url="https://localhost", headers={"Referer": "https://localhost/login"}
+    )
+    assert same.status_code == 302

@@ -11,6 +11,8 @@ CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+CONSOLE_REFERRER_POLICY = "same-origin"
+"""A form post over HTTPS must name its page (Flask-WTF's strict referrer check); nothing leaves the site."""
 
 bp = Blueprint(
     "console",
@@ -50,6 +52,7 @@ def console_headers(response):
     files keep Flask's caching.
     """
     response.headers["Content-Security-Policy"] = CONSOLE_CSP
+    response.headers["Referrer-Policy"] = CONSOLE_REFERRER_POLICY
     if request.endpoint != "console.static":
         response.headers.setdefault(
             "Cache-Control", "private, no-store" if g.get("current_user") else "no-cache"
