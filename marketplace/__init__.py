@@ -49,6 +49,9 @@ def derived_config(config) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": f"{DOCS_ASSETS_PATH}/",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": config["APP_ENV"] == "production",
     }
 
 
@@ -72,6 +75,7 @@ def register_extensions(app: Flask) -> None:
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     from marketplace.auth.security import init_security
+    from marketplace.console import init_console
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, limiter, migrate
     from marketplace.observability import init_observability
@@ -93,6 +97,7 @@ def register_extensions(app: Flask) -> None:
     )
     init_security(app)
     init_search(app)
+    init_console(app)
 
 
 def openapi_schema_name(schema) -> str:
@@ -103,13 +108,14 @@ def openapi_schema_name(schema) -> str:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register one blueprint per resource, and the Swagger UI assets served offline."""
+    """Register one blueprint per resource, the Swagger UI assets served offline, and the console."""
     from flask import Blueprint
     from swagger_ui_bundle import swagger_ui_path
 
     from marketplace.assessments.routes import blp as assessments
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
+    from marketplace.console import bp as console
     from marketplace.enterprises.routes import blp as enterprises
     from marketplace.health.routes import blp as health
     from marketplace.inquiries.routes import blp as inquiries
@@ -141,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(
         Blueprint("docs_assets", __name__, static_folder=swagger_ui_path, static_url_path=DOCS_ASSETS_PATH)
     )
+    app.register_blueprint(console)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.auth.security import hash_password, issue_token, verify_password
-from marketplace.errors import Conflict, Unauthorized, Unprocessable
+from marketplace.common.pagination import paginate
+from marketplace.errors import Conflict, Forbidden, Unauthorized, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Role, User
 from marketplace.taxonomy.service import taxonomy
@@ -43,12 +44,33 @@ def create_account(email: str, password: str, role: str, name: str, city: str | 
     return user
 
 
-def authenticate(email: str, password: str) -> dict:
-    """Exchange credentials for a token.
+def check_credentials(email: str, password: str) -> User:
+    """Return the active account these credentials open (the console's sign-in uses it too).
 
     :raises Unauthorized: on an unknown e-mail, a wrong password or a disabled account.
     """
     user = find_user(email)
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         raise Unauthorized("邮箱或密码错误")
-    return issue_token(user)
+    return user
+
+
+def authenticate(email: str, password: str) -> dict:
+    """Exchange credentials for a token.
+
+    :raises Unauthorized: on an unknown e-mail, a wrong password or a disabled account.
+    """
+    return issue_token(check_credentials(email, password))
+
+
+def list_accounts(actor: User, args: dict) -> dict:
+    """List every account, oldest first, filtered by role (admins only).
+
+    :raises Forbidden: for anyone but an admin.
+    """
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("此操作仅限平台管理员")
+    query = select(User).order_by(User.id)
+    if args.get("role"):
+        query = query.where(User.role.in_([Role(role) for role in args["role"]]))
+    return paginate(query, args["page"], args["per_page"])
