@@ -154,6 +154,7 @@ def register_commands(app: Flask) -> None:
     """Add the command groups and ``flask export`` / ``flask import``."""
     from marketplace.commands import (
         accounts_cli,
+        embeddings_cli,
         export_command,
         import_command,
         index_cli,
@@ -161,5 +162,13 @@ def register_commands(app: Flask) -> None:
         seed_cli,
     )
 
-    for command in (accounts_cli, seed_cli, index_cli, matching_cli, export_command, import_command):
+    for command in (
+        accounts_cli,
+        seed_cli,
+        index_cli,
+        embeddings_cli,
+        matching_cli,
+        export_command,
+        import_command,
+    ):
         app.cli.add_command(command)

@@ -9,6 +9,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
+import tests.embedders  # noqa: F401 - registers EMBEDDINGS_BACKEND=test-hashing
 from marketplace import create_app, normalise_database_url
 from marketplace.extensions import db
 
@@ -18,7 +19,9 @@ BASE_CONFIG = {
     "SECRET_KEY": TEST_SECRET,
     "FAST_PASSWORD_HASHING": True,
     "RATELIMIT_ENABLED": False,
+    "EMBEDDINGS_BACKEND": "none",
 }
+"""Most tests search by keywords and never pay for a model; tests of dense retrieval ask for an embedder."""
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 BACKENDS = [

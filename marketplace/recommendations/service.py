@@ -19,6 +19,7 @@ from marketplace.models import (
     Solution,
     User,
 )
+from marketplace.recommendations import dense
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
 from marketplace.search import engine
@@ -28,6 +29,7 @@ from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
 RETRIEVE = 100
+NEIGHBOURS = 50
 SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
 
@@ -49,8 +51,13 @@ def names() -> Names:
     )
 
 
-def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
-    """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
+def retrieve(kind: str, profile: Profile, hints: list[str], key=None) -> dict[int, float]:
+    """Candidate ids with their BM25 scores: by the needs text, by the likely scenarios, and the
+    embedder's nearest neighbours of the needs (score 0 unless words matched too), so an item that
+    shares no word with the need can still be found.
+
+    :param key: the store generation the neighbours' vectors are cached under.
+    """
     scores: dict[int, float] = {}
     plain = SearchRequest(
         kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today(), highlight=False
@@ -72,6 +79,8 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
         )
         for hit in engine.search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
+    for item_id in dense.neighbours(kind, profile.needs, NEIGHBOURS, key):
+        scores.setdefault(item_id, 0.0)
     return scores
 
 
@@ -127,10 +136,12 @@ def rank_lists(
     key = engine.cache_key()  # before the store is read
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
-        ids = retrieve(kind, profile, hints)
+        ids = retrieve(kind, profile, hints, key)
         ids.pop(skip.get(kind), None)
+        candidates = build(ids, key)
+        cosines = dense.cosines(profile.needs, candidates)
         ranked[kind] = matcher.rank(
-            profile, build(ids, key), ranked.get("solution"), ids, target_level=target_level()
+            profile, candidates, ranked.get("solution"), ids, cosines, target_level=target_level()
         )
     return ranked["solution"], ranked["case"]
 
@@ -199,7 +210,7 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
         "price_max_cny": candidate.price_max_cny,
         "deploy_days": candidate.deploy_days,
         "score": round(match.score, 4),
-        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+        "reasons": _reasons(match, profile, lookups, terms),
     }
 
 
@@ -215,8 +226,14 @@ def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) 
         "level_after": candidate.level_after,
         "promoted": bool(candidate.promoted_cities),
         "score": round(match.score, 4),
-        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+        "reasons": _reasons(match, profile, lookups, terms),
     }
+
+
+def _reasons(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> list[str]:
+    """The reasons of one item; the first quotes the item's own clause closest to the need."""
+    clause = dense.closest_clause(profile.needs, match.candidate, match.candidate.text, terms)
+    return explain(profile, match.candidate, match.components, lookups, terms, clause)
 
 
 def profile_from_args(args: dict) -> Profile:
