@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
@@ -70,6 +71,7 @@ class EmbeddingState:
         self._embedder: Embedder | None = None
         self._queries: CachedQueries | None = None
         self._pid: int | None = None
+        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -82,9 +84,11 @@ class EmbeddingState:
         if not self.enabled:
             return None
         if self._embedder is None or self._pid != os.getpid():
-            self._embedder = create_embedder(self.name, self.settings)
-            self._queries = CachedQueries(self._embedder)
-            self._pid = os.getpid()
+            with self._lock:  # a request and the background thread must share one model
+                if self._embedder is None or self._pid != os.getpid():
+                    self._embedder = create_embedder(self.name, self.settings)
+                    self._queries = CachedQueries(self._embedder)
+                    self._pid = os.getpid()
         return self._embedder
 
     @property

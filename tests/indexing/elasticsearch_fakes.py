@@ -357,9 +357,8 @@ class FakeCluster:
                 term: {"doc_freq": sum(term in tokens for tokens in holding), "term_freq": 1}
                 for term in str(body["doc"].get(name, "")).split()
             }
-            sum(bool(tokens) for tokens in holding)
-            vectors[field] = {
-                "field_statistics": {"doc_count": sum(bool(t) for t in holding)},
+            vectors[name] = {
+                "field_statistics": {"doc_count": sum(bool(tokens) for tokens in holding)},
                 "terms": terms,
             }
         return {"_index": target, "found": True, "term_vectors": vectors}
