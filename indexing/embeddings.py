@@ -252,36 +252,55 @@ class HttpEmbedder(Embedder):
                 self._pool = None
 
 
-class CachedQueries:
-    """Query embeddings of ``embedder`` kept in a bounded LRU, per process and thread-safe.
+class CachedEmbeddings:
+    """Embeddings of queries (or of passages) by ``embedder``, kept in a bounded LRU, per process and
+    thread-safe.
 
-    :param embedder: the embedder whose queries are cached.
-    :param size: the most queries kept.
+    :param embedder: the embedder whose results are cached.
+    :param passages: embed as passages (:meth:`Embedder.embed_passages`) rather than queries.
+    :param size: the most texts kept.
     """
 
-    def __init__(self, embedder: Embedder, size: int = QUERY_CACHE_SIZE) -> None:
+    def __init__(self, embedder: Embedder, passages: bool = False, size: int = QUERY_CACHE_SIZE) -> None:
         self.embedder = embedder
         self.size = size
+        self._embed = embedder.embed_passages if passages else embedder.embed_queries
         self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def embed(self, text: str) -> np.ndarray:
-        """The unit vector of query ``text``: cached, else embedded and kept.
+        """The unit vector of ``text``: cached, else embedded and kept.
 
         :raises EmbeddingUnavailable: if the model cannot answer (nothing is cached then).
         """
+        return self._rows_of([text])[text]
+
+    def embed_all(self, texts: Sequence[str]) -> np.ndarray:
+        """The unit vectors of ``texts`` as rows (``(0, d)`` for none); the uncached ones in one call.
+
+        :raises EmbeddingUnavailable: if the model cannot answer (nothing is cached then).
+        """
+        if not texts:
+            return np.zeros((0, self.embedder.dimensions), dtype=np.float32)
+        found = self._rows_of(texts)
+        return np.stack([found[text] for text in texts])
+
+    def _rows_of(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         with self._lock:
-            row = self._rows.get(text)
-            if row is not None:
+            found = {text: self._rows[text] for text in texts if text in self._rows}
+            for text in found:
                 self._rows.move_to_end(text)
-                return row
-        row = self.embedder.embed_queries([text])[0]
-        row.setflags(write=False)
-        with self._lock:
-            self._rows[text] = row
-            while len(self._rows) > self.size:
-                self._rows.popitem(last=False)
-        return row
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            for text, row in zip(missing, self._embed(missing), strict=True):
+                row.setflags(write=False)
+                found[text] = row
+            with self._lock:
+                for text in missing:
+                    self._rows[text] = found[text]
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        return found
 
 
 def content_digest(text: str) -> str:

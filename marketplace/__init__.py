@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_config(app.config)
     app.config.update(derived_config(app.config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.extensions["factory"] = create_app  # for commands that open a scratch app beside this one
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

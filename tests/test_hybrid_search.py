@@ -11,7 +11,7 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding
 from marketplace.search import engine, maintenance, vectors
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, truncate_all
 from tests.factories import assert_error
 
 HYBRID_CONFIG = {**BASE_CONFIG, "EMBEDDINGS_BACKEND": "test-hashing", "EMBEDDINGS_BACKGROUND": False}
@@ -23,6 +23,8 @@ def app(database_url, tmp_path):
     app = create_app({**HYBRID_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
     yield app
     with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            truncate_all()
         db.session.remove()
         db.engine.dispose()
 

@@ -26,7 +26,7 @@ from marketplace.cases.service import create_case, transition_case
 from marketplace.extensions import db
 from marketplace.providers.schemas import ProviderSchema
 from marketplace.providers.service import create_provider
-from marketplace.recommendations import dense, models_store, training
+from marketplace.recommendations import models_store, training
 from marketplace.search import engine, maintenance
 from marketplace.solutions.schemas import SolutionSchema
 from marketplace.solutions.service import create_solution, transition_solution
@@ -42,16 +42,18 @@ PASSWORD = "scratch-password"
 Judged = list[tuple[Profile, dict[str, dict[int, int]]]]
 
 
+def _bar(description: str) -> Callable[[int], tqdm]:
+    return lambda total: tqdm(total=total, desc=description, unit="项")
+
+
 def _read(directory: Path, name: str):
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def scratch_app(folder: Path) -> Flask:
-    """A fresh app from the factory on a temporary SQLite store and index, migrated."""
-    from marketplace import create_app
-
+    """A fresh app from the current app's factory on a temporary SQLite store and index, migrated."""
     config = current_app.config
-    app = create_app(
+    app = current_app.extensions["factory"](
         {
             "TESTING": True,
             "SECRET_KEY": config["SECRET_KEY"],
@@ -117,8 +119,8 @@ def bm25_ranking(profile: Profile, kind: str, depth: int = 10) -> list[int]:
 
 
 def dense_ranking(profile: Profile, kind: str, depth: int = 10) -> list[int]:
-    """The embedder's nearest neighbours of the needs."""
-    return list(dense.neighbours(kind, profile.needs, depth, engine.cache_key()))
+    """The index's nearest neighbours of the needs by embedding."""
+    return list(engine.dense_neighbours(kind, profile.needs, depth))
 
 
 def hybrid_ranking(profile: Profile, kind: str) -> list[int]:
@@ -151,6 +153,7 @@ def demo_rankers(progress: bool = False) -> dict:
         app = scratch_app(Path(folder))
         with app.app_context():
             seeding.load_demo(app.config["SEED_DATA_DIR"])
+            maintenance.sync_embeddings()
             maintenance.rebuild_index()
             with app.test_request_context():
                 matcher = models_store.fit_matcher()
@@ -177,6 +180,7 @@ def evaluate_catalog(
         app = scratch_app(Path(folder))
         with app.app_context():
             ids = load_catalog(directory, progress)
+            maintenance.sync_embeddings(_bar("embedding") if progress else None)
             maintenance.rebuild_index()
             with app.test_request_context():
                 needs = judged_needs(directory, ids)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from datetime import date
+
+import numpy as np
 
 from indexing.base import SearchRequest
 from marketplace.assessments.service import indicator, latest_assessment, target_gap
@@ -19,10 +22,9 @@ from marketplace.models import (
     Solution,
     User,
 )
-from marketplace.recommendations import dense
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.search import engine
+from marketplace.search import engine, vectors
 from marketplace.taxonomy.service import taxonomy
 from matching.features import Profile
 from matching.matcher import Match, diversify
@@ -32,6 +34,7 @@ RETRIEVE = 100
 NEIGHBOURS = 50
 SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
+CLAUSE = re.compile(r"[^。；;！？!?\n]+")
 
 
 def target_level() -> int:
@@ -51,12 +54,10 @@ def names() -> Names:
     )
 
 
-def retrieve(kind: str, profile: Profile, hints: list[str], key=None) -> dict[int, float]:
+def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
     """Candidate ids with their BM25 scores: by the needs text, by the likely scenarios, and the
-    embedder's nearest neighbours of the needs (score 0 unless words matched too), so an item that
-    shares no word with the need can still be found.
-
-    :param key: the store generation the neighbours' vectors are cached under.
+    index's nearest neighbours of the needs by embedding (score 0 unless words matched too), so an
+    item that shares no word with the need can still be found.
     """
     scores: dict[int, float] = {}
     plain = SearchRequest(
@@ -79,7 +80,7 @@ def retrieve(kind: str, profile: Profile, hints: list[str], key=None) -> dict[in
         )
         for hit in engine.search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
-    for item_id in dense.neighbours(kind, profile.needs, NEIGHBOURS, key):
+    for item_id in engine.dense_neighbours(kind, profile.needs, NEIGHBOURS):
         scores.setdefault(item_id, 0.0)
     return scores
 
@@ -136,10 +137,10 @@ def rank_lists(
     key = engine.cache_key()  # before the store is read
     ranked = {}
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
-        ids = retrieve(kind, profile, hints, key)
+        ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
         candidates = build(ids, key)
-        cosines = dense.cosines(profile.needs, candidates)
+        cosines = vectors.similarities(kind, [c.id for c in candidates], profile.needs, key)
         ranked[kind] = matcher.rank(
             profile, candidates, ranked.get("solution"), ids, cosines, target_level=target_level()
         )
@@ -232,8 +233,26 @@ def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) 
 
 def _reasons(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> list[str]:
     """The reasons of one item; the first quotes the item's own clause closest to the need."""
-    clause = dense.closest_clause(profile.needs, match.candidate, match.candidate.text, terms)
+    clause = closest_clause(profile.needs, match.candidate.text, terms)
     return explain(profile, match.candidate, match.components, lookups, terms, clause)
+
+
+def closest_clause(needs: str, text: str, terms: set[str]) -> str | None:
+    """The clause of ``text`` (an item's own words) that best answers ``needs``.
+
+    Clauses are ranked by the embedder's cosine to the need, plus a little for each need term they
+    contain, so the one shown says in the item's own words what in the need it addresses. Without
+    embeddings, the clause with the most need terms, if any has one.
+    """
+    clauses = [c.strip(" ，,：:、1234567890）)") for c in CLAUSE.findall(text)]
+    clauses = [c for c in clauses if 4 <= len(c) <= 60]
+    if not clauses:
+        return None
+    hits = np.array([sum(1 for term in terms if len(term) > 1 and term in c) for c in clauses], dtype=float)
+    if not vectors.state().enabled or not needs.strip():
+        return clauses[int(np.argmax(hits))] if hits.max() > 0 else None
+    scores = vectors.passage_vectors(clauses) @ vectors.query_vector(needs) + 0.05 * np.minimum(hits, 3)
+    return clauses[int(np.argmax(scores))]
 
 
 def profile_from_args(args: dict) -> Profile:

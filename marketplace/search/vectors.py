@@ -9,7 +9,8 @@ waiting rows are embedded in the background (:func:`embed_waiting`, run by
 ``flask index rebuild`` and ``ensure``, which queue the items for the index once they have vectors.
 
 The embedder itself (:mod:`indexing.embeddings`) is created per process on first use, after any
-fork; query embeddings are cached per process (:class:`indexing.embeddings.CachedQueries`).
+fork; query embeddings, and the few passages embedded at request time (:func:`passage_vectors`), are
+cached per process (:class:`indexing.embeddings.CachedEmbeddings`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from indexing.base import KINDS, IndexDocument
 from indexing.embeddings import (
-    CachedQueries,
+    CachedEmbeddings,
     Embedder,
     EmbeddingUnavailable,
     content_digest,
@@ -40,6 +41,7 @@ from indexing.vocabulary import VectorSpec
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding, ListingStatus, utcnow
+from marketplace.search.cache import store_cache
 from marketplace.search.documents import MODELS
 from marketplace.taxonomy.service import Taxonomy
 
@@ -49,6 +51,8 @@ PASSAGE_FIELDS = {"solution": ("title", "tags", "summary", "body"), "case": ("ti
 """What is embedded of each kind, chosen on the demo catalog's judged needs (docs/embeddings.md): a
 solution's description (its document's ``body``) raised dense NDCG@10 from 0.46 to 0.58; a case's
 body (the enterprise's name and the metric names) added nothing."""
+PASSAGE_CACHE_SIZE = 4_096
+"""Passages embedded at request time (the clauses a reason quotes) kept per process: about 2 KiB each."""
 EMBED_BATCH = 32
 """Passages per call to the model: the bundled one streams its weights once per batch."""
 LOOKUP_BATCH = 500
@@ -69,7 +73,8 @@ class EmbeddingState:
         self.name = app.config["EMBEDDINGS_BACKEND"]
         self.settings = {key: app.config.get(key) for key in SETTING_KEYS}
         self._embedder: Embedder | None = None
-        self._queries: CachedQueries | None = None
+        self._queries: CachedEmbeddings | None = None
+        self._passages: CachedEmbeddings | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
 
@@ -87,14 +92,22 @@ class EmbeddingState:
             with self._lock:  # a request and the background thread must share one model
                 if self._embedder is None or self._pid != os.getpid():
                     self._embedder = create_embedder(self.name, self.settings)
-                    self._queries = CachedQueries(self._embedder)
+                    self._queries = CachedEmbeddings(self._embedder)
+                    self._passages = CachedEmbeddings(
+                        self._embedder, passages=True, size=PASSAGE_CACHE_SIZE
+                    )
                     self._pid = os.getpid()
         return self._embedder
 
     @property
-    def queries(self) -> CachedQueries | None:
+    def queries(self) -> CachedEmbeddings | None:
         """This process's cache of query embeddings; ``None`` if disabled."""
         return self._queries if self.embedder is not None else None
+
+    @property
+    def passages(self) -> CachedEmbeddings | None:
+        """This process's cache of passages embedded at request time; ``None`` if disabled."""
+        return self._passages if self.embedder is not None else None
 
     @property
     def spec(self) -> VectorSpec | None:
@@ -136,14 +149,53 @@ def query_vector(text: str) -> np.ndarray:
 
     :raises ServiceUnavailable: if the embedder cannot answer, or embeddings are disabled.
     """
-    queries = state().queries
-    if queries is None:
+    return _cached(state().queries, [text])[0]
+
+
+def passage_vectors(texts: Sequence[str]) -> np.ndarray:
+    """The embeddings of short passages read at request time (rows in order), cached per process.
+
+    :raises ServiceUnavailable: if the embedder cannot answer, or embeddings are disabled.
+    """
+    return _cached(state().passages, texts)
+
+
+def _cached(cache: CachedEmbeddings | None, texts: Sequence[str]) -> np.ndarray:
+    if cache is None:
         raise ServiceUnavailable("语义检索未启用")
     try:
-        return queries.embed(text)
+        return cache.embed_all(texts)
     except EmbeddingUnavailable as error:
         log.error("embeddings unavailable: %s", error)
         raise ServiceUnavailable("语义检索服务暂不可用，请稍后再试") from error
+
+
+def similarities(kind: str, ids: Sequence[int], text: str, key: Hashable | None = None) -> dict[int, float]:
+    """The cosine of each item's stored vector to the query ``text``, by item id.
+
+    Items without a vector of the current model are left out; without embeddings or words, nothing.
+
+    :param key: the store generation (:func:`marketplace.search.engine.cache_key`) the vectors are
+        cached under for this process; ``None`` reads them from the store.
+    :raises ServiceUnavailable: if the embedder cannot answer.
+    """
+    current = state().spec
+    if current is None or not text.strip() or not ids:
+        return {}
+
+    def load(missing: list[int]) -> dict[int, np.ndarray]:
+        stored = _stored(kind, missing, current.model_id)
+        return {
+            item_id: vector_from_bytes(vector, current.dimensions)
+            for item_id, (_, vector) in stored.items()
+            if vector is not None
+        }
+
+    found = store_cache().get(key, f"{kind} vector {current.model_id}", sorted(ids), load)
+    if not found:
+        return {}
+    scores = np.stack(list(found.values())) @ query_vector(text)
+    return {item_id: float(score) for item_id, score in zip(found, scores, strict=True)}
 
 
 # -- the store ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from indexing.embeddings import (
-    CachedQueries,
+    CachedEmbeddings,
     EmbeddingUnavailable,
     HttpEmbedder,
     UniversalSentenceEncoder,
@@ -157,7 +157,7 @@ def test_the_registry_picks_by_name_and_none_disables():
 def test_query_embeddings_are_cached_in_a_bounded_lru():
     """A repeated query is not embedded again; the least recently used is dropped past the size."""
     embedder = HashingEmbedder()
-    cache = CachedQueries(embedder, size=2)
+    cache = CachedEmbeddings(embedder, size=2)
     first = cache.embed("能耗")
     cache.embed("视觉")
     assert cache.embed("能耗") is first and len(embedder.calls) == 2
@@ -166,6 +166,18 @@ def test_query_embeddings_are_cached_in_a_bounded_lru():
     assert len(embedder.calls) == 4
     with pytest.raises(ValueError):
         first[0] = 1.0
+
+
+def test_passage_embeddings_are_cached_and_only_new_texts_are_embedded_in_one_call():
+    """A batch embeds only the texts not seen yet, once each, as passages; rows keep the batch's order."""
+    embedder = HashingEmbedder()
+    cache = CachedEmbeddings(embedder, passages=True, size=10)
+    first = cache.embed_all(["能耗", "视觉"])
+    rows = cache.embed_all(["视觉", "仓储", "仓储", "能耗"])
+    assert embedder.calls == [("passages", 2), ("passages", 1)]
+    assert np.array_equal(rows[0], first[1]) and np.array_equal(rows[3], first[0])
+    assert np.array_equal(rows[1], embedder.embed_passages(["仓储"])[0])
+    assert cache.embed_all([]).shape == (0, embedder.dimensions)
 
 
 def test_stored_vectors_round_trip_as_float16():
