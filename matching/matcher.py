@@ -57,7 +57,7 @@ class Matcher(BaseEstimator):
         seed_dir: str,
         prior: PriorRanker | None = None,
         learner: LinearRanker | None = None,
-        min_relevance: float = 0.15,
+        min_relevance: float = 0.1,
         min_dense: float = 0.3,
         random_state: int = 0,
     ):

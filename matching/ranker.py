@@ -27,9 +27,9 @@ PRIOR_WEIGHTS = {
 
 
 NEED_WEIGHTS = {
-    "retrieval": 2.0,
+    "retrieval": 1.5,
     "text": 1.5,
-    "dense": 0.3,
+    "dense": 2.0,
     "scenario": 1.5,
     "solution_fit": 1.0,
     "consensus": 1.5,
