@@ -16,6 +16,8 @@ _WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9]+")
 class HashingEmbedder(Embedder):
     """Hashes a text's characters and character bigrams into 256 dimensions: texts sharing them are close.
 
+    ``calls`` records each call (queries or passages, how many) and ``texts`` every text embedded.
+
     Not a language model: it only lets tests see dense retrieval rank by shared characters,
     fast and the same on every machine.
     """
@@ -26,6 +28,7 @@ class HashingEmbedder(Embedder):
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
+        self.texts: list[str] = []
 
     def _rows(self, texts: Sequence[str]) -> np.ndarray:
         rows = np.zeros((len(texts), self.dimensions), dtype=np.float32)
@@ -38,11 +41,13 @@ class HashingEmbedder(Embedder):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, counting the call."""
         self.calls.append(("queries", len(texts)))
+        self.texts.extend(texts)
         return self._rows(texts)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages, counting the call."""
         self.calls.append(("passages", len(texts)))
+        self.texts.extend(texts)
         return self._rows(texts)
 
 

@@ -11,6 +11,8 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding
 from marketplace.search import engine, maintenance, vectors
+from marketplace.search.documents import iter_published
+from marketplace.taxonomy.service import taxonomy
 from tests.conftest import BASE_CONFIG, truncate_all
 from tests.factories import assert_error
 
@@ -190,3 +192,24 @@ def test_dense_modes_are_refused_without_embeddings(client):
     assert_error(
         plain.get("/api/v1/search/solutions", query_string={"q": "能耗", "mode": "hybrid"}), 422, "mode"
     )
+
+
+def test_recommendations_read_stored_vectors_through_the_one_embedder(world):
+    """A recommendation embeds the need and the clauses its reasons quote, with the app's one embedder;
+    the candidates' own passages are never embedded again on the request (their stored vectors are read)."""
+    energy = _energy(world, description="电表加网关，看清每台设备的能耗。峰谷用电分析，给出错峰生产建议。")
+    _embed_backlog(world.app)
+    embedder = _embedder(world.app)
+    calls, texts = len(embedder.calls), len(embedder.texts)
+    response = world.client.post(
+        "/api/v1/recommendations", json={"industry": "C2929", "needs": "工厂能耗太高，想知道哪台设备最费电"}
+    )
+    assert response.status_code == 200, response.json
+    top = response.json["solutions"][0]
+    assert top["id"] == energy and top["reasons"][0].startswith("匹配您的需求：")
+    assert ("queries", 1) in embedder.calls[calls:]
+    embedded = embedder.texts[texts:]
+    embedded.remove("工厂能耗太高，想知道哪台设备最费电")
+    with world.app.app_context():
+        stored = vectors.passage(next(iter_published("solution", taxonomy())))
+    assert embedded and stored not in embedded and all(len(text) <= 60 for text in embedded)

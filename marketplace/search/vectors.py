@@ -93,9 +93,7 @@ class EmbeddingState:
                 if self._embedder is None or self._pid != os.getpid():
                     self._embedder = create_embedder(self.name, self.settings)
                     self._queries = CachedEmbeddings(self._embedder)
-                    self._passages = CachedEmbeddings(
-                        self._embedder, passages=True, size=PASSAGE_CACHE_SIZE
-                    )
+                    self._passages = CachedEmbeddings(self._embedder, passages=True, size=PASSAGE_CACHE_SIZE)
                     self._pid = os.getpid()
         return self._embedder
 
