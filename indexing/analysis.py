@@ -10,8 +10,8 @@ end up with the same tokens:
 3. **fold synonyms**: every member of a synonym group becomes the group's canonical token (its
    first member), and stop words, punctuation and whitespace are dropped;
 4. **bigrams**: overlapping character bigrams of every run of Chinese characters, plus whole ASCII
-   alphanumeric tokens, so that a query for part of a word (``塑件``) still finds the whole
-   (``注塑件``).
+   alphanumeric tokens of two characters or more, so that a query for part of a word (``塑件``)
+   still finds the whole (``注塑件``). A lone character is no fallback: it matches too much.
 
 Both search backends index :attr:`AnalysedText.words` and :attr:`AnalysedText.bigrams` as
 whitespace-separated strings, and the TF-IDF model reads the same words. Build an
@@ -48,7 +48,7 @@ DEFAULT_STOPWORDS_FILE = Path(__file__).resolve().parent.parent / "seed_data" / 
 STOPWORDS_FILENAME = "stopwords.txt"
 """The file in ``seed_data/lexicon/`` that lists stop words rather than lexicon terms."""
 
-ANALYSIS_REVISION = 1
+ANALYSIS_REVISION = 2
 """The revision of this module's rules; bump it when a change alters the tokens of any text, so that
 indexes built before it report their analysis as stale (see :meth:`Analyzer.from_seed_data`)."""
 
@@ -82,8 +82,9 @@ class AnalysedText:
 
     ``words`` are normalised, segmented, synonym-folded word tokens in text order, without stop
     words, punctuation or whitespace. ``bigrams`` are the overlapping character bigrams of each
-    run of Chinese characters in the normalised text (a run of one character gives itself), and
-    every whole ASCII alphanumeric token, in text order; they serve sub-word matching.
+    run of Chinese characters in the normalised text, and every whole ASCII alphanumeric token of
+    two characters or more, in text order; they serve sub-word matching. A lone character (a run of
+    one, as in ``电 费``) gives none: as a fallback it would match nearly every document.
     """
 
     words: list[str]
@@ -413,13 +414,15 @@ def _nfkc(text: str) -> str:
 
 
 def _bigrams(normalised: str) -> list[str]:
-    """Return the bigrams of each Chinese run and the whole ASCII alphanumeric tokens."""
+    """Return the bigrams of each Chinese run and the whole ASCII tokens; none of one character."""
     bigrams: list[str] = []
     for run in _BIGRAM_SOURCE.findall(normalised):
-        if len(run) > 1 and not run.isascii():
-            bigrams += map(operator.add, run, run[1:])
-        else:
+        if len(run) < 2:
+            continue
+        if run.isascii():
             bigrams.append(run)
+        else:
+            bigrams += map(operator.add, run, run[1:])
     return bigrams
 
 

@@ -13,7 +13,9 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from indexing.vocabulary import FACETS
+import numpy as np
+
+from indexing.vocabulary import FACETS, VectorSpec
 
 KINDS = ("solution", "case")
 
@@ -30,6 +32,9 @@ class IndexDocument:
     (``C3670`` brings ``C367``, ``C36`` and ``C``), so a filter on a parent code matches its
     children with one term lookup. ``industry_divisions`` holds the 大类 codes used for the
     industry facet. For a solution ``city``/``province`` are its provider's; for a case, the case's.
+    ``vector`` is the item's embedding (unit length, ``float32``) made by the model the backend's
+    :attr:`SearchBackend.vectors` names, or ``None`` if the item has none yet: it is then found by
+    its words only.
     """
 
     kind: str
@@ -49,6 +54,7 @@ class IndexDocument:
     deploy_days: int | None = None
     created_ts: int = 0
     promotion_windows: tuple[tuple[date, date], ...] = ()
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,13 @@ class SearchRequest:
     count; each facet's counts ignore that facet's own filter (disjunctive counting). ``sort`` names
     one of :data:`indexing.vocabulary.SORTS`. ``today`` decides which promotions are running.
     ``highlight`` marks the query's words in each hit; candidate retrieval turns it off.
+
+    ``mode`` (one of :data:`indexing.vocabulary.SEARCH_MODES`) says how ``q`` matches; ``hybrid`` and
+    ``semantic`` need ``vector``, the query's embedding by the model of the backend's
+    :attr:`SearchBackend.vectors`, and take neighbours only from ``min_similarity`` up. Dense
+    retrieval orders by relevance: with another sort, or without words, or without a vector, a
+    search matches by keywords (see :attr:`indexing.plan.SearchPlan.mode`). Filters, ranges and
+    facets apply alike in every mode.
     """
 
     kind: str
@@ -74,11 +87,18 @@ class SearchRequest:
     per_page: int = 20
     facets: tuple[str, ...] = tuple(FACETS)
     highlight: bool = True
+    mode: str = "keyword"
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    min_similarity: float = 0.0
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One matching document: its id, its score, and highlighted fragments by field name."""
+    """One matching document: its id, its score, and highlighted fragments by field name.
+
+    The score is BM25 in ``keyword`` mode, the cosine similarity in ``semantic`` mode, and the fused
+    reciprocal-rank score in ``hybrid`` mode; hits ordered by a field score ``0.0``.
+    """
 
     id: int
     score: float
@@ -115,13 +135,15 @@ class IndexStats:
     or by the first write), and ``layout`` the backend's :attr:`SearchBackend.layout` then; each is
     ``None`` if none was recorded. When ``analysis`` differs from the running analyser's, documents
     and queries may be tokenised differently; when ``layout`` differs from the backend's, the index
-    lacks or misreads fields. Both last until the next rebuild.
+    lacks or misreads fields. Both last until the next rebuild. ``vectors`` counts the documents
+    per kind that carry a vector, if the backend stores vectors.
     """
 
     documents: dict[str, int]
     version: str
     analysis: str | None = None
     layout: str | None = None
+    vectors: dict[str, int] | None = None
 
 
 class SearchBackend(ABC):
@@ -129,10 +151,13 @@ class SearchBackend(ABC):
 
     ``layout`` is a digest of the field layout the backend derives from
     :data:`indexing.vocabulary.FIELDS` (see :func:`indexing.vocabulary.layout_digest`); every index
-    records the one it was built with (:attr:`IndexStats.layout`).
+    records the one it was built with (:attr:`IndexStats.layout`). ``vectors`` names the model and
+    size of the vectors the backend stores and searches (part of the layout), or ``None`` if it
+    stores none: documents' vectors are then ignored and every search matches by keywords.
     """
 
     layout: str
+    vectors: VectorSpec | None = None
 
     @abstractmethod
     def index(self, documents: Sequence[IndexDocument]) -> None:

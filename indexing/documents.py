@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +16,9 @@ from indexing.vocabulary import FIELDS, FieldSpec
 
 TITLE_BOOST = 3.0
 TEXT_BOOST = 1.0
-BIGRAM_BOOST = 0.3
+BIGRAM_BOOST = 0.1
+"""Bigrams are a fallback for sub-word queries: a bigram match counts a tenth of a word match, so
+that the bigrams of generic words (客户, 产品 again, as bigrams) never outweigh a matched word."""
 ANALYSIS_CHUNK = 500
 """Documents per task sent to an analysis process."""
 
@@ -47,7 +50,11 @@ class AnalysedDocument:
 
 @dataclass(frozen=True)
 class QueryTerms:
-    """The analysed query: distinct word tokens and distinct bigrams, in query order."""
+    """The analysed query: distinct word tokens and distinct bigrams, in query order.
+
+    Single-character words (老, 多, 电 …) are left out whenever the query has anything longer: they
+    match too many documents to tell them apart, so a matched content word must decide.
+    """
 
     words: tuple[str, ...]
     bigrams: tuple[str, ...]
@@ -82,9 +89,42 @@ def document_values(document: IndexDocument, analysed: AnalysedDocument) -> list
 
 
 def analyse_query(q: str, analyzer: AnalyzerLike) -> QueryTerms:
-    """Analyse a user's query with the same chain as the documents."""
+    """Analyse a user's query with the same chain as the documents; lone characters as a last resort."""
     analysed = analyzer.analyse(q)
-    return QueryTerms(tuple(dict.fromkeys(analysed.words)), tuple(dict.fromkeys(analysed.bigrams)))
+    words = tuple(dict.fromkeys(analysed.words))
+    bigrams = tuple(dict.fromkeys(analysed.bigrams))
+    longer = tuple(word for word in words if len(word) > 1)
+    if longer or bigrams:
+        words = longer
+    return QueryTerms(words, bigrams)
+
+
+WEIGHT_FIELDS = ("title_words", "text_words")
+"""The fields whose document frequencies weigh a query's words (see :func:`word_weights`)."""
+
+
+def word_weights(words: Iterable[str], doc_freq: Mapping[str, int], documents: int) -> dict[str, float]:
+    """How much each query word counts, by how well it tells documents apart: its IDF over the best one's.
+
+    Each engine scores a field with that field's own statistics, so a word common in descriptions
+    but rare in titles (客户, 产品) scores as if it were rare wherever a title holds it, and several
+    such words outweigh the one content word that matched (划痕). Weighing every word's clauses by
+    ``idf(word) / max idf`` over the query's words, where ``idf`` comes from the number of
+    documents holding the word in any of :data:`WEIGHT_FIELDS` (``doc_freq``, the larger of the
+    fields' counts) among ``documents``, keeps the rarest word at full weight and brings generic
+    ones down in proportion. Weights are rounded to 4 decimals.
+
+    :returns: a weight in ``(0, 1]`` per word; all ``1.0`` when nothing is known (no documents).
+    """
+    words = list(dict.fromkeys(words))
+    if documents <= 0 or not words:
+        return dict.fromkeys(words, 1.0)
+    idf = {}
+    for word in words:
+        held = min(max(doc_freq.get(word, 0), 0), documents)
+        idf[word] = math.log(1.0 + (documents - held + 0.5) / (held + 0.5))
+    best = max(idf.values())
+    return {word: round(value / best, 4) for word, value in idf.items()}
 
 
 def analysed_documents(

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from indexing import queries
@@ -31,7 +32,9 @@ from indexing.base import (
     SearchResult,
     SearchUnavailable,
 )
-from indexing.documents import AnalyzerLike, analysed_documents
+from indexing.documents import AnalyzerLike, analyse_query, analysed_documents, word_weights
+from indexing.plan import search_plan
+from indexing.vocabulary import VectorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ class ElasticsearchBackend(SearchBackend):
     :param request_timeout: seconds before a request to a cluster given by ``url`` times out.
     :param sleep: waits between retries after connection errors (replaceable in tests).
     :param analysis_processes: processes that analyse documents during :meth:`rebuild`.
+    :param vectors: the model and size of the documents' vectors, kept in a ``dense_vector`` field;
+        ``None`` keeps none (the mapping then has no vector field and every search is by keywords).
     :raises ValueError: unless exactly one of ``url`` and ``client`` is given, or if ``index_prefix``
         is not a valid index name (lowercase letters, digits, ``.``, ``_``, ``-``).
     :raises RuntimeError: if the ``elasticsearch`` package is not installed.
@@ -97,6 +102,7 @@ class ElasticsearchBackend(SearchBackend):
         request_timeout: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         analysis_processes: int = 1,
+        vectors: VectorSpec | None = None,
     ) -> None:
         if (url is None) == (client is None):
             raise ValueError("pass either url or client to ElasticsearchBackend, not both or neither")
@@ -123,7 +129,8 @@ class ElasticsearchBackend(SearchBackend):
         self.request_timeout = request_timeout
         self._sleep = sleep
         self.analysis_processes = analysis_processes
-        self.layout = queries.LAYOUT
+        self.vectors = vectors
+        self.layout = queries.layout(vectors)
         self._client = client
         self._owns_client = client is None
         self._client_lock = threading.Lock()
@@ -192,7 +199,7 @@ class ElasticsearchBackend(SearchBackend):
         self._aliases_seen.add(alias)
 
     def _settings_and_mappings(self) -> dict[str, Any]:
-        return queries.index_settings_and_mappings(self.analyzer.version)
+        return queries.index_settings_and_mappings(self.analyzer.version, self.vectors)
 
     def _alias_exists(self, alias: str) -> bool:
         """Whether ``alias`` exists, remembered once seen."""
@@ -280,7 +287,7 @@ class ElasticsearchBackend(SearchBackend):
             for alias in sorted(set(aliases.values())):
                 self._ensure_alias(alias)
             actions = (
-                queries.index_action(doc, analysed, aliases[doc.kind])
+                queries.index_action(doc, analysed, aliases[doc.kind], self.vectors)
                 for doc, analysed in analysed_documents(documents, self.analyzer)
             )
             self._bulk(actions, refresh="wait_for", require_alias=True)
@@ -300,17 +307,36 @@ class ElasticsearchBackend(SearchBackend):
     def search(self, request: SearchRequest) -> SearchResult:
         """Run the search built by :func:`indexing.queries.search_body`; before the first write, find nothing.
 
+        Without :attr:`vectors` a query vector is ignored, so the search is by keywords.
+
         :raises SearchUnavailable: if the engine is down.
-        :raises ValueError: for an unknown kind, filter, facet or sort.
+        :raises ValueError: for an unknown kind, filter, facet, sort or mode.
         """
+        if self.vectors is None and request.vector is not None:
+            request = replace(request, vector=None)
         alias = self.alias(request.kind)
-        body = queries.search_body(request, self.analyzer)
         with self._engine("search"):
             try:
+                weights = self._word_weights(alias, request)
+                body = queries.search_body(request, self.analyzer, weights)
                 response = self.client.search(index=alias, body=body)
             except self._es.NotFoundError:
                 return queries.empty_result(request)
         return queries.parse_search_response(response.body, request, self.analyzer)
+
+    def _word_weights(self, alias: str, request: SearchRequest) -> dict[str, float] | None:
+        """The weights of the query's words (:func:`indexing.documents.word_weights`), by ``_termvectors``.
+
+        ``None`` when no words are matched (no words, or a ``semantic`` search).
+        """
+        if not request.q.strip() or search_plan(request).mode == "semantic":
+            return None
+        words = analyse_query(request.q, self.analyzer).words
+        if not words:
+            return None
+        response = self.client.termvectors(index=alias, body=queries.term_statistics_body(words))
+        doc_freq, documents = queries.parse_term_statistics(response.body)
+        return word_weights(words, doc_freq, documents)
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Complete ``prefix`` from the titles and tags of both kinds, most frequent first.
@@ -354,7 +380,7 @@ class ElasticsearchBackend(SearchBackend):
                     created.append(fresh[kind])
                 analysed = analysed_documents(documents, self.analyzer, self.analysis_processes)
                 actions = (
-                    queries.index_action(doc, tokens, fresh[self._checked_kind(doc)])
+                    queries.index_action(doc, tokens, fresh[self._checked_kind(doc)], self.vectors)
                     for doc, tokens in analysed
                 )
                 count = self._bulk(actions)
@@ -409,17 +435,24 @@ class ElasticsearchBackend(SearchBackend):
         """Count documents per kind; ``version`` names the physical index behind the solution alias.
 
         ``analysis`` and ``layout`` come from that index's mapping (``_meta``). Before the first
-        write the counts are zero, ``version`` is empty and both are ``None``.
+        write the counts are zero, ``version`` is empty and both are ``None``. With :attr:`vectors`,
+        ``vectors`` counts the documents per kind that hold one.
 
         :raises SearchUnavailable: if the engine is down.
         """
         with self._engine("count documents"):
             documents = {}
+            vectors: dict[str, int] | None = None if self.vectors is None else {}
             for kind in KINDS:
                 try:
                     documents[kind] = int(self.client.count(index=self.alias(kind)).body["count"])
+                    if vectors is not None:
+                        with_vector = self.client.count(index=self.alias(kind), query=queries.HAS_VECTOR)
+                        vectors[kind] = int(with_vector.body["count"])
                 except self._es.NotFoundError:
                     documents[kind] = 0
+                    if vectors is not None:
+                        vectors[kind] = 0
             targets = self._alias_targets(self.alias("solution"))
             meta = {}
             if targets:
@@ -430,6 +463,7 @@ class ElasticsearchBackend(SearchBackend):
             version=targets[0] if targets else "",
             analysis=meta.get("analysis"),
             layout=meta.get("layout"),
+            vectors=vectors,
         )
 
     def drop_indexes(self) -> None:

@@ -5,11 +5,19 @@ Layout of ``index_dir``::
     CURRENT        the name of the live version directory, replaced atomically by a rebuild
     v<stamp>/      one tantivy index per version; the previous one is kept until the next rebuild
       ANALYSIS     the version of the analyser the index was built with (tantivy ignores it)
-      LAYOUT       the digest of the schema it was built with (:data:`LAYOUT`; tantivy ignores it)
+      LAYOUT       the digest of the schema (and the vectors' model) it was built with (tantivy ignores it)
+      vectors/     the documents' vectors, when the backend stores them (:mod:`indexing.vectors`)
 
 tantivy admits one writer at a time across processes. Writers here hold it only for one batch
 and wait for it with a timeout; readers reload before each search, so a commit made by any
 process is visible to every process at its next search.
+
+Dense retrieval (``hybrid`` and ``semantic`` modes) takes the query vector's nearest neighbours
+from ``vectors/`` and hands them to tantivy as a set of ids: a search then matches
+``(words) OR (id in neighbours)`` under the usual filters, so totals and facets are exact for that
+union, and the hits are ordered by reciprocal rank fusion of the words' BM25 ranking and the
+neighbours' cosine ranking (:func:`indexing.plan.reciprocal_rank_fusion`), both restricted by the
+filters.
 """
 
 from __future__ import annotations
@@ -22,9 +30,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from indexing.base import (
@@ -41,14 +51,26 @@ from indexing.documents import (
     BIGRAM_BOOST,
     TEXT_BOOST,
     TITLE_BOOST,
+    WEIGHT_FIELDS,
     AnalysedDocument,
     AnalyzerLike,
     analyse_query,
     analysed_documents,
     document_values,
+    word_weights,
 )
-from indexing.plan import SearchPlan, search_plan
-from indexing.vocabulary import FACET_SIZE, FACETS, FIELDS, HIGHLIGHTED, RANGES, FieldType, layout_digest
+from indexing.plan import SearchPlan, reciprocal_rank_fusion, search_plan
+from indexing.vectors import VectorLog
+from indexing.vocabulary import (
+    FACET_SIZE,
+    FACETS,
+    FIELDS,
+    HIGHLIGHTED,
+    RANGES,
+    FieldType,
+    VectorSpec,
+    layout_digest,
+)
 
 _INTEGER = ("integer", {"indexed": True, "fast": True})
 FIELD_OPTIONS: dict[FieldType, tuple[str, dict[str, object]]] = {
@@ -72,6 +94,7 @@ INTERNAL_FIELDS: tuple[tuple[str, str, dict[str, object]], ...] = (
 """Both kinds share one index: ``key`` (``kind:id``) identifies a document, ``kind`` separates them."""
 ENGINE_NAMES = {"suggest_terms": "suggest", "promotions": "promo_days"}
 """Two fields keep the names they have always had in this index."""
+VECTOR_CHUNK = 1_000  # vectors appended per write during a rebuild
 FACET_CACHE_SIZE = 512  # facet counts of recent searches, per process, for the live generation
 WRITER_HEAP_BYTES = 64 * 1024 * 1024
 ANALYSIS_FILE = "ANALYSIS"
@@ -101,6 +124,13 @@ def build_schema() -> tantivy.Schema:
 
 LAYOUT = layout_digest(schema_layout())
 """The digest of :func:`schema_layout`: it changes with any field of the vocabulary or its options."""
+
+
+def layout_with_vectors(vectors: VectorSpec | None) -> str:
+    """The layout digest of an index holding ``vectors``: :data:`LAYOUT` when it holds none."""
+    if vectors is None:
+        return LAYOUT
+    return layout_digest([schema_layout(), {"vectors": [vectors.model_id, vectors.dimensions]}])
 
 
 def _day_number(day: date) -> int:
@@ -133,11 +163,13 @@ def _write_atomically(target: Path, text: str, only_if_missing: bool = False) ->
         os.replace(temporary, target)
 
 
-def _facet_key(generation: tuple[str, int], request: SearchRequest) -> tuple:
+def _facet_key(generation: tuple[str, int], request: SearchRequest, plan: SearchPlan, dense: tuple) -> tuple:
     """What a search's facet counts depend on; a commit or a rebuild changes ``generation``."""
     return (
         generation,
         request.kind,
+        plan.mode,
+        dense,
         request.q,
         tuple(sorted(request.filters.items())),
         tuple(getattr(request, name) for name in RANGES),
@@ -152,6 +184,7 @@ class EmbeddedBackend(SearchBackend):
 
     :param lock_timeout: seconds to wait for another process's writer.
     :param analysis_processes: processes that analyse documents during :meth:`rebuild`.
+    :param vectors: the model and size of the documents' vectors to keep and search; ``None`` keeps none.
     """
 
     def __init__(
@@ -160,13 +193,16 @@ class EmbeddedBackend(SearchBackend):
         analyzer: AnalyzerLike,
         lock_timeout: float = 10.0,
         analysis_processes: int = 1,
+        vectors: VectorSpec | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.analyzer = analyzer
         self.lock_timeout = lock_timeout
         self.analysis_processes = analysis_processes
         self.schema = build_schema()
-        self.layout = LAYOUT
+        self.vectors = vectors
+        self.layout = layout_with_vectors(vectors)
+        self._vector_logs: dict[str, VectorLog] = {}
         self._version: str | None = None
         self._index: tantivy.Index | None = None
         self._loaded: tuple[str, int] | None = None  # the generation the reader last reloaded at
@@ -273,26 +309,56 @@ class EmbeddedBackend(SearchBackend):
                 fields[engine_name(spec.name)] = value
         return tantivy.Document(**fields)
 
+    def _vector_log(self, version: str) -> VectorLog | None:
+        """The vectors of version directory ``version``, if this backend keeps vectors."""
+        if self.vectors is None:
+            return None
+        log = self._vector_logs.get(version)
+        if log is None:
+            log = self._vector_logs.setdefault(version, VectorLog(self.index_dir / version, self.vectors))
+        return log
+
+    def _append_vectors(self, log: VectorLog | None, documents: Sequence[IndexDocument]) -> None:
+        """Record the documents' vectors; a document without one loses any it had (its text changed)."""
+        if log is None:
+            return
+        for kind in {document.kind for document in documents}:
+            with_vector = [d for d in documents if d.kind == kind and d.vector is not None]
+            rows = np.stack([d.vector for d in with_vector]) if with_vector else None
+            without = [d.id for d in documents if d.kind == kind and d.vector is None]
+            log.append(kind, [d.id for d in with_vector], rows, deleted=without)
+
     def index(self, documents: Sequence[IndexDocument]) -> None:
-        """Replace each document by kind and id; visible to every process on return."""
+        """Replace each document (and its vector) by kind and id; visible to every process on return."""
         prepared = [
             (f"{d.kind}:{d.id}", self._tantivy_document(d, analysed))
             for d, analysed in analysed_documents(documents, self.analyzer)
         ]
-        with self._writer() as writer:
+        index, (version, _) = self._live_generation()
+        with self._writer(index) as writer:
+            self._append_vectors(self._vector_log(version), documents)
             for key, document in prepared:
                 writer.delete_documents_by_term("key", key)
                 writer.add_document(document)
 
     def delete(self, kind: str, ids: Sequence[int]) -> None:
-        """Remove documents by kind and id."""
-        with self._writer() as writer:
+        """Remove documents (and their vectors) by kind and id."""
+        index, (version, _) = self._live_generation()
+        with self._writer(index) as writer:
+            log = self._vector_log(version)
+            if log is not None:
+                log.append(kind, [], None, deleted=ids)
             for ident in ids:
                 writer.delete_documents_by_term("key", f"{kind}:{ident}")
 
     def clear(self) -> None:
-        """Remove every document."""
-        with self._writer() as writer:
+        """Remove every document and vector."""
+        index, (version, _) = self._live_generation()
+        with self._writer(index) as writer:
+            log = self._vector_log(version)
+            if log is not None:
+                for kind in ("solution", "case"):
+                    log.delete_all(kind)
             writer.delete_all_documents()
 
     def rebuild(self, documents: Iterable[IndexDocument]) -> int:
@@ -307,12 +373,22 @@ class EmbeddedBackend(SearchBackend):
         count = 0
         try:
             index = tantivy.Index(self.schema, path=str(path))
+            log = self._vector_log(name)
+            if log is not None:
+                log.create()
+            pending: list[IndexDocument] = []
             with self._writer(index) as writer:
                 for document, analysed in analysed_documents(
                     documents, self.analyzer, self.analysis_processes
                 ):
                     writer.add_document(self._tantivy_document(document, analysed))
                     count += 1
+                    if document.vector is not None:
+                        pending.append(document)
+                        if len(pending) >= VECTOR_CHUNK:
+                            self._append_vectors(log, pending)
+                            pending = []
+                self._append_vectors(log, pending)
             self._record_build(path)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
@@ -337,14 +413,20 @@ class EmbeddedBackend(SearchBackend):
             [(tantivy.Occur.Should, self._term(field, value)) for value in values]
         )
 
-    def _text_query(self, q: str) -> tantivy.Query | None:
+    def _text_query(self, q: str, searcher: tantivy.Searcher) -> tantivy.Query | None:
+        """Boosted term clauses of the query's words and bigrams; words weighed by :func:`word_weights`."""
         terms = analyse_query(q, self.analyzer)
         if terms.empty:
             return None
+        doc_freq = {
+            word: max(searcher.doc_freq(field, word) for field in WEIGHT_FIELDS) for word in terms.words
+        }
+        weights = word_weights(terms.words, doc_freq, searcher.num_docs)
         clauses = []
         for word in terms.words:
-            clauses.append(tantivy.Query.boost_query(self._term("title_words", word), TITLE_BOOST))
-            clauses.append(tantivy.Query.boost_query(self._term("text_words", word), TEXT_BOOST))
+            weight = weights[word]
+            clauses.append(tantivy.Query.boost_query(self._term("title_words", word), TITLE_BOOST * weight))
+            clauses.append(tantivy.Query.boost_query(self._term("text_words", word), TEXT_BOOST * weight))
         for bigram in terms.bigrams:
             clauses.append(tantivy.Query.boost_query(self._term("bigrams", bigram), BIGRAM_BOOST))
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, clause) for clause in clauses])
@@ -381,17 +463,76 @@ class EmbeddedBackend(SearchBackend):
     def search(self, request: SearchRequest) -> SearchResult:
         """Search one kind, with disjunctive facet counts, as :func:`indexing.plan.search_plan` reads it.
 
-        :raises ValueError: for an unknown filter, facet or sort.
+        In ``hybrid`` and ``semantic`` mode the query vector's nearest neighbours (from
+        ``request.min_similarity`` up) join the words' matches; see the module's description. A
+        hybrid search that finds no neighbours is a keyword search.
+
+        :raises ValueError: for an unknown filter, facet, sort or mode, or a query vector of another size.
         """
         plan = search_plan(request)
         index, generation = self._live_generation()
         searcher = index.searcher()
-        text = self._text_query(request.q)
-        if plan.has_text and text is None:
+        text = self._text_query(request.q, searcher)
+        neighbours = self._neighbours(generation[0], request, plan)
+        if plan.mode == "hybrid" and not neighbours:
+            plan = replace(plan, mode="keyword")
+        if (
+            plan.mode == "keyword"
+            and plan.has_text
+            and text is None
+            or plan.mode == "semantic"
+            and not neighbours
+        ):
             return SearchResult(
                 total=0, hits=[], facets={name: [] for name in request.facets}, generation=generation
             )
-        query = self._combine(text, self._filters(request, plan), request.promoted, request.today)
+        filters = self._filters(request, plan)
+        if plan.mode == "keyword":
+            matching = text
+            query = self._combine(text, filters, request.promoted, request.today)
+            ranked, total = self._keyword_page(searcher, query, request, plan)
+        else:
+            matching = self._dense_matching(text, [ident for ident, _ in neighbours], plan.mode)
+            query = self._combine(matching, filters, request.promoted, request.today)
+            ranked, total = self._dense_page(searcher, query, text, filters, neighbours, request, plan)
+        hits = self._hits(searcher, ranked, request, highlight=text is not None and request.highlight)
+        key = _facet_key(generation, request, plan, tuple(ident for ident, _ in neighbours))
+        with self._lock:
+            facets = self._facet_cache.get(key)
+            if facets is not None:
+                self._facet_cache.move_to_end(key)
+        if facets is None:
+            facets = {
+                facet.name: self._facet(searcher, request, plan, matching, facet.name)
+                for facet in plan.facets
+            }
+            with self._lock:
+                self._facet_cache[key] = facets
+                while len(self._facet_cache) > FACET_CACHE_SIZE:
+                    self._facet_cache.popitem(last=False)
+        return SearchResult(total=total, hits=hits, facets=facets, generation=generation)
+
+    def _neighbours(self, version: str, request: SearchRequest, plan: SearchPlan) -> list[tuple[int, float]]:
+        """The query vector's nearest neighbours of the request's kind, if the plan asks for them."""
+        log = self._vector_log(version)
+        if not plan.dense or log is None or request.vector is None:
+            return []
+        try:
+            return log.nearest(request.kind, request.vector, plan.dense_candidates, request.min_similarity)
+        except OSError as error:
+            raise SearchUnavailable(f"embedded vectors unavailable: {error}") from error
+
+    def _dense_matching(self, text: tantivy.Query | None, ids: list[int], mode: str) -> tantivy.Query:
+        """What a dense search matches: the neighbours, and in ``hybrid`` mode the words' matches too."""
+        neighbours = tantivy.Query.term_set_query(self.schema, "id", ids)
+        if mode == "semantic" or text is None:
+            return neighbours
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, text), (tantivy.Occur.Should, neighbours)])
+
+    def _keyword_page(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, request: SearchRequest, plan: SearchPlan
+    ) -> tuple[list[tuple[int, float]], int]:
+        """The page's ``(address, score)`` pairs and the total, ordered by BM25 or by the plan's field."""
         options: dict = {}
         first = plan.sort.keys[0]
         if first.field is not None:  # tantivy orders by one field; ties keep index order
@@ -400,34 +541,73 @@ class EmbeddedBackend(SearchBackend):
         result = searcher.search(
             query, limit=request.per_page, offset=(request.page - 1) * request.per_page, count=True, **options
         )
-        terms = self.analyzer.highlight_terms(request.q) if text is not None and request.highlight else set()
-        scores = [float(key) if plan.sort.by_score else 0.0 for key, _ in result.hits]
-        addresses = [address for _, address in result.hits]
+        return [
+            (address, float(key) if plan.sort.by_score else 0.0) for key, address in result.hits
+        ], result.count
+
+    def _dense_page(
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        text: tantivy.Query | None,
+        filters: list[tantivy.Query],
+        neighbours: list[tuple[int, float]],
+        request: SearchRequest,
+        plan: SearchPlan,
+    ) -> tuple[list[tuple[int, float]], int]:
+        """The page's ``(address, score)`` pairs and the total of a ``hybrid`` or ``semantic`` search.
+
+        The neighbours that pass the filters keep their cosine order. In ``semantic`` mode they are the
+        hits, scored by cosine; in ``hybrid`` mode they are fused with the words' BM25 ranking under
+        the same filters, read ``fusion_window`` deep.
+        """
+        ids = [ident for ident, _ in neighbours]
+        admitted = searcher.search(
+            self._combine(
+                tantivy.Query.term_set_query(self.schema, "id", ids), filters, request.promoted, request.today
+            ),
+            limit=len(ids),
+        )
+        addresses = [address for _, address in admitted.hits]
+        address_of = dict(zip(searcher.fast_field_values("id", addresses), addresses, strict=True))
+        cosine = dict(neighbours)
+        dense = [ident for ident in ids if ident in address_of]
+        offset = (request.page - 1) * request.per_page
+        if plan.mode == "semantic":
+            page = dense[offset : offset + request.per_page]
+            return [(address_of[ident], cosine[ident]) for ident in page], len(dense)
+        lexical: list[int] = []
+        if text is not None:
+            words = searcher.search(
+                self._combine(text, filters, request.promoted, request.today), limit=plan.fusion_window
+            )
+            word_addresses = [address for _, address in words.hits]
+            lexical = searcher.fast_field_values("id", word_addresses)
+            address_of.update(zip(lexical, word_addresses, strict=True))
+        fused = reciprocal_rank_fusion([lexical, dense])[offset : offset + request.per_page]
+        total = searcher.search(query, limit=1, count=True).count
+        return [(address_of[ident], score) for ident, score in fused], total
+
+    def _hits(
+        self,
+        searcher: tantivy.Searcher,
+        ranked: list[tuple[int, float]],
+        request: SearchRequest,
+        highlight: bool,
+    ) -> list[SearchHit]:
+        """Hits for ``(address, score)`` pairs, with the query's words marked if ``highlight``."""
+        terms = self.analyzer.highlight_terms(request.q) if highlight else set()
         if terms:
             hits = []
-            for score, address in zip(scores, addresses, strict=True):
+            for address, score in ranked:
                 stored = searcher.doc(address)
                 fragments = {field: self.analyzer.highlight(stored[field][0], terms) for field in HIGHLIGHTED}
-                highlight = {field: fragment for field, fragment in fragments.items() if fragment}
-                hits.append(SearchHit(id=stored["id"][0], score=score, highlight=highlight))
-        else:
-            # Without highlights only ids are needed: a column read instead of a stored document each.
-            found = searcher.fast_field_values("id", addresses)
-            hits = [SearchHit(id=ident, score=score) for ident, score in zip(found, scores, strict=True)]
-        key = _facet_key(generation, request)
-        with self._lock:
-            facets = self._facet_cache.get(key)
-            if facets is not None:
-                self._facet_cache.move_to_end(key)
-        if facets is None:
-            facets = {
-                facet.name: self._facet(searcher, request, plan, text, facet.name) for facet in plan.facets
-            }
-            with self._lock:
-                self._facet_cache[key] = facets
-                while len(self._facet_cache) > FACET_CACHE_SIZE:
-                    self._facet_cache.popitem(last=False)
-        return SearchResult(total=result.count, hits=hits, facets=facets, generation=generation)
+                marked = {field: fragment for field, fragment in fragments.items() if fragment}
+                hits.append(SearchHit(id=stored["id"][0], score=score, highlight=marked))
+            return hits
+        # Without highlights only ids are needed: a column read instead of a stored document each.
+        found = searcher.fast_field_values("id", [address for address, _ in ranked])
+        return [SearchHit(id=ident, score=score) for ident, (_, score) in zip(found, ranked, strict=True)]
 
     def _facet(
         self,
@@ -461,11 +641,13 @@ class EmbeddedBackend(SearchBackend):
         documents = {}
         for kind in ("solution", "case"):
             documents[kind] = searcher.search(self._term("kind", kind), limit=1, count=True).count
+        log = self._vector_log(name)
         return IndexStats(
             documents=documents,
             version=name,
             analysis=self._recorded(name, ANALYSIS_FILE),
             layout=self._recorded(name, LAYOUT_FILE),
+            vectors=None if log is None else {kind: log.count(kind) for kind in ("solution", "case")},
         )
 
     def _recorded(self, version: str, record: str) -> str | None:

@@ -7,14 +7,19 @@ without words is ordered. Nothing here performs I/O or knows an engine.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from indexing.base import SearchRequest
 from indexing.vocabulary import (
+    DENSE_CANDIDATES,
     FACETS,
     FIELDS_BY_NAME,
     FILTERS,
+    FUSION_RANK_CONSTANT,
+    FUSION_WINDOW,
     RANGES,
+    SEARCH_MODES,
     SORTS,
     UNRANKED_SORT,
     FacetSpec,
@@ -52,6 +57,12 @@ class SearchPlan:
     ``terms`` holds the filters with values, in the request's order. ``ranges`` and the promotion
     filter of the request narrow the hits and every facet. ``sort`` is the order to apply, after
     the fallback for a search without words. ``facets`` are the facets to count, in request order.
+
+    ``mode`` is how the words match: the request's mode when it can apply, else ``keyword`` (dense
+    retrieval needs words, a query vector and an order by relevance). ``dense_candidates`` is how
+    many nearest neighbours to fetch and ``fusion_window`` how deep each ranking is read before
+    fusion: enough for the page asked for, and at least :data:`~indexing.vocabulary.DENSE_CANDIDATES`
+    and :data:`~indexing.vocabulary.FUSION_WINDOW`.
     """
 
     has_text: bool
@@ -59,6 +70,14 @@ class SearchPlan:
     ranges: tuple[RangeClause, ...]
     sort: SortSpec
     facets: tuple[FacetSpec, ...]
+    mode: str = "keyword"
+    dense_candidates: int = DENSE_CANDIDATES
+    fusion_window: int = FUSION_WINDOW
+
+    @property
+    def dense(self) -> bool:
+        """True if nearest neighbours of the query vector take part."""
+        return self.mode != "keyword"
 
     @property
     def query_terms(self) -> tuple[TermClause, ...]:
@@ -81,8 +100,10 @@ def search_plan(request: SearchRequest) -> SearchPlan:
     Filters without values are left out. An empty ``q`` (or only whitespace) has no relevance to
     order by, so an order by score falls back to :data:`~indexing.vocabulary.UNRANKED_SORT`.
 
-    :raises ValueError: for an unknown sort, facet or filter.
+    :raises ValueError: for an unknown sort, facet, filter or mode.
     """
+    if request.mode not in SEARCH_MODES:
+        raise ValueError(f"unknown mode {request.mode!r}; expected one of {', '.join(SEARCH_MODES)}")
     if request.sort not in SORTS:
         raise ValueError(f"unknown sort {request.sort!r}; expected one of {', '.join(SORTS)}")
     unknown_facets = [name for name in request.facets if name not in FACETS]
@@ -110,10 +131,32 @@ def search_plan(request: SearchRequest) -> SearchPlan:
     sort = SORTS[request.sort]
     if sort.by_score and not has_text:
         sort = SORTS[UNRANKED_SORT]
+    dense = has_text and sort.by_score and request.vector is not None
+    depth = request.page * request.per_page
     return SearchPlan(
         has_text=has_text,
         terms=terms,
         ranges=ranges,
         sort=sort,
         facets=tuple(FACETS[name] for name in request.facets),
+        mode=request.mode if dense else "keyword",
+        dense_candidates=max(DENSE_CANDIDATES, depth),
+        fusion_window=max(FUSION_WINDOW, depth),
     )
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[Hashable]], rank_constant: int = FUSION_RANK_CONSTANT
+) -> list[tuple[Hashable, float]]:
+    """Fuse rankings: each item scores the sum of ``1 / (rank_constant + rank)`` over the rankings holding it.
+
+    Ranks start at 1. Ties keep the order in which the items first appear, ranking by ranking, so
+    the result is deterministic. This is what Elasticsearch's ``rrf`` retriever computes.
+
+    :returns: ``(item, score)`` pairs, best first.
+    """
+    scores: dict[Hashable, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rank_constant + rank)
+    return sorted(scores.items(), key=lambda pair: -pair[1])

@@ -198,6 +198,31 @@ MAX_RESULT_WINDOW = 10_000
 """Hits past this position are never served: a deeper page finds nothing (the API refuses it)."""
 
 
+SEARCH_MODES: tuple[str, ...] = ("keyword", "hybrid", "semantic")
+"""How words are matched: ``keyword`` by their tokens (BM25), ``semantic`` by the cosine of their
+embedding with each document's vector, ``hybrid`` by both, fused by reciprocal rank."""
+VECTOR_FIELD = "embedding"
+"""The field holding a document's vector, where the engine keeps it (Elasticsearch: a ``dense_vector``)."""
+DENSE_CANDIDATES = 100
+"""How many nearest neighbours dense retrieval brings to a search (more if the page asks for more)."""
+FUSION_RANK_CONSTANT = 60
+"""The ``k`` of reciprocal rank fusion: a hit at rank ``r`` of a ranking adds ``1 / (k + r)``."""
+FUSION_WINDOW = 100
+"""How deep each ranking is read before fusion (more if the page asks for more)."""
+
+
+@dataclass(frozen=True)
+class VectorSpec:
+    """The vectors an index holds: the model that made them and how many values each has.
+
+    Part of the layout: an index built for another model or size is noticed and rebuilt, since its
+    vectors cannot be compared with a query's.
+    """
+
+    model_id: str
+    dimensions: int
+
+
 def layout_digest(layout: object) -> str:
     """A short digest of an engine's field layout (any JSON-serialisable description of it).
 

@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     check_config(app.config)
     app.config.update(derived_config(app.config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.extensions["factory"] = create_app  # for commands that open a scratch app beside this one
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
@@ -161,6 +162,7 @@ def register_commands(app: Flask) -> None:
     """Add the command groups and ``flask export`` / ``flask import``."""
     from marketplace.commands import (
         accounts_cli,
+        embeddings_cli,
         export_command,
         import_command,
         index_cli,
@@ -168,5 +170,13 @@ def register_commands(app: Flask) -> None:
         seed_cli,
     )
 
-    for command in (accounts_cli, seed_cli, index_cli, matching_cli, export_command, import_command):
+    for command in (
+        accounts_cli,
+        seed_cli,
+        index_cli,
+        embeddings_cli,
+        matching_cli,
+        export_command,
+        import_command,
+    ):
         app.cli.add_command(command)

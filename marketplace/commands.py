@@ -12,15 +12,17 @@ from marshmallow import ValidationError
 from tqdm import tqdm
 
 from indexing.base import SearchUnavailable
+from indexing.embeddings import EmbeddingUnavailable
 from marketplace import dataio, seeding
 from marketplace.auth.service import create_account
 from marketplace.errors import APIError
 from marketplace.models import Role
-from marketplace.search import maintenance, outbox
+from marketplace.search import maintenance, outbox, vectors
 
 accounts_cli = AppGroup("accounts", help="Manage staff accounts.")
 seed_cli = AppGroup("seed", help="Load the demo catalog or synthetic data.")
 index_cli = AppGroup("index", help="Maintain the search index.")
+embeddings_cli = AppGroup("embeddings", help="Maintain the items' vectors.")
 matching_cli = AppGroup("matching", help="Train and evaluate the recommender.")
 
 
@@ -82,9 +84,33 @@ def seed_if_empty_command(ctx):
         click.echo("store already holds data; demo catalog not loaded")
 
 
+def _sync_embeddings() -> None:
+    """Embed what lacks a vector, with a progress bar; the items are queued for the index."""
+    if not vectors.state().enabled:
+        return
+    try:
+        done = maintenance.sync_embeddings(lambda total: tqdm(total=total, desc="embedding", unit="条"))
+    except EmbeddingUnavailable as error:
+        raise click.ClickException(
+            f"embeddings unavailable; items stay searchable by words: {error}"
+        ) from error
+    click.echo("embeddings: " + ", ".join(f"{kind} {count}" for kind, count in done.items()) + " embedded")
+
+
+@embeddings_cli.command("sync")
+def embeddings_sync_command():
+    """Embed every published item whose vector is missing or stale, then bring the vectors to the index."""
+    if not vectors.state().enabled:
+        click.echo("EMBEDDINGS_BACKEND=none: nothing to embed")
+        return
+    _sync_embeddings()
+    _sync_index()
+
+
 @index_cli.command("rebuild")
 def index_rebuild_command():
-    """Rebuild the index from the store and switch to it in one step."""
+    """Embed what lacks a vector, rebuild the index from the store and switch to it in one step."""
+    _sync_embeddings()
     try:
         result = maintenance.rebuild_index(lambda total: tqdm(total=total, desc="indexing", unit="条"))
     except SearchUnavailable as error:
@@ -117,10 +143,12 @@ def index_status_command():
 @index_cli.command("ensure")
 @click.pass_context
 def index_ensure_command(ctx):
-    """Rebuild if the index differs from the store, the analysis or the layout; else apply the outbox."""
+    """Rebuild if the index differs from the store, analysis or layout; else embed and apply the outbox."""
     status = maintenance.index_status()
     current = status["analysis_current"] and status["layout_current"]
     if status["available"] and status["index"] == status["store"] and current:
+        if any((status["vectors_missing"] or {}).values()):
+            _sync_embeddings()
         ctx.invoke(index_sync_command)
         return
     if status["available"] and not status["analysis_current"]:
@@ -156,10 +184,23 @@ def matching_train_command(if_missing, force):
     default=None,
     help="Also rank each judged query with rankers refitted without it (K folds).",
 )
-def matching_evaluate_command(folds):
-    """Print NDCG@10, MRR and recall@10 of the active matcher and of plain BM25 on the judgments."""
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Evaluate on this catalog (providers, solutions, cases, needs .json) in a scratch store.",
+)
+def matching_evaluate_command(folds, catalog):
+    """Print NDCG@10, MRR and recall@10 of the active matcher and of plain BM25 on the judgments.
+
+    With ``--catalog DIR``, load DIR into a scratch store through the services and compare BM25,
+    dense retrieval, their fusion, the matcher's prior and a ranker trained on the demo judgments.
+    """
     from marketplace.recommendations import models_store, training
 
+    if catalog is not None:
+        _evaluate_catalog(catalog)
+        return
     version, matcher = models_store.active_matcher()
     report = training.evaluate(matcher)
     held_out = training.held_out_evaluation(matcher, folds, progress=True) if folds else None
@@ -173,6 +214,25 @@ def matching_evaluate_command(folds):
                 f"{kind:<9}{name:<10}{m['ndcg@10']:>9.3f}{m['mrr']:>8.3f}{m['recall@10']:>11.3f}{m['queries']:>9}"
             )
         met = rows["matcher"]["ndcg@10"] >= rows["target_ndcg@10"]
+        click.echo(f"{kind:<9}target ndcg@10 ≥ {rows['target_ndcg@10']:.3f}: {'met' if met else 'NOT met'}")
+
+
+def _evaluate_catalog(catalog: Path) -> None:
+    from marketplace.recommendations.evaluation import evaluate_catalog
+
+    report = evaluate_catalog(catalog, progress=True)
+    click.echo(f"catalog {catalog}")
+    header = f"{'kind':<9}{'method':<9}{'ndcg@10':>9}{'mrr':>8}{'recall@10':>11}{'needs':>7}{'near_bm25':>11}"
+    click.echo(header)
+    for kind, rows in report.items():
+        for name, m in rows.items():
+            if name == "target_ndcg@10":
+                continue
+            click.echo(
+                f"{kind:<9}{name:<9}{m['ndcg@10']:>9.3f}{m['mrr']:>8.3f}{m['recall@10']:>11.3f}"
+                f"{m['queries']:>7}{m['near_bm25']:>11.3f}"
+            )
+        met = rows["prior"]["ndcg@10"] >= rows["target_ndcg@10"]
         click.echo(f"{kind:<9}target ndcg@10 ≥ {rows['target_ndcg@10']:.3f}: {'met' if met else 'NOT met'}")
 
 

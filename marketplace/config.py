@@ -16,6 +16,13 @@ ENV_KEYS = (
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
     "INDEX_PROCESSES",
+    "EMBEDDINGS_BACKEND",
+    "EMBEDDINGS_URL",
+    "EMBEDDINGS_MODEL",
+    "EMBEDDINGS_API_KEY",
+    "EMBEDDINGS_DIMENSIONS",
+    "EMBEDDINGS_TIMEOUT",
+    "EMBEDDINGS_MIN_SIMILARITY",
     "RATELIMIT_STORAGE_URI",
     "RECOMMENDATION_RATE_LIMIT",
     "AUTH_RATE_LIMIT",
@@ -27,7 +34,14 @@ ENV_KEYS = (
     "CORS_ORIGINS",
     "HSTS_SECONDS",
 )
-INT_KEYS = {"INDEX_PROCESSES", "TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
+INT_KEYS = {
+    "INDEX_PROCESSES",
+    "TOKEN_TTL_SECONDS",
+    "MAX_CONTENT_LENGTH",
+    "HSTS_SECONDS",
+    "EMBEDDINGS_DIMENSIONS",
+}
+FLOAT_KEYS = {"EMBEDDINGS_TIMEOUT", "EMBEDDINGS_MIN_SIMILARITY"}
 
 
 def default_config(instance_path: str) -> dict:
@@ -43,6 +57,15 @@ def default_config(instance_path: str) -> dict:
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
         "INDEX_DRAIN_TIMEOUT": 5.0,
         "INDEX_PROCESSES": os.cpu_count() or 1,
+        "EMBEDDINGS_BACKEND": "bundled",
+        "EMBEDDINGS_URL": None,
+        "EMBEDDINGS_MODEL": None,
+        "EMBEDDINGS_API_KEY": None,
+        "EMBEDDINGS_DIMENSIONS": None,
+        "EMBEDDINGS_TIMEOUT": 10.0,
+        "EMBEDDINGS_MIN_SIMILARITY": None,
+        "EMBEDDINGS_BACKGROUND": True,
+        "EMBEDDINGS_INTERVAL": 5.0,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RECOMMENDATION_RATE_LIMIT": "60/minute",
@@ -70,15 +93,27 @@ def environment_config(environ: os._Environ | dict) -> dict:
     for key in ENV_KEYS:
         if environ.get(key):
             value = environ[key]
-            found[key] = int(value) if key in INT_KEYS else value
+            found[key] = int(value) if key in INT_KEYS else float(value) if key in FLOAT_KEYS else value
     return found
 
 
 def check_config(config: dict) -> None:
     """Refuse settings that are unsafe or unusable.
 
-    :raises RuntimeError: in production with the default or a short ``SECRET_KEY``.
+    :raises RuntimeError: in production with the default or a short ``SECRET_KEY``; for an unknown
+        ``EMBEDDINGS_BACKEND``, or ``http`` without ``EMBEDDINGS_URL`` and ``EMBEDDINGS_DIMENSIONS``.
     """
+    from indexing.embeddings import embedder_names
+
+    if config["EMBEDDINGS_BACKEND"] not in embedder_names():
+        raise RuntimeError(
+            f"Unknown EMBEDDINGS_BACKEND {config['EMBEDDINGS_BACKEND']!r}; "
+            f"expected one of {', '.join(embedder_names())}."
+        )
+    if config["EMBEDDINGS_BACKEND"] == "http" and not (
+        config["EMBEDDINGS_URL"] and config["EMBEDDINGS_DIMENSIONS"]
+    ):
+        raise RuntimeError("EMBEDDINGS_BACKEND=http needs EMBEDDINGS_URL and EMBEDDINGS_DIMENSIONS.")
     if config["APP_ENV"] == "production" and (
         config["SECRET_KEY"] == DEFAULT_SECRET_KEY or len(config["SECRET_KEY"]) < 32
     ):

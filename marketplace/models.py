@@ -15,12 +15,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     type_coerce,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import text
 
 from marketplace.evidence import well_formed
 from marketplace.extensions import db
@@ -430,6 +433,36 @@ class IndexOutbox(db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     entity_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ItemEmbedding(db.Model):
+    """The vector of one solution or case by one embedding model, and the digest of the text it came from.
+
+    One row per item and model (``model_id`` names the model and its version). ``vector`` holds
+    unit-length float16 values (see :func:`indexing.embeddings.vector_to_bytes`); it is ``None``
+    while the row waits for the model, because the item is new or its text changed since
+    (``content_digest`` is then the new text's): background embedding fills it in (see
+    :mod:`marketplace.search.vectors`), and the partial index on waiting rows finds them at once.
+    """
+
+    __tablename__ = "item_embeddings"
+    __table_args__ = (
+        UniqueConstraint("kind", "item_id", "model_id", name="uq_item_embeddings_kind_item_model"),
+        Index(
+            "ix_item_embeddings_waiting",
+            "model_id",
+            sqlite_where=text("vector IS NULL"),
+            postgresql_where=text("vector IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str] = mapped_column(String(200))
+    content_digest: Mapped[str] = mapped_column(String(32))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RecommendationLog(db.Model):

@@ -47,3 +47,12 @@ def summarise(runs: Sequence[tuple[Sequence, Mapping]], k: int = 10) -> dict[str
         "recall@10": sum(recall_at_k(r, g, k) for r, g in scored) / n,
         "queries": n,
     }
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence], k: int = 60, depth: int = 10) -> list:
+    """Ids ordered by the sum of 1/(k + rank) over ``rankings`` (ties: first seen first), top ``depth``."""
+    scores: dict = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: -scores[item])[:depth]

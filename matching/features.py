@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 FEATURES = (
     "retrieval",
     "text",
+    "dense",
     "scenario",
     "industry",
     "budget",
@@ -19,6 +20,10 @@ FEATURES = (
     "solution_fit",
     "consensus",
 )
+NEED_FIT = ("retrieval", "text", "dense", "scenario", "solution_fit", "consensus")
+"""Features that say whether an item addresses the need; the prior ranks by them first."""
+STRUCTURE = ("industry", "budget", "deploy", "uplift", "locality", "evidence", "promotion")
+"""Features that say how well an item suits the enterprise; they reorder items that fit the need."""
 PROMOTION_CAP = 1.0
 
 

@@ -12,7 +12,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, clone
 
 from matching import features as f
-from matching.ranker import LinearRanker
+from matching.ranker import LinearRanker, PriorRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 VECTOR_CACHE_SIZE = 20_000
@@ -21,6 +21,8 @@ _cache_lock = threading.Lock()  # the caches are per process, shared by a worker
 KINDS = ("solution", "case")
 RELEVANCE = ("text", "scenario", "solution_fit")
 CONSENSUS_TOP = 5
+DENSE_FLOOR = 0.1
+"""A cosine at or below which the embedder's similarity counts as none (unrelated texts reach ~0.17)."""
 
 
 @dataclass(frozen=True)
@@ -33,30 +35,37 @@ class Match:
 
 
 class Matcher(BaseEstimator):
-    """Text similarity, a needs→scenario model and structured fit, combined by a linear ranker.
+    """Text similarity, dense similarity, a needs→scenario model and structured fit, combined by a ranker.
 
     ``fit`` learns the text models from the catalog (published solutions and cases); the
     candidates to rank come from the search index at request time, so no document matrix is held.
     Vectors of candidates already seen are cached (bounded) per process.
 
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
-    :param ranker: the linear ranker, cloned per kind (solutions and cases weigh features
-        differently); its prior applies until :meth:`fit_ranker` is called for that kind.
+    :param prior: the ranker that serves before any training, cloned per kind; None means a
+        :class:`~matching.ranker.PriorRanker` with its defaults.
+    :param learner: the ranker :meth:`fit_ranker` clones and fits on graded rows; None means a
+        :class:`~matching.ranker.LinearRanker`.
     :param min_relevance: the least text similarity, scenario probability or (a case) solution fit
-        a candidate needs.
+        a candidate needs, unless its dense similarity reaches ``min_dense``.
+    :param min_dense: the least embedder cosine that alone makes a candidate relevant.
     :param random_state: seed for the classifiers.
     """
 
     def __init__(
         self,
         seed_dir: str,
-        ranker: LinearRanker | None = None,
-        min_relevance: float = 0.15,
+        prior: PriorRanker | None = None,
+        learner: LinearRanker | None = None,
+        min_relevance: float = 0.1,
+        min_dense: float = 0.3,
         random_state: int = 0,
     ):
         self.seed_dir = seed_dir
-        self.ranker = ranker
+        self.prior = prior
+        self.learner = learner
         self.min_relevance = min_relevance
+        self.min_dense = min_dense
         self.random_state = random_state
 
     def _vectorizer(self) -> TextVectorizer:
@@ -68,8 +77,9 @@ class Matcher(BaseEstimator):
         :raises ValueError: if the ranker's prior does not weigh every feature; checked here, before
             the text models are fitted, rather than at the first request.
         """
-        ranker = self.ranker if self.ranker is not None else LinearRanker(random_state=self.random_state)
+        ranker = self.prior if self.prior is not None else PriorRanker()
         ranker.prior_weights()
+        self._learner().prior_weights()
         self.features_ = f.FEATURES
         self.text_model_ = self._vectorizer().fit(texts)
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
@@ -82,8 +92,16 @@ class Matcher(BaseEstimator):
         self, kind: str, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
     ) -> Matcher:
         """Fit the ranker of one kind on feature rows graded 0–3 (from judgments and logged events)."""
-        self.rankers_[kind] = clone(self.rankers_[kind]).fit(X, y, sample_weight)
+        self.rankers_[kind] = clone(self._learner()).fit(X, y, sample_weight)
         return self
+
+    def _learner(self) -> LinearRanker:
+        return self.learner if self.learner is not None else LinearRanker(random_state=self.random_state)
+
+    @property
+    def is_prior(self) -> bool:
+        """Whether every kind is still ranked by the untrained prior."""
+        return all(isinstance(ranker, PriorRanker) for ranker in self.rankers_.values())
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -145,6 +163,7 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        dense: Mapping[int, float] | None = None,
         *,
         target_level: int,
     ) -> tuple[np.ndarray, list[dict]]:
@@ -153,10 +172,12 @@ class Matcher(BaseEstimator):
         :param solutions: when ranking cases, the solutions already ranked for the same request:
             a case is scored by the solutions it used, and by its resemblance to the best ones.
         :param retrieval: the search engine's score of each candidate (by id) for this request.
+        :param dense: the embedder's cosine of each candidate (by id) to this request's needs; the
+            feature is its excess over :data:`DENSE_FLOOR`, relative to the best candidate's.
         :param target_level: the level the profile's gap scenarios must reach (the indicator's
             target); the uplift feature counts the gap scenarios an item lifts to it.
         """
-        retrieval = retrieval or {}
+        retrieval, dense = retrieval or {}, dense or {}
         if not candidates:
             return np.zeros((0, len(f.FEATURES))), []
         query = " ".join([profile.needs, *profile.scenarios])
@@ -164,6 +185,7 @@ class Matcher(BaseEstimator):
         similarity = (vectors @ self._query_vector(query).T).toarray()[:, 0]
         scenario_scores = self.scenario_scores(profile)
         top_retrieval = max((retrieval.get(c.id, 0.0) for c in candidates), default=0.0) or 1.0
+        top_dense = max((dense.get(c.id, 0.0) for c in candidates), default=0.0) - DENSE_FLOOR
         solution_scores = relative_scores(solutions or ())
         rows, details = [], []
         for candidate, text_score in zip(candidates, similarity, strict=True):
@@ -173,6 +195,9 @@ class Matcher(BaseEstimator):
             components = {
                 "retrieval": retrieval.get(candidate.id, 0.0) / top_retrieval,
                 "text": float(text_score),
+                "dense": max(dense.get(candidate.id, 0.0) - DENSE_FLOOR, 0.0) / top_dense
+                if top_dense > 0
+                else 0.0,
                 "scenario": scenario_scores.get(matched, 0.0) if matched else 0.0,
                 "industry": industry,
                 "budget": f.budget_fit(profile.budget_max_cny, candidate.price_min_cny),
@@ -185,7 +210,12 @@ class Matcher(BaseEstimator):
                 "consensus": 0.0,
             }
             rows.append([components[name] for name in f.FEATURES])
-            names = {"matched_scenario": matched, "shared_industry": shared_code, "used_solution": used_id}
+            names = {
+                "matched_scenario": matched,
+                "shared_industry": shared_code,
+                "used_solution": used_id,
+                "dense_cosine": dense.get(candidate.id, 0.0),
+            }
             details.append({**components, **names})
         X = np.array(rows)
         if solutions is None:
@@ -203,6 +233,8 @@ class Matcher(BaseEstimator):
         return X, details
 
     def _relevant(self, detail: dict) -> bool:
+        if detail["dense_cosine"] >= self.min_dense:
+            return True
         return max(detail[name] for name in RELEVANCE) >= self.min_relevance
 
     def rank(
@@ -211,6 +243,7 @@ class Matcher(BaseEstimator):
         candidates: Sequence[f.Candidate],
         solutions: Sequence[Match] | None = None,
         retrieval: Mapping[int, float] | None = None,
+        dense: Mapping[int, float] | None = None,
         *,
         target_level: int,
     ) -> list[Match]:
@@ -220,7 +253,9 @@ class Matcher(BaseEstimator):
         about, or (a case) it used a solution that fits the need; price, place or evidence alone
         never make an unrelated item a match. Parameters are those of :meth:`features`.
         """
-        X, details = self.features(profile, candidates, solutions, retrieval, target_level=target_level)
+        X, details = self.features(
+            profile, candidates, solutions, retrieval, dense, target_level=target_level
+        )
         if not details:
             return []
         scores = self.rankers_[candidates[0].kind].decision_function(X)

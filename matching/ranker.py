@@ -1,4 +1,4 @@
-"""The learned re-ranker: a linear model over the match features, anchored to a hand-set prior."""
+"""Rankers over the match features: the tiered prior that needs no training, and a learned linear one."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from matching.features import FEATURES
+from matching.features import FEATURES, NEED_FIT, STRUCTURE
 
 PRIOR_WEIGHTS = {
     "retrieval": 0.9,
     "text": 1.6,
+    "dense": 1.0,
     "scenario": 1.4,
     "industry": 1.0,
     "budget": 0.8,
@@ -23,6 +24,104 @@ PRIOR_WEIGHTS = {
     "solution_fit": 1.5,
     "consensus": 1.5,
 }
+
+
+NEED_WEIGHTS = {
+    "retrieval": 1.5,
+    "text": 1.5,
+    "dense": 2.0,
+    "scenario": 1.5,
+    "solution_fit": 1.0,
+    "consensus": 1.5,
+}
+STRUCTURE_WEIGHTS = {
+    "industry": 1.0,
+    "budget": 0.6,
+    "deploy": 0.1,
+    "uplift": 0.4,
+    "locality": 0.2,
+    "evidence": 0.3,
+    "promotion": 0.1,
+}
+
+
+class PriorRanker(BaseEstimator):
+    """The ranking that needs no judgments: fit to the need first, structured fit only within a tier.
+
+    A row's need fit is the weighted sum of its :data:`~matching.features.NEED_FIT` features,
+    taken relative to the best row of the list (0–1). It is cut into ``tiers`` equal bands, and a
+    row's score is its band plus a fraction below 1 made of its relative need fit and its weighted
+    :data:`~matching.features.STRUCTURE` features (0–1), the latter scaled by ``structure_weight``.
+    Industry, budget, place or evidence can therefore reorder items within a band but can never
+    lift an item of a lower band above one of a higher band: the order of bands is the order of
+    need fit.
+
+    :param need_weights: need-fit feature → weight; None means :data:`NEED_WEIGHTS`.
+    :param structure_weights: structured feature → weight; None means :data:`STRUCTURE_WEIGHTS`.
+    :param tiers: bands of relative need fit.
+    :param structure_weight: the share of structured fit against need fit inside a band.
+    """
+
+    def __init__(
+        self,
+        need_weights: dict[str, float] | None = None,
+        structure_weights: dict[str, float] | None = None,
+        tiers: int = 4,
+        structure_weight: float = 1.0,
+    ):
+        self.need_weights = need_weights
+        self.structure_weights = structure_weights
+        self.tiers = tiers
+        self.structure_weight = structure_weight
+
+    def _weights(self, given: dict[str, float] | None, default: dict[str, float], names) -> np.ndarray:
+        weights = default if given is None else given
+        if set(weights) != set(names):
+            raise ValueError(f"weights must name exactly {sorted(names)}, got {sorted(weights)}")
+        column = np.zeros(len(FEATURES))
+        for name, weight in weights.items():
+            column[FEATURES.index(name)] = weight
+        return column
+
+    def prior_weights(self) -> np.ndarray:
+        """The need-fit weights in :data:`~matching.features.FEATURES` order (0 for structured features).
+
+        :raises ValueError: if either weight table leaves out or adds a feature of its group.
+        """
+        self._weights(self.structure_weights, STRUCTURE_WEIGHTS, STRUCTURE)
+        return self._weights(self.need_weights, NEED_WEIGHTS, NEED_FIT)
+
+    def need_fit(self, X: np.ndarray) -> np.ndarray:
+        """Each row's need fit relative to the best row, 0–1 (all 0 when no row fits at all)."""
+        raw = np.asarray(X, dtype=float) @ self.prior_weights()
+        top = raw.max(initial=0.0)
+        return np.clip(raw / top, 0.0, 1.0) if top > 0 else np.zeros(len(raw))
+
+    def tier(self, X: np.ndarray) -> np.ndarray:
+        """Each row's band of relative need fit, 0 to ``tiers - 1``."""
+        return np.minimum(np.floor(self.need_fit(X) * self.tiers), self.tiers - 1)
+
+    def structure_fit(self, X: np.ndarray) -> np.ndarray:
+        """Each row's structured fit, 0–1: the weighted mean of its structured features."""
+        weights = self._weights(self.structure_weights, STRUCTURE_WEIGHTS, STRUCTURE)
+        return np.clip(np.asarray(X, dtype=float) @ weights / max(weights.sum(), 1e-9), 0.0, 1.0)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> PriorRanker:
+        """Nothing to learn but the row width; returns ``self`` (the prior serves before any training)."""
+        self.n_features_in_ = np.asarray(X).shape[1]
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Band plus a within-band fraction (< 1) of need fit and structured fit; higher ranks first.
+
+        :raises ValueError: if a weight table does not match its feature group.
+        """
+        if len(X) == 0:
+            return np.zeros(0)
+        within = (self.need_fit(X) + self.structure_weight * self.structure_fit(X)) / (
+            1.0 + self.structure_weight
+        )
+        return self.tier(X) + 0.999 * within
 
 
 class LinearRanker(BaseEstimator):

@@ -26,8 +26,8 @@ class Names:
 
 
 def _wan(cny: int) -> str:
-    value = cny / 10_000
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}".rstrip("0").rstrip(".")
+    """An amount in 万 as people write it: ``9.9``, ``18``, ``12.5``, ``0.3``."""
+    return f"{cny / 10_000:.2f}".rstrip("0").rstrip(".") or "0"
 
 
 def price_band(candidate: Candidate) -> str:
@@ -43,39 +43,75 @@ def _matched_tag(candidate: Candidate, scenario: str | None, highlight_terms: se
     return None if scenario is None else next(iter(candidate.tags), None)
 
 
+def matched_terms(candidate: Candidate, highlight_terms: set[str]) -> list[str]:
+    """The need's terms (words of two characters or more) that the item's text contains, longest first."""
+    text = " ".join([candidate.title, candidate.text, *candidate.tags]).lower()
+    found = sorted({t for t in highlight_terms if len(t) > 1 and t in text}, key=lambda t: (-len(t), t))
+    return [t for n, t in enumerate(found) if not any(t in longer for longer in found[:n])][:3]
+
+
+def need_reason(
+    candidate: Candidate,
+    components: dict,
+    names: Names,
+    highlight_terms: set[str],
+    need_clause: str | None,
+) -> str:
+    """The first reason: what in the need the item addresses, in the item's words.
+
+    The item's clause closest to the need (``need_clause``), or else the need's words it contains,
+    followed by the matching tag or scenario in brackets.
+    """
+    terms = matched_terms(candidate, highlight_terms)
+    scenario = components.get("matched_scenario")
+    tag = _matched_tag(candidate, None, set(terms))
+    area = names.scenario(scenario) if scenario and components.get("scenario", 0) >= 0.3 else None
+    if need_clause:
+        what, label = need_clause, tag or area
+    else:
+        what, label = tag or "、".join(terms) or candidate.title, area
+    if label and label not in what:
+        what = f"{what}（{label}）"
+    return f"匹配您的需求：{what}"
+
+
 def explain(
     profile: Profile,
     candidate: Candidate,
     components: dict,
     names: Names,
     highlight_terms: set[str] = frozenset(),
+    need_clause: str | None = None,
 ) -> list[str]:
-    """The reasons a candidate was recommended, strongest signals first; never generic filler."""
+    """The reasons a candidate was recommended: first what in the need it matched, then the
+    strongest other signals; never generic filler.
+
+    :param need_clause: the item's own clause closest to the need (by the embedder), if known.
+    """
+    first = need_reason(candidate, components, names, highlight_terms, need_clause)
     reasons: list[tuple[float, str]] = []
     shared = components.get("shared_industry")
     if shared == "C" and components["industry"] > 0:
         reasons.append((components["industry"], "适用于各类制造业"))
     elif shared:
         reasons.append((components["industry"] + 0.5, f"同属{names.industry(shared)}（{shared}）"))
-    scenario = components.get("matched_scenario")
-    if scenario and components["scenario"] >= 0.3:
-        tag = _matched_tag(candidate, scenario, highlight_terms)
-        label = f"{tag}（{names.scenario(scenario)}）" if tag else names.scenario(scenario)
-        reasons.append((components["scenario"] + components["text"], f"匹配需求：{label}"))
     if candidate.kind == "solution":
         reasons.extend(_solution_reasons(profile, candidate, components, names))
     else:
         reasons.extend(_case_reasons(profile, candidate, components, names))
     reasons.sort(key=lambda item: -item[0])
-    return [text for _, text in reasons[:MAX_REASONS]]
+    return [first, *(text for _, text in reasons[: MAX_REASONS - 1])]
 
 
 def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, names: Names):
-    if profile.budget_max_cny is not None and candidate.price_min_cny is not None:
-        if candidate.price_min_cny <= profile.budget_max_cny:
+    if (budget := profile.budget_max_cny) is not None and candidate.price_min_cny is not None:
+        high = candidate.price_max_cny if candidate.price_max_cny is not None else candidate.price_min_cny
+        if high <= budget:
             yield 0.9, f"预算内（报价 {price_band(candidate)}）"
+        elif candidate.price_min_cny <= budget:
+            yield 0.7, f"起价在预算内（报价 {price_band(candidate)}）"
         else:
-            yield 0.2, f"起价超出预算（报价 {price_band(candidate)}）"
+            yield 0.2, f"超出预算（报价 {price_band(candidate)}）"
     if candidate.deploy_days is not None and candidate.deploy_days <= 30:
         yield 0.4, f"约 {candidate.deploy_days} 天可上线"
     lifted = [

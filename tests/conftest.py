@@ -9,6 +9,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
+import tests.embedders  # noqa: F401 - registers EMBEDDINGS_BACKEND=test-hashing
 from marketplace import create_app, normalise_database_url
 from marketplace.extensions import db
 
@@ -18,7 +19,9 @@ BASE_CONFIG = {
     "SECRET_KEY": TEST_SECRET,
     "FAST_PASSWORD_HASHING": True,
     "RATELIMIT_ENABLED": False,
+    "EMBEDDINGS_BACKEND": "none",
 }
+"""Most tests search by keywords and never pay for a model; tests of dense retrieval ask for an embedder."""
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 BACKENDS = [
@@ -79,7 +82,8 @@ def postgres_schema(tmp_path_factory, request):
     return url
 
 
-def _truncate_all() -> None:
+def truncate_all() -> None:
+    """Empty every table of the PostgreSQL store and restart its ids (tests share one database)."""
     names = ", ".join(table.name for table in db.metadata.sorted_tables)
     with db.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -102,7 +106,7 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            _truncate_all()
+            truncate_all()
         db.session.remove()
         db.engine.dispose()
 

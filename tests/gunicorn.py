@@ -156,9 +156,12 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
 
 
 @contextmanager
-def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
-    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account."""
-    config = server_config(tmp_path)
+def serve(tmp_path: Path, workers: int = 4, embeddings: str = "none") -> Iterator[Served]:
+    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account.
+
+    ``embeddings`` is ``EMBEDDINGS_BACKEND``: by default none, so workers never load a model.
+    """
+    config = server_config(tmp_path, EMBEDDINGS_BACKEND=embeddings)
     app = create_app(config)
     with app.app_context():
         upgrade()

@@ -174,6 +174,7 @@ def test_a_rebuild_killed_midway_leaves_the_old_index_serving(app, client, world
         "INDEX_DIR": str(index_dir),
         "INSTANCE_PATH": app.instance_path,
         "SECRET_KEY": TEST_SECRET,
+        "EMBEDDINGS_BACKEND": "none",
     }
     rebuild = subprocess.Popen(
         [sys.executable, "-m", "flask", "index", "rebuild"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -87,3 +88,37 @@ def test_concurrent_writes_through_several_workers_all_reach_the_index(served):
         port, "GET", "/api/v1/search/solutions?tag=%E5%B9%B6%E5%8F%91%E9%AA%8C%E8%AF%81&per_page=50"
     )
     assert status == 200 and sorted(item["id"] for item in body["items"]) == sorted(ids)
+
+
+def test_gunicorn_workers_embed_in_the_background_with_the_bundled_model(tmp_path):
+    """Preloaded app, forked workers: a published solution gets its vector off the request path and is
+    then found by meaning, with words it does not contain (the real model, loaded in the workers)."""
+    with serve(tmp_path, workers=2, embeddings="bundled") as server:
+        port = server.port
+        provider = provider_token(port, "p@example.cn")
+        admin = token(port, ADMIN_EMAIL)
+        payload = solution_payload(
+            title="用电分项计量与节能诊断平台",
+            summary="智能电表按产线、按设备计量用电，找出最费电的设备",
+            description="峰谷电价分析，给出错峰用电建议。",
+            tags=["能耗监测", "节能诊断"],
+            scenarios=["energy"],
+            level_uplifts=[],
+        )
+        status, solution = call(port, "POST", "/api/v1/solutions", payload, provider)
+        assert status == 201
+        call(port, "POST", f"/api/v1/solutions/{solution['id']}/submit", token=provider)
+        started = time.monotonic()
+        assert call(port, "POST", f"/api/v1/solutions/{solution['id']}/approve", token=admin)[0] == 200
+        assert time.monotonic() - started < 10.0, "the write waited for the model"
+        query = "/api/v1/search/solutions?q=%E7%94%B5%E8%B4%B9%E5%A4%AA%E9%AB%98"  # 电费太高
+        deadline = time.monotonic() + 60
+        while True:
+            status, body = call(port, "GET", query)
+            assert status == 200, body
+            if body["mode"] == "hybrid" and [item["id"] for item in body["items"]] == [solution["id"]]:
+                break
+            assert time.monotonic() < deadline, f"never found by meaning: {body}"
+            time.sleep(0.5)
+        status, ready = call(port, "GET", "/readyz")
+        assert status == 200 and ready["vectors_missing"] == 0

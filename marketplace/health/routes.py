@@ -30,6 +30,13 @@ class ReadinessSchema(BaseSchema):
     index_analysis_current = fields.Boolean(
         metadata={"description": "false: the index was built with another analysis; run flask index rebuild"}
     )
+    vectors_missing = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "published items without a vector yet (found by their words only until embedded); "
+            "null when embeddings are off"
+        },
+    )
 
 
 @blp.route("/healthz")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -11,18 +12,20 @@ import joblib
 from flask import current_app
 from sqlalchemy import select, update
 
-from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import RankerModel
 from marketplace.recommendations.candidates import case_text, published_cases, solution_text
+from marketplace.search import engine
 from marketplace.search.documents import iter_published_rows
 from marketplace.taxonomy.service import taxonomy
 from matching.features import FEATURES
 from matching.matcher import Matcher
+from matching.ranker import PriorRanker
 
 RELOAD_SECONDS = 5.0
 _loaded: dict[str, tuple[str, Matcher]] = {}
 _checked: dict[str, float] = {}
+_priors: dict[str, tuple[object, Matcher]] = {}
 _lock = threading.Lock()
 
 
@@ -86,10 +89,33 @@ def active_row() -> RankerModel | None:
     return db.session.scalar(select(RankerModel).where(RankerModel.active.is_(True)))
 
 
+def prior_version() -> str:
+    """``prior-<digest>``: the untrained matcher, named by its features and the prior's parameters."""
+    described = repr((FEATURES, sorted(PriorRanker().get_params().items()), Matcher("").get_params()))
+    return "prior-" + hashlib.sha256(described.replace("''", "").encode()).hexdigest()[:10]
+
+
+def prior_matcher() -> tuple[str, Matcher]:
+    """The prior matcher of this process: text models fitted on the current catalog, no training.
+
+    It is refitted when the index generation changes (the catalog changed), so a freshly loaded
+    catalog is served before anyone runs ``flask matching train``.
+    """
+    key, generation = current_app.instance_path, engine.cache_key()
+    with _lock:
+        cached = _priors.get(key)
+    if cached is None or cached[0] != generation or generation is None:
+        cached = (generation, fit_matcher())
+        with _lock:
+            _priors[key] = cached
+    return prior_version(), cached[1]
+
+
 def active_matcher() -> tuple[str, Matcher]:
     """The active matcher of this process, re-read when another process activates a new version.
 
-    :raises ServiceUnavailable: if no model has been trained yet.
+    With no trained model active, or an active one fitted on older features, the prior serves
+    (:func:`prior_matcher`).
     """
     key = current_app.instance_path
     now = time.monotonic()
@@ -99,13 +125,17 @@ def active_matcher() -> tuple[str, Matcher]:
             return cached
     row = active_row()
     if row is None:
-        raise ServiceUnavailable("推荐模型尚未训练，请运行 flask matching train")
+        with _lock:
+            _loaded.pop(key, None)
+        return prior_matcher()
     with _lock:
         cached = _loaded.get(key)
-        if cached is None or cached[0] != row.version:
-            cached = (row.version, joblib.load(row.path))
-            if not is_current(cached[1]):
-                raise ServiceUnavailable("推荐模型版本过旧，请运行 flask matching train")
-            _loaded[key] = cached
+    if cached is None or cached[0] != row.version:
+        matcher = joblib.load(row.path)
+        if not is_current(matcher):
+            return prior_matcher()
+        cached = (row.version, matcher)
+    with _lock:
+        _loaded[key] = cached
         _checked[key] = now
-        return cached
+    return cached

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from datetime import date
+
+import numpy as np
 
 from indexing.base import SearchRequest
 from marketplace.assessments.service import indicator, latest_assessment, target_gap
@@ -21,15 +24,17 @@ from marketplace.models import (
 )
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
-from marketplace.search import engine
+from marketplace.search import engine, vectors
 from marketplace.taxonomy.service import taxonomy
 from matching.features import Profile
 from matching.matcher import Match, diversify
 from matching.reasons import Names, explain
 
 RETRIEVE = 100
+NEIGHBOURS = 50
 SCENARIO_HINTS = 2
 MIN_SCENARIO_HINT = 0.2
+CLAUSE = re.compile(r"[^。；;！？!?\n]+")
 
 
 def target_level() -> int:
@@ -50,7 +55,10 @@ def names() -> Names:
 
 
 def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
-    """Candidate ids with their BM25 scores: by the needs text, and by the likely scenarios."""
+    """Candidate ids with their BM25 scores: by the needs text, by the likely scenarios, and the
+    index's nearest neighbours of the needs by embedding (score 0 unless words matched too), so an
+    item that shares no word with the need can still be found.
+    """
     scores: dict[int, float] = {}
     plain = SearchRequest(
         kind=kind, q=profile.needs, per_page=RETRIEVE, facets=(), today=date.today(), highlight=False
@@ -72,6 +80,8 @@ def retrieve(kind: str, profile: Profile, hints: list[str]) -> dict[int, float]:
         )
         for hit in engine.search(hinted).hits:
             scores.setdefault(hit.id, 0.0)
+    for item_id in engine.dense_neighbours(kind, profile.needs, NEIGHBOURS):
+        scores.setdefault(item_id, 0.0)
     return scores
 
 
@@ -129,8 +139,10 @@ def rank_lists(
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
+        candidates = build(ids, key)
+        cosines = vectors.similarities(kind, [c.id for c in candidates], profile.needs, key)
         ranked[kind] = matcher.rank(
-            profile, build(ids, key), ranked.get("solution"), ids, target_level=target_level()
+            profile, candidates, ranked.get("solution"), ids, cosines, target_level=target_level()
         )
     return ranked["solution"], ranked["case"]
 
@@ -199,7 +211,7 @@ def _solution_item(match: Match, profile: Profile, lookups: Names, terms: set[st
         "price_max_cny": candidate.price_max_cny,
         "deploy_days": candidate.deploy_days,
         "score": round(match.score, 4),
-        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+        "reasons": _reasons(match, profile, lookups, terms),
     }
 
 
@@ -215,8 +227,32 @@ def _case_item(match: Match, profile: Profile, lookups: Names, terms: set[str]) 
         "level_after": candidate.level_after,
         "promoted": bool(candidate.promoted_cities),
         "score": round(match.score, 4),
-        "reasons": explain(profile, match.candidate, match.components, lookups, terms),
+        "reasons": _reasons(match, profile, lookups, terms),
     }
+
+
+def _reasons(match: Match, profile: Profile, lookups: Names, terms: set[str]) -> list[str]:
+    """The reasons of one item; the first quotes the item's own clause closest to the need."""
+    clause = closest_clause(profile.needs, match.candidate.text, terms)
+    return explain(profile, match.candidate, match.components, lookups, terms, clause)
+
+
+def closest_clause(needs: str, text: str, terms: set[str]) -> str | None:
+    """The clause of ``text`` (an item's own words) that best answers ``needs``.
+
+    Clauses are ranked by the embedder's cosine to the need, plus a little for each need term they
+    contain, so the one shown says in the item's own words what in the need it addresses. Without
+    embeddings, the clause with the most need terms, if any has one.
+    """
+    clauses = [c.strip(" ，,：:、1234567890）)") for c in CLAUSE.findall(text)]
+    clauses = [c for c in clauses if 4 <= len(c) <= 60]
+    if not clauses:
+        return None
+    hits = np.array([sum(1 for term in terms if len(term) > 1 and term in c) for c in clauses], dtype=float)
+    if not vectors.state().enabled or not needs.strip():
+        return clauses[int(np.argmax(hits))] if hits.max() > 0 else None
+    scores = vectors.passage_vectors(clauses) @ vectors.query_vector(needs) + 0.05 * np.minimum(hits, 3)
+    return clauses[int(np.argmax(scores))]
 
 
 def profile_from_args(args: dict) -> Profile:

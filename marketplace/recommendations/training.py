@@ -22,7 +22,7 @@ from marketplace.search import engine
 from matching.evaluation import ndcg_at_k, summarise
 from matching.features import FEATURES, Profile
 from matching.matcher import Match, Matcher, diversify
-from matching.ranker import LinearRanker
+from matching.ranker import LinearRanker, PriorRanker
 
 EVENT_GRADES = {"inquiry": 3, "favorite": 2, "click": 1, "impression": 0, "not_interested": 0}
 KINDS = ("solution", "case")
@@ -142,6 +142,15 @@ def grouped_ndcg(predicted: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: 
     return float(np.mean(scores)) if scores else 0.0
 
 
+def grouped_prior(X: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The prior's scores of each query group's rows (the prior scores a list relative to its best)."""
+    predicted = np.zeros(len(X))
+    for group in np.unique(groups):
+        mask = groups == group
+        predicted[mask] = PriorRanker().decision_function(X[mask])
+    return predicted
+
+
 def cross_validated_ndcg(X: np.ndarray, y: np.ndarray, groups: np.ndarray, ids: np.ndarray) -> float:
     """NDCG@10 on held-out query groups, the ranker fitted on the other groups each time."""
     predicted = np.zeros(len(y))
@@ -166,7 +175,7 @@ def fit_rankers(
             continue
         X, y, groups, ids = _rows(matcher, kind, lists, progress)
         cv = cross_validated_ndcg(X, y, groups, ids)
-        prior = grouped_ndcg(LinearRanker().decision_function(X), y, groups, ids)
+        prior = grouped_ndcg(grouped_prior(X, groups), y, groups, ids)
         if cv > prior:
             matcher.fit_ranker(kind, X, y)
             # The consensus feature follows the ranker's own first pass: refit on the rows it gives.
@@ -184,6 +193,11 @@ def _labelled(queries) -> Labelled:
     return [(p, kind, g[kind]) for p, g in queries for kind in KINDS if g[kind]]
 
 
+def labelled_judgments() -> Labelled:
+    """The judged queries as graded lists, one per query and kind that has grades."""
+    return _labelled(judged_queries())
+
+
 def held_out_evaluation(matcher: Matcher, folds: int = FOLDS, progress: bool = False) -> dict:
     """The matcher's figures on judged queries its rankers never saw: K-fold over the queries.
 
@@ -196,7 +210,7 @@ def held_out_evaluation(matcher: Matcher, folds: int = FOLDS, progress: bool = F
     splits = KFold(n_splits=folds, shuffle=True, random_state=matcher.random_state).split(queries)
     for train_index, test_index in tqdm(list(splits), desc="folds", unit="折", disable=not progress):
         fold = copy.deepcopy(matcher)
-        fold.rankers_ = {kind: LinearRanker(random_state=matcher.random_state) for kind in KINDS}
+        fold.rankers_ = {kind: PriorRanker() for kind in KINDS}
         fit_rankers(fold, _labelled([queries[i] for i in train_index]))
         for i in test_index:
             rankings[i] = matcher_rankings(fold, queries[i][0])
@@ -209,7 +223,7 @@ def held_out_evaluation(matcher: Matcher, folds: int = FOLDS, progress: bool = F
 def train(force: bool = False, progress: bool = False) -> dict:
     """Fit a new matcher on the catalog, judgments and feedback; activate it only if it ranks better."""
     matcher = models_store.fit_matcher()
-    labelled = _labelled(judged_queries()) + feedback_labels()
+    labelled = labelled_judgments() + feedback_labels()
     metrics = {"training_lists": len(labelled), **fit_rankers(matcher, labelled, progress)}
     active = models_store.active_row()
     score, best = metrics.get("ndcg@10"), (active.metrics or {}).get("ndcg@10") if active else None

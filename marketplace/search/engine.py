@@ -19,7 +19,7 @@ from flask import Flask, current_app
 from indexing.base import SearchBackend, SearchRequest, SearchResult, SearchUnavailable
 from indexing.registry import create_backend
 from marketplace.errors import ServiceUnavailable
-from marketplace.search import cache
+from marketplace.search import cache, vectors
 from marketplace.taxonomy.service import load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class SearchState:
             )
         }
         self.lock_path = Path(app.instance_path) / "index-drain.lock"
+        self.embed_lock_path = Path(app.instance_path) / "embeddings.lock"
+        self.embeddings: vectors.EmbeddingState = app.extensions["vectors"]
         self._backend = None
         self._pid = None
 
@@ -60,7 +62,7 @@ class SearchState:
 
     @property
     def backend(self) -> SearchBackend:
-        """This process's backend; a forked worker creates its own."""
+        """This process's backend, keeping vectors of the configured model; a forked worker makes its own."""
         if self._backend is None or self._pid != os.getpid():
             self._backend = create_backend(
                 self.config["SEARCH_BACKEND"],
@@ -69,13 +71,15 @@ class SearchState:
                 elasticsearch_url=self.config["ELASTICSEARCH_URL"],
                 index_prefix=self.config["ELASTICSEARCH_INDEX_PREFIX"],
                 analysis_processes=self.config["INDEX_PROCESSES"],
+                vectors=self.embeddings.spec,
             )
             self._pid = os.getpid()
         return self._backend
 
 
 def init_engine(app: Flask) -> None:
-    """Attach the search state to the app; the backend itself is created on first use in each process."""
+    """Attach the embedding and search states to the app; backend and embedder are made on first use."""
+    vectors.init_vectors(app)
     app.extensions["search"] = SearchState(app)
 
 
@@ -104,6 +108,34 @@ def search(request: SearchRequest) -> SearchResult:
     :raises ServiceUnavailable: if the index does not answer.
     """
     return _answered(lambda backend: backend.search(request))
+
+
+def dense_neighbours(
+    kind: str, query_text: str, k: int, filters: dict[str, tuple[str, ...]] | None = None
+) -> dict[int, float]:
+    """The published items of ``kind`` nearest to ``query_text`` by embedding, with their cosine.
+
+    At most ``k``, from the model's minimum similarity up, under ``filters`` (names of
+    :data:`indexing.vocabulary.FILTERS`); empty without embeddings or words. For candidate
+    generation: union them with the words' hits.
+
+    :raises ServiceUnavailable: if the index or the embedder does not answer.
+    """
+    embeddings = search_state().embeddings
+    if not embeddings.enabled or not query_text.strip() or k <= 0:
+        return {}
+    request = SearchRequest(
+        kind=kind,
+        q=query_text,
+        filters=dict(filters or {}),
+        per_page=k,
+        facets=(),
+        highlight=False,
+        mode="semantic",
+        vector=vectors.query_vector(query_text),
+        min_similarity=embeddings.min_similarity,
+    )
+    return {hit.id: hit.score for hit in search(request).hits}
 
 
 def suggest(prefix: str, limit: int) -> list[str]:

@@ -1,34 +1,171 @@
-"""Index maintenance: attach search to the app, drain the outbox, rebuild, and report status and health."""
+"""Index maintenance: attach search to the app, drain the outbox, embed in the background, rebuild, report.
+
+Vectors are never made on a request's path. A serving process starts, on its first request, a
+daemon thread (:class:`BackgroundEmbedding`) that embeds the rows waiting for the model whenever a
+drain marked some (and every ``EMBEDDINGS_INTERVAL`` seconds), under a machine-wide lock of its own,
+then queues those items and drains the outbox under the drain lock. The thread lives in the worker,
+after gunicorn's fork, so the model is loaded per worker and never in the master.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 from flask import Flask, current_app
 
-from indexing.base import KINDS, IndexStats, SearchUnavailable
+from indexing.base import KINDS, IndexDocument, IndexStats, SearchUnavailable
+from indexing.embeddings import EmbeddingUnavailable
 from marketplace.common.heap import frozen_heap
 from marketplace.extensions import db
-from marketplace.search import engine, outbox
+from marketplace.search import engine, outbox, vectors
 from marketplace.search.documents import count_published, iter_published
 from marketplace.taxonomy.service import taxonomy
 
 log = logging.getLogger(__name__)
+REBUILD_VECTOR_BATCH = 500
+"""Documents whose stored vectors a rebuild looks up at once."""
 
 
 def init_search(app: Flask) -> None:
-    """Attach search to the app and drain the outbox after every request that changed indexed data."""
+    """Attach search to the app; drain the outbox after every request that changed indexed data.
+
+    With embeddings on and ``EMBEDDINGS_BACKGROUND`` set, the first request a process serves starts
+    its background embedding.
+    """
     engine.init_engine(app)
     app.after_request(_apply_outbox)
+    if app.config["EMBEDDINGS_BACKGROUND"] and app.extensions["vectors"].enabled:
+        app.extensions["background_embedding"] = BackgroundEmbedding(app.config["EMBEDDINGS_INTERVAL"])
+        app.before_request(_start_background_embedding)
+
+
+def _start_background_embedding() -> None:
+    current_app.extensions["background_embedding"].start(current_app._get_current_object())
 
 
 def _apply_outbox(response):
     if outbox.has_pending():
         drain_outbox(timeout=current_app.config["INDEX_DRAIN_TIMEOUT"])
+        background = current_app.extensions.get("background_embedding")
+        if background is not None:
+            background.wake()
     return response
+
+
+class BackgroundEmbedding:
+    """One daemon thread per process that embeds waiting rows, then brings their vectors to the index.
+
+    :param interval: seconds between looks when nothing wakes it.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def start(self, app: Flask) -> None:
+        """Start the thread in this process unless it runs already (a forked child starts its own)."""
+        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+                return
+            self._event = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(app,), name="background-embedding", daemon=True
+            )
+            self._pid = os.getpid()
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Look for waiting rows now rather than at the next interval."""
+        if self._pid == os.getpid():
+            self._event.set()
+
+    def _run(self, app: Flask) -> None:
+        while True:
+            with app.app_context():
+                try:
+                    embed_backlog(lock_timeout=0)
+                except Exception:  # the thread must outlive any one failure; the rows keep waiting
+                    log.exception("background embedding failed; the rows keep waiting")
+                finally:
+                    db.session.remove()
+            self._event.wait(self.interval)
+            self._event.clear()
+
+
+@contextmanager
+def _embedding_lock(timeout: float) -> Iterator[None]:
+    """Let one process of this machine at a time run the model over waiting rows.
+
+    :raises filelock.Timeout: if another process holds it longer than ``timeout``.
+    """
+    lock_path = engine.search_state().embed_lock_path
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock_path), timeout=timeout):
+        yield
+
+
+def embed_backlog(lock_timeout: float = 0, drain_timeout: float = 60) -> int:
+    """Embed every row waiting for the model, batch by batch, queueing each batch for the index.
+
+    Returns how many items were embedded; 0 if another process holds the embedding lock, or if the
+    model does not answer (the rows keep waiting, and the failure is logged).
+    """
+    if vectors.waiting_count() == 0:
+        db.session.rollback()
+        return 0
+    embedded = 0
+    try:
+        with _embedding_lock(lock_timeout), frozen_heap():
+            while True:
+                done = vectors.embed_waiting(taxonomy())
+                if not any(done.values()):
+                    break
+                for kind, ids in done.items():
+                    if ids:
+                        outbox.enqueue(kind, ids)
+                db.session.commit()
+                embedded += sum(len(ids) for ids in done.values())
+                drain_outbox(timeout=drain_timeout)
+    except Timeout:
+        db.session.rollback()
+    except EmbeddingUnavailable as error:
+        db.session.rollback()
+        log.warning("embeddings unavailable, rows keep waiting: %s", error)
+    return embedded
+
+
+def sync_embeddings(progress_factory=None) -> dict[str, int]:
+    """Embed every published item lacking a current vector (``flask embeddings sync``), then queue them.
+
+    :returns: how many items of each kind were embedded.
+    :raises EmbeddingUnavailable: if the model cannot answer; what was stored so far stays.
+    """
+    if not vectors.state().enabled:
+        return {kind: 0 for kind in KINDS}
+    tax = taxonomy()
+    totals = {kind: count_published(kind) for kind in KINDS}
+    bar = progress_factory(sum(totals.values())) if progress_factory else None
+    try:
+        with _embedding_lock(timeout=600), frozen_heap():
+            done = vectors.sync(lambda kind: iter_published(kind, tax), progress=bar)
+            for kind, ids in done.items():
+                if ids:
+                    outbox.enqueue(kind, ids)
+            db.session.commit()
+    finally:
+        if bar is not None:
+            bar.close()
+    return {kind: len(ids) for kind, ids in done.items()}
 
 
 @contextmanager
@@ -61,6 +198,10 @@ def drain_outbox(timeout: float, progress=None) -> int | None:
 def rebuild_index(progress_factory=None) -> dict[str, int]:
     """Rebuild the index from the store and switch to it at once; then drain what queued meanwhile.
 
+    Documents carry their stored vectors where the digest of their text matches (nothing is
+    embedded here: ``flask index rebuild`` embeds first, :func:`sync_embeddings`); the others are
+    indexed by their words and marked as waiting for the model.
+
     :raises SearchUnavailable: if the index cannot be written; the previous index keeps serving.
     """
     state = engine.search_state()
@@ -68,12 +209,24 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
     totals = {kind: count_published(kind) for kind in KINDS}
     bar = progress_factory(sum(totals.values())) if progress_factory else None
 
+    waiting: list[dict] = []
+
+    def with_stored_vectors(batch: list[IndexDocument]) -> list[IndexDocument]:
+        documents, missing = vectors.with_vectors(batch)
+        waiting.extend(missing)
+        if bar is not None:
+            bar.update(len(batch))
+        return documents
+
     def documents():
         for kind in KINDS:
+            batch: list[IndexDocument] = []
             for document in iter_published(kind, tax):
-                if bar is not None:
-                    bar.update(1)
-                yield document
+                batch.append(document)
+                if len(batch) >= REBUILD_VECTOR_BATCH:
+                    yield from with_stored_vectors(batch)
+                    batch = []
+            yield from with_stored_vectors(batch)
 
     with _drain_lock(timeout=600), frozen_heap():
         # Rows committed before the rebuild reads the store are covered by it; only later ones need draining.
@@ -81,6 +234,7 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
         indexed = state.backend.rebuild(documents())
         if bar is not None:
             bar.close()
+        vectors.mark_waiting(waiting)
         outbox.discard(covered)
         outbox.drain(state.backend, tax)
     return {"indexed": indexed, **totals}
@@ -101,15 +255,23 @@ def index_status() -> dict:
     ``analysis_current`` is false when the live index was built with another analyser version
     (the lexicon, the synonyms or the analysis rules changed since), ``layout_current`` when it
     was built with another field layout (a field of :mod:`indexing.vocabulary` or its engine
-    mapping changed since, or the index predates layout records): a rebuild brings either in line.
+    mapping changed since, the embedding model changed, or the index predates layout records): a
+    rebuild brings either in line. ``vectors_missing`` counts the published items per kind without a
+    vector of the current model (``None`` without embeddings): they are found by their words only
+    until embedded; ``vectors_waiting`` the rows marked for background embedding.
     """
     state = engine.search_state()
+    spec = state.embeddings.spec
     status = {
         "backend": state.config["SEARCH_BACKEND"],
         "store": {kind: count_published(kind) for kind in KINDS},
         "lag": outbox.lag(),
         "analyzer": state.analyzer.version,
         "layout": state.backend.layout,
+        "embeddings": state.embeddings.name,
+        "embedding_model": None if spec is None else spec.model_id,
+        "vectors_missing": vectors.missing_count(),
+        "vectors_waiting": vectors.waiting_count(),
     }
     try:
         stats = state.backend.stats()
@@ -121,6 +283,7 @@ def index_status() -> dict:
             analysis_current=currency["analysis_current"],
             index_layout=stats.layout,
             layout_current=currency["layout_current"],
+            index_vectors=stats.vectors,
             available=True,
         )
     except SearchUnavailable as error:
@@ -131,6 +294,7 @@ def index_status() -> dict:
             analysis_current=None,
             index_layout=None,
             layout_current=None,
+            index_vectors=None,
             available=False,
             error=str(error),
         )

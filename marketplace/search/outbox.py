@@ -26,6 +26,7 @@ from marketplace.models import (
     SolutionLabel,
     case_solutions,
 )
+from marketplace.search import vectors
 from marketplace.search.documents import build_documents
 from marketplace.taxonomy.service import Taxonomy
 
@@ -130,6 +131,8 @@ def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = DRAIN_BATCH, 
 
     Rows are deleted only after the index has accepted their documents, so a failure leaves them
     for the next drain. Re-applying a row is harmless: the document is rebuilt from the store.
+    Documents carry their stored vectors; one whose text has no vector yet is indexed without and
+    marked as waiting for the model (:mod:`marketplace.search.vectors`), never embedded here.
 
     :raises indexing.base.SearchUnavailable: if the index is down (the rows stay).
     """
@@ -147,6 +150,8 @@ def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = DRAIN_BATCH, 
             ids = list(dict.fromkeys(row.entity_id for row in rows if row.kind == kind))
             if ids:
                 documents, gone = build_documents(kind, ids, taxonomy)
+                documents, waiting = vectors.with_vectors(documents)
+                vectors.mark_waiting(waiting)
                 if documents:
                     backend.index(documents)
                 if gone:

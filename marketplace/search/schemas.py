@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from indexing.vocabulary import MAX_RESULT_WINDOW, SORTS
+from indexing.vocabulary import MAX_RESULT_WINDOW, SEARCH_MODES, SORTS
 from marketplace.cases.schemas import PromotionSchema
 from marketplace.common.schemas import BaseSchema, Id, PageArgsSchema, Prebuilt, Text, between, one_of, text
 from marketplace.solutions.schemas import DELIVERY_MODES, MAX_PRICE_CNY
@@ -32,6 +32,14 @@ class SearchArgsSchema(PageArgsSchema):
     deploy_days_max = fields.Integer(validate=between(1, 730))
     promoted = fields.Boolean()
     sort = fields.String(load_default="relevance", validate=one_of(SORTS))
+    mode = fields.String(
+        validate=one_of(SEARCH_MODES),
+        metadata={
+            "description": "keyword：按词匹配（BM25）；semantic：按语义向量的近邻；"
+            "hybrid：两者按倒数排名融合。默认：有向量时为 hybrid，否则 keyword。"
+            "仅在有检索词且按相关度排序时生效"
+        },
+    )
 
     @validates_schema
     def within_window(self, data, **kwargs):
@@ -106,6 +114,7 @@ class CaseHitSchema(HitSchema):
 class SolutionSearchSchema(BaseSchema):
     """A page of solution hits with facets."""
 
+    mode = fields.String(metadata={"description": "how the words were matched: keyword, hybrid or semantic"})
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from datetime import date
 
@@ -9,14 +10,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from indexing.base import SearchHit, SearchRequest
-from indexing.vocabulary import FILTERS, RANGES
+from indexing.vocabulary import FILTERS, RANGES, SORTS
+from marketplace.errors import ServiceUnavailable, Unprocessable
 from marketplace.extensions import db
-from marketplace.models import BenchmarkCase, ListingStatus, Role, Solution, SolutionLabel, User
-from marketplace.search import engine
+from marketplace.models import (
+    BenchmarkCase,
+    ItemEmbedding,
+    ListingStatus,
+    Role,
+    Solution,
+    SolutionLabel,
+    User,
+)
+from marketplace.search import engine, vectors
 from marketplace.search.cache import cache_key, store_cache
 from marketplace.search.documents import load_solutions
 from marketplace.search.schemas import CaseHitSchema, SolutionHitSchema
 from marketplace.taxonomy.service import taxonomy
+
+log = logging.getLogger(__name__)
 
 DELIVERY_MODE_NAMES = {
     "saas": "SaaS 订阅",
@@ -27,11 +39,36 @@ DELIVERY_MODE_NAMES = {
 
 
 def search_request(kind: str, args: dict) -> SearchRequest:
-    """The search of ``kind`` that loaded query arguments (:class:`SearchArgsSchema`) ask for, as of today."""
+    """The search of ``kind`` that loaded query arguments (:class:`SearchArgsSchema`) ask for, as of today.
+
+    The mode is the one asked for, or by default ``hybrid`` when embeddings are on and items of
+    ``kind`` have vectors, else ``keyword``; a dense mode carries the query's embedding. It applies
+    only to a search with words ordered by relevance: any other search is by keywords.
+
+    :raises Unprocessable: for ``hybrid`` or ``semantic`` asked for while embeddings are off.
+    :raises ServiceUnavailable: if the embedder does not answer for a mode asked for; a default
+        ``hybrid`` falls back to ``keyword`` instead (logged, and the page says ``mode: keyword``).
+    """
     filters = {name: tuple(str(v) for v in args[name]) for name in FILTERS if args.get(name)}
+    q = args.get("q", "")
+    embeddings = vectors.state()
+    asked = args.get("mode")
+    if asked in ("hybrid", "semantic") and not embeddings.enabled:
+        raise Unprocessable(errors={"mode": ["语义检索未启用（EMBEDDINGS_BACKEND=none）"]})
+    dense_applies = bool(q.strip()) and SORTS[args["sort"]].by_score
+    mode = asked or ("hybrid" if embeddings.enabled and dense_applies and _has_vectors(kind) else "keyword")
+    vector = None
+    if mode != "keyword" and dense_applies:
+        try:
+            vector = vectors.query_vector(q)
+        except ServiceUnavailable:
+            if asked is not None:
+                raise
+            log.warning("embeddings unavailable: searching %s by keywords", kind)
+            mode = "keyword"
     return SearchRequest(
         kind=kind,
-        q=args.get("q", ""),
+        q=q,
         filters=filters,
         **{name: args.get(name) for name in RANGES},
         promoted=args.get("promoted"),
@@ -39,6 +76,27 @@ def search_request(kind: str, args: dict) -> SearchRequest:
         sort=args["sort"],
         page=args["page"],
         per_page=args["per_page"],
+        mode=mode if vector is not None else "keyword",
+        vector=vector,
+        min_similarity=embeddings.min_similarity if vector is not None else 0.0,
+    )
+
+
+def _has_vectors(kind: str) -> bool:
+    """Whether any item of ``kind`` has a vector of the current model (else dense retrieval finds nothing)."""
+    spec = vectors.state().spec
+    if spec is None:
+        return False
+    return bool(
+        db.session.scalar(
+            select(ItemEmbedding.id)
+            .where(
+                ItemEmbedding.kind == kind,
+                ItemEmbedding.model_id == spec.model_id,
+                ItemEmbedding.vector.is_not(None),
+            )
+            .limit(1)
+        )
     )
 
 
@@ -81,6 +139,7 @@ def _in_hit_order(hits, rows: dict) -> list:
 
 def _page(request: SearchRequest, result, items: list[dict]) -> dict:
     return {
+        "mode": request.mode,
         "total": result.total,
         "page": request.page,
         "per_page": request.per_page,

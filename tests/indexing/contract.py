@@ -267,3 +267,47 @@ class BackendContract:
         """A query for 用电 finds a document that only says 能耗监测."""
         backend.index([doc(1, title="车间能耗监测系统"), doc(2, title="仓储管理软件")])
         assert ids(search(backend, q="用电")) == [1]
+
+    def test_a_matched_content_word_outranks_frequent_generic_words(self, backend):
+        """客户 and 产品 are in most listings, if in few titles: the rare word that matched (划痕) decides."""
+        backend.index(
+            [
+                doc(1, title="制造业CRM客户管理", summary="老客户跟进、客户投诉登记、产品报价"),
+                doc(2, title="表面缺陷视觉检测", summary="划痕、凹坑在线检出", body="相机拍摄产品表面。"),
+                doc(3, title="MES生产执行", summary="按客户订单排产，产品报工"),
+                doc(4, title="仓储WMS", summary="产品出入库，客户发货"),
+                doc(5, title="设备运维平台", summary="客户现场设备监测，产品寿命预测"),
+                doc(6, title="能耗监测", summary="产品单耗分析，客户碳报告"),
+                doc(7, title="APS排产", summary="客户交期承诺，产品工艺路线"),
+                doc(8, title="售后服务工单", summary="客户投诉处理，产品返修派工"),
+                doc(9, title="质量管理QMS", summary="客户投诉8D闭环，产品检验记录"),
+            ]
+        )
+        assert ids(search(backend, q="客户老投诉产品有划痕"))[0] == 2
+
+    def test_a_single_character_never_outranks_the_words_of_the_query(self, backend):
+        """报销 decides; the lone 多 (of 多工序) and the bigram 太多 do not."""
+        backend.index(
+            [
+                doc(1, title="智能费控平台", summary="员工拍照上传发票，报销自动校验"),
+                doc(
+                    2,
+                    title="多工序多品种多批次智能排程",
+                    summary="多工序、多设备、多订单排产",
+                    body="多车间多产线",
+                ),
+                doc(3, title="低代码流程平台", summary="表单与流程搭建"),
+            ]
+        )
+        assert ids(search(backend, q="报销单据太多 审批慢")) == [1]
+
+    def test_a_lone_character_of_a_brand_name_does_not_match_a_two_character_query(self, backend):
+        """省电 finds what says 省电, not every brand with 电 in its name."""
+        backend.index(
+            [
+                doc(1, title="电管家空压站群控", summary="电管家品牌空压机联控"),
+                doc(2, title="注塑机伺服节能改造", summary="伺服改造省电三成"),
+                doc(3, title="电小二设备巡检", summary="电小二扫码巡检"),
+            ]
+        )
+        assert ids(search(backend, q="省电")) == [2]

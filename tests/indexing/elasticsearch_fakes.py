@@ -228,7 +228,11 @@ class FakeCluster:
         if endpoint == "_mapping" and method == "GET":
             return 200, {name: {"mappings": self.indices[name].mappings} for name in self._resolve(parts[0])}
         if endpoint == "_count":
-            return 200, {"count": len(self.docs(parts[0]))}
+            docs = self.docs(parts[0]).values()
+            exists = ((request.body or {}).get("query") or {}).get("exists", {}).get("field")
+            return 200, {"count": sum(1 for doc in docs if exists is None or exists in doc)}
+        if endpoint == "_termvectors":
+            return 200, self._term_statistics(parts[0], request.body or {})
         if endpoint == "_delete_by_query":
             deleted = 0
             for name in self._resolve(parts[0]):
@@ -342,6 +346,22 @@ class FakeCluster:
             self.indices[names[0]] = _Index({}, {})
         self.indices[names[0]].docs[doc_id] = source or {}
         return answer | {"_index": names[0], "result": "created", "status": 201}
+
+    def _term_statistics(self, target: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Statistics of an artificial document's whitespace tokens, as ``_termvectors`` gives them."""
+        docs = list(self.docs(target).values())
+        vectors = {}
+        for name in body.get("fields", []):
+            holding = [set(str(doc.get(name, "")).split()) for doc in docs]
+            terms = {
+                term: {"doc_freq": sum(term in tokens for tokens in holding), "term_freq": 1}
+                for term in str(body["doc"].get(name, "")).split()
+            }
+            vectors[name] = {
+                "field_statistics": {"doc_count": sum(bool(tokens) for tokens in holding)},
+                "terms": terms,
+            }
+        return {"_index": target, "found": True, "term_vectors": vectors}
 
     def _search(self, target: str, request: Request) -> dict[str, Any]:
         names = self._resolve(target, ignore_unavailable=request.params.get("ignore_unavailable") == "true")

@@ -166,7 +166,20 @@ class TestBigrams:
         assert set(query.bigrams) <= set(document.bigrams)
 
     def test_bigrams_of_chinese_runs_and_whole_ascii_tokens(self, analyzer):
-        assert analyzer.analyse("注塑件 AOI-2 泵").bigrams == ["注塑", "塑件", "aoi", "2", "泵"]
+        assert analyzer.analyse("注塑件 AOI-2 泵 X5").bigrams == ["注塑", "塑件", "aoi", "x5"]
+
+    def test_a_lone_character_is_no_fallback(self, analyzer):
+        """A run of one character (泵, 电, 2) would match nearly every document as a fallback: none."""
+        assert analyzer.analyse("电 费").bigrams == []
+
+    def test_queries_drop_single_character_words_unless_nothing_else_is_left(self, analyzer):
+        from indexing.documents import analyse_query
+
+        assert "多" not in analyse_query("报销单据太多", analyzer).words
+        assert analyse_query("省电", analyzer).words == () and analyse_query("省电", analyzer).bigrams == (
+            "省电",
+        )
+        assert analyse_query("电", analyzer).words == ("电",)
 
     def test_bigrams_come_from_the_normalised_text(self, analyzer):
         assert analyzer.analyse("視覺").bigrams == ["视觉"]

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch.helpers import actions as bulk_helpers
@@ -23,7 +24,7 @@ from indexing import queries
 from indexing.base import FacetCount, IndexDocument, SearchHit, SearchRequest, SearchUnavailable
 from indexing.documents import analyse_document
 from indexing.elasticsearch_backend import BulkFailed, ElasticsearchBackend
-from indexing.vocabulary import layout_digest
+from indexing.vocabulary import VectorSpec, layout_digest
 from tests.indexing.elasticsearch_fakes import FakeCluster, StandInAnalyzer
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -77,7 +78,26 @@ def make_doc(doc_id: int, kind: str = "solution", **overrides: object) -> IndexD
 
 # -- golden bodies --------------------------------------------------------------------------
 
+VECTORS = VectorSpec("test-model/1", 4)
+QUERY_VECTOR = np.array([0.5, 0.5, 0.5, 0.5], dtype=np.float32)
+
 SEARCH_CASES = {
+    "hybrid_query": request(
+        q="视觉检测",
+        mode="hybrid",
+        vector=QUERY_VECTOR,
+        min_similarity=0.18,
+        filters={"scenario": ("quality",), "tag": ("AOI",)},
+        price_max_cny=50_000,
+        promoted=False,
+    ),
+    "semantic_query": request(
+        q="视觉检测", mode="semantic", vector=QUERY_VECTOR, min_similarity=0.18, filters={"city": ("苏州市",)}
+    ),
+    "hybrid_page_9_per_page_20": request(q="视觉检测", mode="hybrid", vector=QUERY_VECTOR, page=9),
+    "hybrid_sorted_by_price_is_keyword": request(
+        q="视觉检测", mode="hybrid", vector=QUERY_VECTOR, sort="price_asc"
+    ),
     "empty_query": request(),
     "keyword_query": request(q="注塑件 视觉检测 AOI"),
     "keyword_facet_filters": request(
@@ -96,6 +116,25 @@ SEARCH_CASES = {
 
 def test_mapping_matches_golden():
     assert_golden("mapping", queries.index_settings_and_mappings(ANALYZER.version))
+
+
+def test_mapping_with_vectors_matches_golden():
+    """A dense_vector of the model's size, compared by cosine; the model is in ``_meta`` and the layout."""
+    body = queries.index_settings_and_mappings(ANALYZER.version, VECTORS)
+    assert_golden("mapping_with_vectors", body)
+    assert body["mappings"]["_meta"]["layout"] == queries.layout(VECTORS) != queries.LAYOUT
+    assert queries.layout(VectorSpec("test-model/2", 4)) != queries.layout(VECTORS)
+
+
+def test_bulk_actions_with_vectors_match_golden():
+    """A document's vector goes last in its source; one without a vector has none."""
+    with_vector = make_doc(1, vector=np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32))
+    actions = [
+        queries.index_action(doc, analyse_document(doc, ANALYZER), "test-solution-v1", VECTORS)
+        for doc in (with_vector, make_doc(2))
+    ]
+    assert_golden("bulk_actions_with_vectors", actions)
+    assert "embedding" not in actions[1]["_source"]
 
 
 @pytest.mark.parametrize("name", sorted(SEARCH_CASES))
@@ -163,10 +202,37 @@ def test_query_words_and_bigrams_are_boosted_should_clauses():
     assert should["should"] == [
         {"term": {"title_words": {"value": "视觉检测", "boost": 3.0}}},
         {"term": {"text_words": {"value": "视觉检测", "boost": 1.0}}},
-        {"term": {"bigrams": {"value": "视觉", "boost": 0.3}}},
-        {"term": {"bigrams": {"value": "觉检", "boost": 0.3}}},
-        {"term": {"bigrams": {"value": "检测", "boost": 0.3}}},
+        {"term": {"bigrams": {"value": "视觉", "boost": 0.1}}},
+        {"term": {"bigrams": {"value": "觉检", "boost": 0.1}}},
+        {"term": {"bigrams": {"value": "检测", "boost": 0.1}}},
     ]
+
+
+def test_word_weights_scale_each_words_boosts():
+    """A generic word's clauses carry its weight (its IDF over the best word's), bigrams keep theirs."""
+    should = queries.search_body(request(q="客户 划痕"), ANALYZER, {"客户": 0.25, "划痕": 1.0})["query"]
+    clauses = should["bool"]["must"][0]["bool"]["should"]
+    assert clauses[:4] == [
+        {"term": {"title_words": {"value": "客户", "boost": 0.75}}},
+        {"term": {"text_words": {"value": "客户", "boost": 0.25}}},
+        {"term": {"title_words": {"value": "划痕", "boost": 3.0}}},
+        {"term": {"text_words": {"value": "划痕", "boost": 1.0}}},
+    ]
+
+
+def test_term_statistics_are_read_from_every_weighing_field():
+    """The larger document frequency over title and text words counts; the documents are the fields' most."""
+    response = {
+        "term_vectors": {
+            "title_words": {"field_statistics": {"doc_count": 9}, "terms": {"客户": {"doc_freq": 1}}},
+            "text_words": {"field_statistics": {"doc_count": 10}, "terms": {"客户": {"doc_freq": 7}}},
+        }
+    }
+    assert queries.parse_term_statistics(response) == ({"客户": 7}, 10)
+    assert queries.term_statistics_body(["客户", "划痕"])["doc"] == {
+        "title_words": "客户 划痕",
+        "text_words": "客户 划痕",
+    }
 
 
 def test_a_query_without_tokens_matches_nothing():
@@ -671,3 +737,63 @@ def test_missing_driver_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "elasticsearch", None)
     with pytest.raises(RuntimeError, match="needs the 'elasticsearch' package"):
         ElasticsearchBackend(url="http://localhost:9200", analyzer=ANALYZER)
+
+
+def test_hybrid_body_fuses_bm25_and_knn_under_the_same_filters():
+    """Query filters go into both retrievers (the knn's ``filter``); facet filters stay in ``post_filter``."""
+    body = queries.search_body(SEARCH_CASES["hybrid_query"], ANALYZER)
+    assert "query" not in body and "sort" not in body
+    standard, knn = body["retriever"]["rrf"]["retrievers"]
+    query_filters = standard["standard"]["query"]["bool"]["filter"]
+    assert query_filters and knn["knn"]["filter"][: len(query_filters)] == query_filters
+    assert knn["knn"]["filter"][-1] == {
+        "bool": {"must_not": standard["standard"]["query"]["bool"]["must_not"]}
+    }
+    assert body["post_filter"] == {"bool": {"filter": [{"terms": {"scenarios": ["quality"]}}]}}
+    assert body["retriever"]["rrf"]["rank_constant"] == 60 and knn["knn"]["similarity"] == 0.18
+
+
+def test_deep_hybrid_pages_widen_the_fusion_window():
+    """Page 9 of 20 needs 180 fused hits: each ranking is read that deep and the knn brings as many."""
+    rrf = queries.search_body(SEARCH_CASES["hybrid_page_9_per_page_20"], ANALYZER)["retriever"]["rrf"]
+    assert rrf["rank_window_size"] == 180 and rrf["retrievers"][1]["knn"]["k"] == 180
+
+
+def test_semantic_scores_are_read_back_as_cosines():
+    """Elasticsearch scores a cosine c as (1 + c) / 2; semantic hits carry c."""
+    response = {
+        "hits": {
+            "total": {"value": 1, "relation": "eq"},
+            "hits": [{"_id": "4", "_score": 0.8, "_source": {}}],
+        }
+    }
+    result = queries.parse_search_response(response, SEARCH_CASES["semantic_query"], ANALYZER)
+    assert result.hits[0].score == pytest.approx(0.6)
+
+
+def test_a_backend_without_vectors_searches_by_keywords_and_maps_no_vector(backend, cluster):
+    """Without a vector spec the query vector is ignored and the mapping has no ``embedding``."""
+    backend.index([make_doc(1)])
+    backend.search(SEARCH_CASES["hybrid_query"])
+    (sent,) = cluster.requests_to("POST", "/test-solution/_search")
+    assert "query" in sent.body and "retriever" not in sent.body
+    assert "embedding" not in cluster.indices["test-solution-v1"].mappings["properties"]
+
+
+def test_a_backend_with_vectors_writes_them_weighs_words_and_counts_vectors(cluster):
+    """Vectors reach the source, the words are weighed from ``_termvectors``, stats count vectors."""
+    backend = ElasticsearchBackend(
+        client=cluster.client(), analyzer=ANALYZER, index_prefix="test", vectors=VECTORS
+    )
+    vector = np.array([0.5, 0.5, 0.5, 0.5], dtype=np.float32)
+    backend.index([make_doc(1, vector=vector), make_doc(2)])
+    assert cluster.docs("test-solution")["1"]["embedding"] == [0.5, 0.5, 0.5, 0.5]
+    assert "embedding" not in cluster.docs("test-solution")["2"]
+    assert cluster.indices["test-solution-v1"].mappings["properties"]["embedding"]["dims"] == 4
+    search = request(q="注塑件视觉检测 黑点", mode="hybrid", vector=vector)
+    backend.search(search)
+    (statistics,) = cluster.requests_to("POST", "/test-solution/_termvectors")
+    assert statistics.body == queries.term_statistics_body(["注塑件视觉检测", "黑点"])
+    (sent,) = cluster.requests_to("POST", "/test-solution/_search")
+    assert "rrf" in sent.body["retriever"]
+    assert backend.stats().vectors == {"solution": 1, "case": 0}

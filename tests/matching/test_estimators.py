@@ -25,7 +25,7 @@ from sklearn.utils.estimator_checks import (
 from marketplace.config import default_config
 from matching.features import FEATURES
 from matching.matcher import Matcher
-from matching.ranker import PRIOR_WEIGHTS, LinearRanker
+from matching.ranker import PRIOR_WEIGHTS, LinearRanker, PriorRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
@@ -55,8 +55,16 @@ ESTIMATORS: dict[str, tuple[Callable[[], BaseEstimator], tuple]] = {
         lambda: LinearRanker(prior=dict(PRIOR_WEIGHTS), prior_strength=0.3, C=0.5, random_state=1),
         (ROWS, GRADES),
     ),
+    "PriorRanker": (lambda: PriorRanker(tiers=3, structure_weight=0.5), (ROWS, GRADES)),
     "Matcher": (
-        lambda: Matcher(SEED_DIR, ranker=LinearRanker(prior_strength=0.2), min_relevance=0.1, random_state=1),
+        lambda: Matcher(
+            SEED_DIR,
+            prior=PriorRanker(tiers=3),
+            learner=LinearRanker(prior_strength=0.2),
+            min_relevance=0.1,
+            min_dense=0.4,
+            random_state=1,
+        ),
         (TEXTS, LABELS),
     ),
 }
@@ -131,10 +139,12 @@ def test_a_clone_of_a_fitted_estimator_is_unfitted_with_the_same_parameters(name
 
 
 def test_matcher_fit_ranker_returns_self_and_leaves_the_ranker_parameter_unfitted():
-    """Rankers are refitted per kind and per fold from the parameter, which must stay the prior."""
+    """Rankers are fitted per kind and per fold from the learner parameter, which stays unfitted; the
+    other kind keeps the prior."""
     make, data = ESTIMATORS["Matcher"]
     matcher = make().fit(*data)
     assert matcher.fit_ranker("solution", ROWS, GRADES) is matcher
     assert hasattr(matcher.rankers_["solution"], "weights_")
-    assert not hasattr(matcher.ranker, "weights_")
-    assert not hasattr(matcher.rankers_["case"], "weights_")
+    assert not hasattr(matcher.learner, "weights_")
+    assert isinstance(matcher.rankers_["case"], PriorRanker)
+    assert not matcher.is_prior

@@ -8,12 +8,16 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 from marketplace.config import default_config
 from matching.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank, summarise
 from matching.features import (
     FEATURES,
+    NEED_FIT,
+    STRUCTURE,
     Candidate,
     Profile,
     budget_fit,
@@ -22,7 +26,7 @@ from matching.features import (
     uplift_fit,
 )
 from matching.matcher import Match, Matcher, consensus_scores, diversify, relative_scores
-from matching.ranker import PRIOR_WEIGHTS, LinearRanker
+from matching.ranker import PRIOR_WEIGHTS, LinearRanker, PriorRanker
 from matching.reasons import Names, explain
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
@@ -127,7 +131,7 @@ def test_a_prior_that_does_not_weigh_every_feature_is_refused(prior, named):
     with pytest.raises(ValueError, match=named):
         LinearRanker(prior=prior).decision_function(X)
     with pytest.raises(ValueError, match=named):
-        Matcher(SEED_DIR, ranker=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
+        Matcher(SEED_DIR, learner=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
 
 
 def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
@@ -211,7 +215,7 @@ def test_reasons_come_from_components():
     }
     reasons = explain(profile, candidate, components, names, {"外观缺陷"})
     assert "同属汽车零部件及配件制造（C3670）" in reasons
-    assert "匹配需求：外观缺陷检测（质量管理）" in reasons
+    assert reasons[0] == "匹配您的需求：外观缺陷检测（质量管理）"
     assert "预算内（报价 3–8 万元）" in reasons
     assert "助力达二级：质量管理（约束性场景）一级→二级" in reasons
     assert "本市样板案例 2 个使用该方案" in reasons
@@ -256,3 +260,69 @@ def test_consensus_is_the_cosine_to_the_centroid_of_the_surest_matches():
     scores = consensus_scores(vectors, vectors[[0]])
     assert scores == pytest.approx([1.0, 0.0, 0.6])
     assert consensus_scores(vectors, vectors[[]]).tolist() == [0.0, 0.0, 0.0]
+
+
+NEED_COLUMNS = [FEATURES.index(name) for name in NEED_FIT]
+STRUCTURE_COLUMNS = [FEATURES.index(name) for name in STRUCTURE]
+unit = st.floats(0.0, 1.0, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.lists(unit, min_size=len(FEATURES), max_size=len(FEATURES)), min_size=2, max_size=30),
+    tiers=st.integers(1, 8),
+    structure_weight=st.floats(0.0, 10.0),
+)
+def test_structured_fit_never_lifts_a_worse_need_fit_band_above_a_better_one(rows, tiers, structure_weight):
+    """Whatever the industry, budget, place or evidence say, an item of a higher band of need fit
+    ranks above every item of a lower band; and within a band, more need fit and equal structure
+    ranks higher."""
+    ranker = PriorRanker(tiers=tiers, structure_weight=structure_weight)
+    X = np.array(rows)
+    scores, bands = ranker.decision_function(X), ranker.tier(X)
+    for a in range(len(X)):
+        for b in range(len(X)):
+            if bands[a] > bands[b]:
+                assert scores[a] > scores[b]
+    best = np.argmax(ranker.need_fit(X))
+    lifted = X.copy()
+    lifted[:, STRUCTURE_COLUMNS] = 1.0
+    lifted[best, STRUCTURE_COLUMNS] = 0.0
+    scores = ranker.decision_function(lifted)
+    assert all(scores[best] > scores[i] for i in range(len(X)) if bands[i] < bands[best])
+
+
+def test_prior_ranks_the_item_that_fits_the_need_above_a_well_placed_one_that_does_not():
+    """The remote-O&M solution for "equipment at customers nationwide" outranks a same-industry,
+    in-budget, quick, local, promoted item that does not address the need."""
+    fits, placed = np.zeros(len(FEATURES)), np.ones(len(FEATURES))
+    fits[NEED_COLUMNS] = 0.8
+    placed[NEED_COLUMNS] = 0.1
+    scores = PriorRanker().decision_function(np.array([placed, fits]))
+    assert scores[1] > scores[0]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "said"),
+    [
+        (99_000, 180_000, "起价在预算内（报价 9.9–18 万元）"),
+        (30_000, 80_000, "预算内（报价 3–8 万元）"),
+        (125_000, 300_000, "超出预算（报价 12.5–30 万元）"),
+    ],
+)
+def test_the_budget_reason_is_true_and_reads_as_people_write_amounts(low, high, said):
+    """A 9.9–18 万 quote against a 10 万 budget only starts within it; amounts keep their decimals."""
+    names = Names(str, str, lambda code: False, str, 2)
+    profile = Profile(industry="C2929", needs="视觉检测", budget_max_cny=100_000)
+    candidate = Candidate(
+        kind="solution",
+        id=1,
+        title="视觉检测",
+        text="视觉检测",
+        industries=("C",),
+        scenarios=(),
+        price_min_cny=low,
+        price_max_cny=high,
+    )
+    components = {"industry": 0.0, "scenario": 0.0, "text": 0.0, "locality": 0.0, "promotion": 0.0}
+    assert said in explain(profile, candidate, components, names, {"视觉检测"})
