@@ -1,16 +1,21 @@
-"""Bulk enrolment in the city office's console: template, upload, preview of every row, import all or nothing."""
+"""Bulk enrolment in the city office's console: template, upload, every row's preview, all or nothing."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
+from pathlib import Path
 
 import openpyxl
 
+from marketplace.console.uploads import UPLOAD_FOLDER, UPLOAD_TTL_SECONDS
 from marketplace.extensions import db
 from marketplace.pilots.models import PilotEnrolment
 from tests.console_helpers import account, csrf_token, sign_in
 from tests.factories import create_sub_industry, credit_code
+from tests.test_console import assert_labelled
 
 PAGE = "/city/enrolment-sheet"
 HEADERS = ["统一社会信用代码", "企业名称", "细分行业"]
@@ -70,7 +75,7 @@ def test_the_office_previews_a_list_then_imports_it_and_the_dashboard_counts_it(
     client = console_office(world)
     page = client.get(PAGE)
     assert page.status_code == 200
-    assert '<label for="file">' in text_of(page)
+    assert assert_labelled(text_of(page)) == 1
     assert 'enctype="multipart/form-data"' in text_of(page)
     assert "已纳入 0 家" in text_of(client.get("/city"))
 
@@ -79,6 +84,7 @@ def test_the_office_previews_a_list_then_imports_it_and_the_dashboard_counts_it(
     body = text_of(previewed)
     assert "第 2 行" in body and "将纳入" in body and "注塑制品" in body
     assert enrolments(world.app) == 0, "a preview writes nothing"
+    assert assert_labelled(body) == 1
     token = IMPORT_TOKEN.search(body).group(1)
 
     imported = import_form(client, token)
@@ -176,3 +182,20 @@ def test_the_template_downloads_and_other_roles_are_refused(world):
     sign_in(provider, account(world.app, "provider", "seller@example.cn"))
     assert provider.get(PAGE).status_code == 403
     assert upload(provider, b"x", token=csrf_token(provider, "/provider")).status_code == 403
+
+
+def test_a_kept_upload_expires(world):
+    enterprise = moulder(world)
+    client = console_office(world)
+    body = text_of(upload(client, xlsx([[enterprise["credit_code"], enterprise["name"], ""]])))
+    token = IMPORT_TOKEN.search(body).group(1)
+    kept = Path(world.app.instance_path) / UPLOAD_FOLDER / f"{token}.upload"
+    assert kept.exists()
+    old = time.time() - UPLOAD_TTL_SECONDS - 60
+    os.utime(kept, (old, old))
+    expired = import_form(client, token)
+    assert expired.status_code == 422
+    assert "没有待导入的表格" in text_of(expired)
+    assert not kept.exists()
+    assert enrolments(world.app) == 0
+    assert import_form(client, "../../" + token[6:]).status_code == 422, "a made-up token reaches no file"
