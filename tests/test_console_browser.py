@@ -418,6 +418,20 @@ def test_the_industry_type_ahead_picks_an_entry_by_keyboard(session, live):
     right = session.execute_script("return arguments[0].getBoundingClientRect().right", listbox)
     assert right <= 390, f"the list reaches {right} px on a 390 px screen"
 
+    session.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    sign_in(session, live["url"], live["emails"]["provider"])
+    session.get(live["url"] + "/provider/solutions/new")
+    finder = session.find_element(By.ID, "industries-finder")
+    listbox = session.find_element(By.ID, "industries-finder-list")
+    for query, code in (("汽车零部件", "C3670"), ("注塑", "C2929")):
+        finder.send_keys(query)
+        WebDriverWait(session, 10).until(lambda d, code=code: listbox.is_displayed() and code in listbox.text)
+        finder.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+        assert finder.get_attribute("value") == "", "a multiple picker is ready for the next entry"
+    picked = Select(session.find_element(By.ID, "industries")).all_selected_options
+    assert sorted(option.get_attribute("value") for option in picked) == ["C2929", "C3670"]
+    sign_out(session)
+
 
 def test_the_city_office_bulk_enrols_from_an_xlsx_and_the_dashboard_changes(session, live):
     import openpyxl

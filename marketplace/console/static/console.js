@@ -107,8 +107,13 @@
         }
       });
       select.dispatchEvent(new Event("change", { bubbles: true }));
-      input.value = entry.code + " " + entry.name;
-      status.textContent = "已选择：" + entry.code + " " + entry.name;
+      if (select.multiple) {
+        input.value = "";
+        status.textContent = "已添加：" + entry.code + " " + entry.name + "（可继续查找添加）";
+      } else {
+        input.value = entry.code + " " + entry.name;
+        status.textContent = "已选择：" + entry.code + " " + entry.name;
+      }
       close();
     }
 
