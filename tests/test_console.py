@@ -49,6 +49,19 @@ def test_console_pages_have_their_own_csp_and_the_api_keeps_none(client):
     assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
+def test_the_industry_picker_names_the_finder_the_script_may_ask(client):
+    """The select says where its type-ahead asks, and the CSP lets the page's script ask only there."""
+    page = client.get("/")
+    picker = re.search(r'<select id="industry"[^>]*data-industry-picker="([^"]+)"', text_of(page))
+    assert picker, "the home page's industry select is not marked for the type-ahead"
+    assert "connect-src 'self'" in page.headers["Content-Security-Policy"]
+    found = client.get(picker.group(1), query_string={"q": "注塑", "level": "class", "per_page": 12})
+    assert found.status_code == 200
+    assert found.json["items"][0]["code"] == "C2929"
+    option = f'<option value="{found.json["items"][0]["code"]}"'
+    assert option in text_of(page), "the finder offers a code the select cannot take"
+
+
 CONTROL = re.compile(r"<(input|select|textarea)\b([^>]*)>")
 
 

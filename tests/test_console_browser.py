@@ -26,6 +26,7 @@ from tests.console_helpers import account
 from tests.factories import (
     PASSWORD,
     case_payload,
+    enterprise_account,
     enterprise_payload,
     login,
     provider_payload,
@@ -107,7 +108,7 @@ def live(sqlite_template, tmp_path_factory):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", **catalog}
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, "folder": folder, **catalog}
     server.shutdown()
     thread.join(5)
     with app.app_context():
@@ -369,3 +370,96 @@ def test_each_role_lands_on_its_own_page(session, live):
         "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert width <= viewport, f"/city is {width} px wide on a 390 px screen"
+
+
+def test_the_industry_type_ahead_picks_an_entry_by_keyboard(session, live):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    session.get(live["url"] + "/")
+    finder = session.find_element(By.ID, "industry-finder")
+    assert session.find_element(By.CSS_SELECTOR, "label[for=industry-finder]").text.startswith("按名称")
+    assert finder.get_attribute("role") == "combobox"
+    listbox = session.find_element(By.ID, finder.get_attribute("aria-controls"))
+    finder.send_keys("注塑")
+    WebDriverWait(session, 10).until(lambda d: listbox.is_displayed())
+    assert finder.get_attribute("aria-expanded") == "true"
+    options = listbox.find_elements(By.CSS_SELECTOR, "[role=option]")
+    assert options and options[0].find_element(By.CSS_SELECTOR, ".code").text.startswith("C29")
+    screenshot(session, "industry-finder")
+    finder.send_keys(Keys.ARROW_DOWN)
+    active = finder.get_attribute("aria-activedescendant")
+    assert active == options[0].get_attribute("id")
+    assert options[0].get_attribute("aria-selected") == "true"
+    code = options[0].find_element(By.CSS_SELECTOR, ".code").text
+    finder.send_keys(Keys.ENTER)
+    assert session.current_url.rstrip("/") == live["url"], "Enter in the list must not send the form"
+    assert (
+        Select(session.find_element(By.ID, "industry")).first_selected_option.get_attribute("value") == code
+    )
+    assert code.startswith("C29")
+    assert not listbox.is_displayed() and finder.get_attribute("aria-expanded") == "false"
+    assert "已选择" in session.find_element(By.ID, "industry-finder-status").text
+
+    finder.clear()
+    finder.send_keys("汽车零部件")
+    WebDriverWait(session, 10).until(lambda d: listbox.is_displayed() and "C3670" in listbox.text)
+    finder.send_keys(Keys.ESCAPE)
+    assert not listbox.is_displayed()
+
+    phone(session)
+    session.get(live["url"] + "/")
+    finder = session.find_element(By.ID, "industry-finder")
+    finder.send_keys("塑料")
+    listbox = session.find_element(By.ID, "industry-finder-list")
+    WebDriverWait(session, 10).until(lambda d: listbox.is_displayed())
+    assert all(o.text.startswith("C") for o in listbox.find_elements(By.CSS_SELECTOR, "[role=option]"))
+    right = session.execute_script("return arguments[0].getBoundingClientRect().right", listbox)
+    assert right <= 390, f"the list reaches {right} px on a 390 px screen"
+
+    session.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    sign_in(session, live["url"], live["emails"]["provider"])
+    session.get(live["url"] + "/provider/solutions/new")
+    finder = session.find_element(By.ID, "industries-finder")
+    listbox = session.find_element(By.ID, "industries-finder-list")
+    for query, code in (("汽车零部件", "C3670"), ("注塑", "C2929")):
+        finder.send_keys(query)
+        WebDriverWait(session, 10).until(lambda d, code=code: listbox.is_displayed() and code in listbox.text)
+        finder.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+        assert finder.get_attribute("value") == "", "a multiple picker is ready for the next entry"
+    picked = Select(session.find_element(By.ID, "industries")).all_selected_options
+    assert sorted(option.get_attribute("value") for option in picked) == ["C2929", "C3670"]
+    sign_out(session)
+
+
+def test_the_city_office_bulk_enrols_from_an_xlsx_and_the_dashboard_changes(session, live):
+    import openpyxl
+    from selenium.webdriver.common.by import By
+
+    client = live["app"].test_client()
+    newcomer_id, headers = enterprise_account(client, name="苏州新塑精密科技有限公司", industry="C2929")
+    newcomer = client.get(f"/api/v1/enterprises/{newcomer_id}", headers=headers).json
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["统一社会信用代码", "企业名称", "细分行业"])
+    workbook.active.append([newcomer["credit_code"], newcomer["name"], "注塑制品"])
+    sheet = live["folder"] / "苏州规上名录.xlsx"
+    workbook.save(sheet)
+
+    sign_in(session, live["url"], live["emails"]["office"])
+    assert "已纳入 1 家" in session.find_element(By.ID, "total-title").text
+    assert "还需 1 家" in session.find_element(By.TAG_NAME, "main").text
+    follow(session, session.find_element(By.LINK_TEXT, "从表格批量纳入企业"))
+    assert session.find_element(By.TAG_NAME, "h1").text == "从表格批量纳入企业"
+    session.find_element(By.ID, "file").send_keys(str(sheet))
+    follow(session, session.find_element(By.XPATH, "//button[text()='上传并预览']"))
+    row = session.find_element(By.ID, "row-2")
+    assert newcomer["name"] in row.text and "将纳入" in row.text
+    screenshot(session, "city-enrolment-preview")
+    follow(session, session.find_element(By.CSS_SELECTOR, "form.import-form button"))
+    assert session.current_url.endswith("/city")
+    assert "新纳入 1 家企业" in session.find_element(By.CSS_SELECTOR, ".notice").text
+    assert "已纳入 2 家" in session.find_element(By.ID, "total-title").text
+    assert "0/2 家达到二级及以上（0%），目标 90%，还需 2 家" in session.find_element(By.TAG_NAME, "main").text
+    screenshot(session, "city-after-bulk-enrolment")
+    sign_out(session)

@@ -9,7 +9,7 @@ from marketplace.console.session import load_session_user
 
 CONSOLE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 CONSOLE_REFERRER_POLICY = "same-origin"
 """A form post over HTTPS must name its page (Flask-WTF's strict referrer check); nothing leaves the site."""

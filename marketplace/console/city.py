@@ -14,20 +14,23 @@ from marketplace.cases.schemas import CaseQueryArgsSchema, CaseSchema, Promotion
 from marketplace.console.blueprint import bp
 from marketplace.console.charts import percent, rule_bar
 from marketplace.console.forms import field_errors, form_data
+from marketplace.console.uploads import discard_upload, keep_upload, kept_upload
 from marketplace.enterprises import service as enterprises
 from marketplace.enterprises.schemas import EnterpriseQueryArgsSchema, EnterpriseSchema
 from marketplace.errors import APIError
 from marketplace.models import Role
-from marketplace.pilots import dashboard, enrolment, export, projects, standings
+from marketplace.pilots import dashboard, enrolment, enrolment_sheet, export, projects, standings
 from marketplace.pilots.models import ProjectStatus
 from marketplace.pilots.schemas import (
     AdvanceSchema,
     BasisArgsSchema,
     DashboardSchema,
     EnrolmentSchema,
+    EnrolmentSheetUploadSchema,
     ExportArgsSchema,
     ProjectQueryArgsSchema,
     ProjectSchema,
+    SheetTemplateArgsSchema,
     SubIndustrySchema,
 )
 
@@ -73,8 +76,7 @@ def city_export():
 def sub_industry_page(sub_industry_id: int):
     """A 细分行业: its enrolled enterprises, and enrolment of the city's enterprises in its industries.
 
-    GAP(#15, bulk-enrolment branch): the spreadsheet upload (preview every row's problems, then
-    import all or nothing) is to call the pilots API's bulk-enrolment service functions here.
+    Enrolment from a spreadsheet is city-wide (a row names its 细分行业): :func:`enrolment_sheet_page`.
     """
     actor, city = office_city()
     message, errors = None, {}
@@ -104,6 +106,91 @@ def sub_industry_page(sub_industry_id: int):
         message=message,
         errors=errors,
     ), (200 if message is None else 422)
+
+
+SHEET_UPLOAD = "enrolment-sheet"
+"""The purpose under which a previewed list waits for its import (:mod:`marketplace.console.uploads`)."""
+
+
+def render_sheet(report=None, token=None, message=None, errors=None, status=200):
+    """The bulk enrolment page: template downloads, the upload form, and the preview of every row."""
+    return render_template(
+        "console/enrolment_sheet.html",
+        report=report,
+        token=token,
+        message=message,
+        errors=errors or {},
+        limits=enrolment_sheet.sheet_limits(),
+    ), status
+
+
+def previewed(actor, city: str, data: bytes) -> tuple[dict, str | None]:
+    """The preview of ``data``; kept for the import (with its token) only if every row can be imported."""
+    report = enrolment_sheet.preview_enrolment_sheet(actor, city, data)
+    if report["can_import"]:
+        return report, keep_upload(SHEET_UPLOAD, data)
+    discard_upload(SHEET_UPLOAD)
+    return report, None
+
+
+def rows_message(report: dict) -> str:
+    return f"表格中有 {report['invalid']} 行存在问题，未写入任何数据；请按提示修改后重新上传"
+
+
+@bp.route("/city/enrolment-sheet")
+def enrolment_sheet_page():
+    """Bulk enrolment from the office's list (规上名录, 专精特新名单): template, upload, preview, import."""
+    office_city()
+    return render_sheet()
+
+
+@bp.route("/city/enrolment-sheet/template")
+def enrolment_sheet_template():
+    """The blank list (XLSX with the city's 细分行业 to pick from, or CSV)."""
+    actor, city = office_city()
+    args = SheetTemplateArgsSchema().load(form_data(SheetTemplateArgsSchema(), request.args))
+    body = enrolment_sheet.enrolment_template(actor, city, args["format"])
+    return export.download_response(body, args["format"], "enrolment-template", f"{city}试点企业批量纳入模板")
+
+
+@bp.route("/city/enrolment-sheet/preview", methods=["POST"])
+def enrolment_sheet_preview():
+    """Read the uploaded list and show every row's enterprise, 细分行业 and problems; nothing is written."""
+    actor, city = office_city()
+    try:
+        data = EnrolmentSheetUploadSchema().load(request.files)["file"].read()
+        report, token = previewed(actor, city, data)
+    except (ValidationError, APIError) as error:
+        discard_upload(SHEET_UPLOAD)
+        message, errors = field_errors(error)
+        return render_sheet(message=message, errors=errors, status=422)
+    return render_sheet(report, token, None if report["can_import"] else rows_message(report))
+
+
+@bp.route("/city/enrolment-sheet/import", methods=["POST"])
+def enrolment_sheet_import():
+    """Import the previewed list, every row or none; the list is read again and checked again."""
+    actor, city = office_city()
+    data = kept_upload(SHEET_UPLOAD, request.form.get("token", ""))
+    if data is None:
+        message = "没有待导入的表格（已超过 30 分钟或已导入），请重新上传并预览"
+        return render_sheet(message=message, errors={"file": [message]}, status=422)
+    try:
+        report = enrolment_sheet.import_enrolment_sheet(actor, city, data)
+    except APIError as error:
+        message, _details = field_errors(error)
+        try:
+            report, token = previewed(actor, city, data)
+        except APIError as again:
+            message, errors = field_errors(again)
+            return render_sheet(message=message, errors=errors, status=error.status_code)
+        return render_sheet(report, token, message, status=error.status_code)
+    discard_upload(SHEET_UPLOAD)
+    flash(
+        f"批量纳入完成：新纳入 {report['to_enrol']} 家企业，{report['unchanged']} 家已在试点中未变动",
+        "success",
+    )
+    return redirect(url_for("console.city_home"))
 
 
 def assessment_form_data() -> dict:
