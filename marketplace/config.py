@@ -16,6 +16,9 @@ ENV_KEYS = (
     "ELASTICSEARCH_URL",
     "ELASTICSEARCH_INDEX_PREFIX",
     "INDEX_PROCESSES",
+    "INDEX_DRAIN_INTERVAL",
+    "INDEX_WRITE_WAIT",
+    "INDEX_LAG_BOUND_SECONDS",
     "RATELIMIT_STORAGE_URI",
     "RECOMMENDATION_RATE_LIMIT",
     "AUTH_RATE_LIMIT",
@@ -28,6 +31,7 @@ ENV_KEYS = (
     "HSTS_SECONDS",
 )
 INT_KEYS = {"INDEX_PROCESSES", "TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
+FLOAT_KEYS = {"INDEX_DRAIN_INTERVAL", "INDEX_WRITE_WAIT", "INDEX_LAG_BOUND_SECONDS"}
 
 
 def default_config(instance_path: str) -> dict:
@@ -41,7 +45,9 @@ def default_config(instance_path: str) -> dict:
         "SEARCH_BACKEND": "embedded",
         "ELASTICSEARCH_URL": None,
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
-        "INDEX_DRAIN_TIMEOUT": 5.0,
+        "INDEX_DRAIN_INTERVAL": 2.0,
+        "INDEX_WRITE_WAIT": 0.5,
+        "INDEX_LAG_BOUND_SECONDS": 30.0,
         "INDEX_PROCESSES": os.cpu_count() or 1,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -68,7 +74,7 @@ def environment_config(environ: os._Environ | dict) -> dict:
     for key in ENV_KEYS:
         if environ.get(key):
             value = environ[key]
-            found[key] = int(value) if key in INT_KEYS else value
+            found[key] = int(value) if key in INT_KEYS else float(value) if key in FLOAT_KEYS else value
     return found
 
 
