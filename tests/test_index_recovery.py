@@ -73,6 +73,8 @@ def test_a_fresh_process_answers_503_and_never_creates_an_index_in_place_of_a_mi
     ready = fresh_world.client.get("/readyz")
     assert ready.status_code == 200, ready.json
     assert ready.json["index_lag"] == 0
+    with fresh.app_context():
+        db.engine.dispose()
 
 
 def test_readiness_fails_when_the_index_lost_items_the_outbox_no_longer_names(app, client, world):
@@ -180,14 +182,17 @@ def test_waiting_rows_are_drained_on_a_timer_without_another_write(app, client, 
     app.config["INDEX_DRAIN_INTERVAL"] = 0.2
     live = Path(app.config["INDEX_DIR"]) / (Path(app.config["INDEX_DIR"]) / "CURRENT").read_text()
     holder = tantivy.Index.open(str(live)).writer()
-    solution = world.solution(title="定时补写的方案")
-    with app.app_context():
-        assert outbox.lag() > 0
-    del holder
-    deadline = time.monotonic() + 10
-    while solution["id"] not in _found(client, "定时补写"):
-        assert time.monotonic() < deadline, "the outbox was not drained without another write"
-        time.sleep(0.1)
+    try:
+        solution = world.solution(title="定时补写的方案")
+        with app.app_context():
+            assert outbox.lag() > 0
+        del holder
+        deadline = time.monotonic() + 10
+        while solution["id"] not in _found(client, "定时补写"):
+            assert time.monotonic() < deadline, "the outbox was not drained without another write"
+            time.sleep(0.1)
+    finally:
+        app.extensions["index_drain"].stop()
     with app.app_context():
         assert outbox.lag() == 0
 

@@ -35,26 +35,34 @@ class BackgroundDrain:
     """One daemon thread per process that drains the outbox every ``INDEX_DRAIN_INTERVAL`` seconds.
 
     It starts with the first request a process serves (so after gunicorn forks, never in the
-    master) and stops when the interval is set to 0.
+    master) and stops when the interval is set to 0 or :meth:`stop` is called.
     """
 
     def __init__(self) -> None:
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def ensure_running(self, app: Flask) -> None:
-        """Start this process's thread unless it runs or the interval is 0."""
-        if not app.config["INDEX_DRAIN_INTERVAL"] or self._pid == os.getpid():
+        """Start this process's thread unless it runs, was stopped, or the interval is 0."""
+        if not app.config["INDEX_DRAIN_INTERVAL"] or self._pid == os.getpid() or self._stopping.is_set():
             return
         with self._lock:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-            threading.Thread(target=self._run, args=(app,), name="index-drain", daemon=True).start()
+            self._thread = threading.Thread(target=self._run, args=(app,), name="index-drain", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop this process's thread and wait for it to finish its drain."""
+        self._stopping.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
 
     def _run(self, app: Flask) -> None:
-        while interval := app.config["INDEX_DRAIN_INTERVAL"]:
-            time.sleep(interval)
+        while (interval := app.config["INDEX_DRAIN_INTERVAL"]) and not self._stopping.wait(interval):
             with app.app_context():
                 try:
                     if outbox.lag():
