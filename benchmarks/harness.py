@@ -224,10 +224,17 @@ def server_env(directory: Path, workers: int, **extra: str) -> dict:
 
 
 class GunicornServer:
-    """``gunicorn -c gunicorn.conf.py APP`` in a subprocess on a free port, stopped on exit."""
+    """``gunicorn -c gunicorn.conf.py APP`` in a subprocess on a free port, stopped on exit.
 
-    def __init__(self, app_spec: str, env: dict, log_path: Path, ready_path: str) -> None:
+    ``args`` are further gunicorn options, e.g. ``("--control-socket", path)`` to keep the control
+    socket out of the per-user default that every server on the machine would share.
+    """
+
+    def __init__(
+        self, app_spec: str, env: dict, log_path: Path, ready_path: str, args: Sequence[str] = ()
+    ) -> None:
         self.app_spec = app_spec
+        self.args = tuple(args)
         self.env = env
         self.log_path = log_path
         self.ready_path = ready_path
@@ -238,7 +245,7 @@ class GunicornServer:
         env = dict(self.env, BIND=f"127.0.0.1:{self.port}")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", self.app_spec],
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *self.args, self.app_spec],
                 cwd=REPO,
                 env=env,
                 stdout=log,

@@ -24,6 +24,15 @@ class SearchUnavailable(Exception):
     """The engine cannot be reached or refused the request; the API answers 503."""
 
 
+class IndexMissing(SearchUnavailable):
+    """No index exists where the backend looks: it was never built, or it was moved or deleted.
+
+    Backends never create an index as a side effect of a read or a write, so that an empty index
+    cannot silently take the place of a real one that is away; :meth:`SearchBackend.create` and
+    :meth:`SearchBackend.rebuild` (the maintenance commands) are the only ways to make one.
+    """
+
+
 @dataclass(frozen=True)
 class IndexDocument:
     """One searchable solution or case, flattened from the store.
@@ -160,19 +169,33 @@ class SearchBackend(ABC):
     vectors: VectorSpec | None = None
 
     @abstractmethod
-    def index(self, documents: Sequence[IndexDocument]) -> None:
-        """Add or replace documents, durably, visible to searches when this returns.
+    def create(self) -> None:
+        """Create an empty index if none exists; an existing one is left as it is.
 
-        :param documents: documents of any kinds; a document replaces the one with its kind and id.
-        :raises SearchUnavailable: if the engine is down; nothing is then guaranteed written.
+        Only the maintenance commands (and tests) call this: reads and writes never create one.
+
+        :raises SearchUnavailable: if the engine is down.
         """
 
     @abstractmethod
-    def delete(self, kind: str, ids: Sequence[int]) -> None:
-        """Remove documents; unknown ids are ignored.
+    def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:
+        """Add or replace documents, durably, in the live index, visible to searches when this returns.
+
+        :param documents: documents of any kinds; a document replaces the one with its kind and id.
+        :param wait: seconds to wait for a write lock held elsewhere; ``None``: the backend's default.
+        :raises IndexMissing: if there is no index.
+        :raises SearchUnavailable: if the engine is down or the live index changed during the write;
+            nothing is then guaranteed written.
+        """
+
+    @abstractmethod
+    def delete(self, kind: str, ids: Sequence[int], wait: float | None = None) -> None:
+        """Remove documents from the live index; unknown ids are ignored.
 
         :param kind: ``solution`` or ``case``.
         :param ids: the ids to remove.
+        :param wait: as for :meth:`index`.
+        :raises IndexMissing: if there is no index.
         :raises SearchUnavailable: if the engine is down.
         """
 
@@ -228,6 +251,22 @@ class SearchBackend(ABC):
         :raises SearchUnavailable: if the engine is down.
         """
         return None
+
+    def leftovers(self) -> list[str]:
+        """Names of what interrupted rebuilds left behind (partial versions); the default knows none.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+        return []
+
+    def remove_leftovers(self) -> list[str]:
+        """Remove what :meth:`leftovers` lists; returns the names removed. Never touches the live index.
+
+        Call it only while no rebuild runs: a running rebuild's version looks the same.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+        return []
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release files, locks or connections; the default holds none."""

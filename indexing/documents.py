@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import itertools
 import math
 import multiprocessing
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -138,7 +143,9 @@ def analysed_documents(
     process are analysed in this process, since starting workers costs more than it saves. The
     analyser must pickle (:class:`indexing.analysis.Analyzer` pickles as its data); workers are
     spawned, not forked, since the caller may hold threads (an index writer's) and connections.
-    A worker that dies fails the iteration (``BrokenProcessPool``) instead of hanging it.
+    A worker that dies fails the iteration (``BrokenProcessPool``) instead of hanging it, and the
+    workers die with the calling process, even when it is killed with SIGKILL
+    (:func:`die_with_parent`).
     """
     documents = iter(documents)
     head = list(itertools.islice(documents, processes * ANALYSIS_CHUNK))
@@ -151,7 +158,7 @@ def analysed_documents(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_set_worker_analyzer,
-        initargs=(analyzer,),
+        initargs=(analyzer, os.getpid()),
     )
     try:
         pending: deque = deque()
@@ -175,8 +182,26 @@ def _chunks(documents: Iterator[IndexDocument]) -> Iterator[list[IndexDocument]]
 _worker_analyzer: AnalyzerLike | None = None
 
 
-def _set_worker_analyzer(analyzer: AnalyzerLike) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux); exit now if it already has.
+
+    The parent's death signal is the only notice that survives the parent's SIGKILL. Elsewhere
+    than on Linux this only checks that the parent still lives.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
+def _set_worker_analyzer(analyzer: AnalyzerLike, parent: int) -> None:
     global _worker_analyzer
+    die_with_parent(parent)
     _worker_analyzer = analyzer
 
 

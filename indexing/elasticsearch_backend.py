@@ -269,8 +269,16 @@ class ElasticsearchBackend(SearchBackend):
 
     # -- the interface --------------------------------------------------------------------
 
-    def index(self, documents: Sequence[IndexDocument]) -> None:
+    def create(self) -> None:
+        """Create ``v1`` behind each kind's alias unless the alias exists."""
+        with self._engine("create indexes"):
+            for kind in KINDS:
+                self._ensure_alias(self.alias(kind))
+
+    def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:
         """Add or replace documents through the aliases, creating ``v1`` at the first write.
+
+        ``wait`` is ignored: Elasticsearch has no write lock to wait for.
 
         Writes require the target to be an alias (``require_alias``), so a vanished alias fails
         loudly instead of Elasticsearch auto-creating a concrete index under its name. Returns once
@@ -292,8 +300,8 @@ class ElasticsearchBackend(SearchBackend):
             )
             self._bulk(actions, refresh="wait_for", require_alias=True)
 
-    def delete(self, kind: str, ids: Sequence[int]) -> None:
-        """Remove documents; unknown ids, and a kind never written, are ignored.
+    def delete(self, kind: str, ids: Sequence[int], wait: float | None = None) -> None:
+        """Remove documents; unknown ids, and a kind never written, are ignored (``wait`` too).
 
         :raises SearchUnavailable: if the engine is down or refused a deletion.
         """

@@ -8,9 +8,16 @@ Layout of ``index_dir``::
       LAYOUT       the digest of the schema (and the vectors' model) it was built with (tantivy ignores it)
       vectors/     the documents' vectors, when the backend stores them (:mod:`indexing.vectors`)
 
+Only :meth:`EmbeddedBackend.create` and :meth:`EmbeddedBackend.rebuild` make ``index_dir`` or a
+version: without ``CURRENT`` every read and write raises :class:`~indexing.base.IndexMissing`, so
+an empty index never takes the place of one that was moved away. A version directory without
+``ANALYSIS`` and ``LAYOUT`` that is not live was left by an interrupted rebuild
+(:meth:`EmbeddedBackend.leftovers`).
+
 tantivy admits one writer at a time across processes. Writers here hold it only for one batch
 and wait for it with a timeout; readers reload before each search, so a commit made by any
-process is visible to every process at its next search.
+process is visible to every process at its next search. A write is acknowledged only if the
+version it committed to is still the live one afterwards.
 
 Dense retrieval (``hybrid`` and ``semantic`` modes) takes the query vector's nearest neighbours
 from ``vectors/`` and hands them to tantivy as a set of ids: a search then matches
@@ -34,12 +41,13 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import tantivy
 
 from indexing.base import (
+    KINDS,
     FacetCount,
     IndexDocument,
+    IndexMissing,
     IndexStats,
     SearchBackend,
     SearchHit,
@@ -212,28 +220,26 @@ class EmbeddedBackend(SearchBackend):
     # -- versions -------------------------------------------------------------------------
 
     def _current_name(self) -> str:
-        """The name of the live version; on a first start, an empty first version is created.
+        """The name of the live version.
 
-        :raises FileNotFoundError: if the pointer vanished after this process had opened a version
-            (the index directory was moved or unmounted), so that an empty index never silently
-            replaces the real one while it is away.
+        :raises IndexMissing: if there is none (never built, or the directory was moved away).
         """
         pointer = self.index_dir / "CURRENT"
         try:
             return pointer.read_text().strip()
-        except FileNotFoundError:
-            if self._version is not None:
-                raise
-            return self._create_first_version()
+        except FileNotFoundError as error:
+            raise IndexMissing(f"embedded index missing: no {pointer}; run flask index ensure") from error
 
-    def _create_first_version(self) -> str:
+    def create(self) -> None:
+        """Create an empty first version unless ``CURRENT`` names one."""
+        if (self.index_dir / "CURRENT").exists():
+            return
         self.index_dir.mkdir(parents=True, exist_ok=True)
         name = "v1"
         (self.index_dir / name).mkdir(exist_ok=True)
         tantivy.Index(self.schema, path=str(self.index_dir / name))
         self._record_build(self.index_dir / name)
         self._point_to(name, only_if_missing=True)
-        return (self.index_dir / "CURRENT").read_text().strip()
 
     def _record_build(self, path: Path) -> None:
         """Write the analyser's version and the layout into the version directory ``path``."""
@@ -272,10 +278,16 @@ class EmbeddedBackend(SearchBackend):
             raise SearchUnavailable(f"embedded index unavailable: {error}") from error
 
     @contextmanager
-    def _writer(self, index: tantivy.Index | None = None) -> Iterator[tantivy.IndexWriter]:
-        """Hold tantivy's single writer for one batch, waiting for another process to finish."""
-        index = index or self._live()
-        deadline = time.monotonic() + self.lock_timeout
+    def _writer(
+        self, index: tantivy.Index, live: str | None = None, wait: float | None = None
+    ) -> Iterator[tantivy.IndexWriter]:
+        """Hold tantivy's single writer of ``index`` for one batch, waiting for another process to finish.
+
+        :param live: the version ``index`` is; if given, the commit is acknowledged only if that
+            version is still the live one after it (else a rebuild switched versions meanwhile).
+        :param wait: seconds to wait for the writer; ``None``: :attr:`lock_timeout`.
+        """
+        deadline = time.monotonic() + (self.lock_timeout if wait is None else wait)
         while True:
             try:
                 writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
@@ -287,11 +299,15 @@ class EmbeddedBackend(SearchBackend):
         try:
             yield writer
             writer.commit()
-        except BaseException:
+        except BaseException as error:
             writer.rollback()
+            if isinstance(error, ValueError | OSError):
+                raise SearchUnavailable(f"embedded index write failed: {error}") from error
             raise
         finally:
             writer.wait_merging_threads()
+        if live is not None and self._current_name() != live:
+            raise SearchUnavailable(f"embedded index version {live} stopped being live during the write")
         index.reload()
 
     # -- writes ---------------------------------------------------------------------------
@@ -309,43 +325,30 @@ class EmbeddedBackend(SearchBackend):
                 fields[engine_name(spec.name)] = value
         return tantivy.Document(**fields)
 
-    def _vector_log(self, version: str) -> VectorLog | None:
-        """The vectors of version directory ``version``, if this backend keeps vectors."""
-        if self.vectors is None:
-            return None
-        log = self._vector_logs.get(version)
-        if log is None:
-            log = self._vector_logs.setdefault(version, VectorLog(self.index_dir / version, self.vectors))
-        return log
+    @contextmanager
+    def _live_writer(
+        self, wait: float | None = None
+    ) -> Iterator[tuple[tantivy.IndexWriter, VectorLog | None]]:
+        """The live version's writer and vectors; the commit counts only if that version is still live."""
+        index, (version, _) = self._live_generation()
+        with self._writer(index, live=version, wait=wait) as writer:
+            yield writer, self._vector_log(version)
 
-    def _append_vectors(self, log: VectorLog | None, documents: Sequence[IndexDocument]) -> None:
-        """Record the documents' vectors; a document without one loses any it had (its text changed)."""
-        if log is None:
-            return
-        for kind in {document.kind for document in documents}:
-            with_vector = [d for d in documents if d.kind == kind and d.vector is not None]
-            rows = np.stack([d.vector for d in with_vector]) if with_vector else None
-            without = [d.id for d in documents if d.kind == kind and d.vector is None]
-            log.append(kind, [d.id for d in with_vector], rows, deleted=without)
-
-    def index(self, documents: Sequence[IndexDocument]) -> None:
+    def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:
         """Replace each document (and its vector) by kind and id; visible to every process on return."""
         prepared = [
             (f"{d.kind}:{d.id}", self._tantivy_document(d, analysed))
             for d, analysed in analysed_documents(documents, self.analyzer)
         ]
-        index, (version, _) = self._live_generation()
-        with self._writer(index) as writer:
-            self._append_vectors(self._vector_log(version), documents)
+        with self._live_writer(wait) as (writer, log):
+            self._append_vectors(log, documents)
             for key, document in prepared:
                 writer.delete_documents_by_term("key", key)
                 writer.add_document(document)
 
-    def delete(self, kind: str, ids: Sequence[int]) -> None:
+    def delete(self, kind: str, ids: Sequence[int], wait: float | None = None) -> None:
         """Remove documents (and their vectors) by kind and id."""
-        index, (version, _) = self._live_generation()
-        with self._writer(index) as writer:
-            log = self._vector_log(version)
+        with self._live_writer(wait) as (writer, log):
             if log is not None:
                 log.append(kind, [], None, deleted=ids)
             for ident in ids:
@@ -353,18 +356,16 @@ class EmbeddedBackend(SearchBackend):
 
     def clear(self) -> None:
         """Remove every document and vector."""
-        index, (version, _) = self._live_generation()
-        with self._writer(index) as writer:
-            log = self._vector_log(version)
+        with self._live_writer() as (writer, log):
             if log is not None:
-                for kind in ("solution", "case"):
+                for kind in KINDS:
                     log.delete_all(kind)
             writer.delete_all_documents()
 
     def rebuild(self, documents: Iterable[IndexDocument]) -> int:
-        """Build a new version directory, then switch ``CURRENT`` to it atomically."""
+        """Build a new version directory, then switch ``CURRENT`` to it atomically; creates ``index_dir``."""
         try:
-            self._current_name()
+            self.index_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SearchUnavailable(f"embedded index unavailable: {error}") from error
         name = f"v{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000}"
@@ -393,7 +394,10 @@ class EmbeddedBackend(SearchBackend):
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
-        previous = self._current_name()
+        try:
+            previous = self._current_name()
+        except IndexMissing:
+            previous = name
         self._point_to(name)
         self._remove_old_versions(keep={name, previous})
         return count
@@ -402,6 +406,25 @@ class EmbeddedBackend(SearchBackend):
         for entry in self.index_dir.iterdir():
             if entry.is_dir() and entry.name.startswith("v") and entry.name not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
+
+    def leftovers(self) -> list[str]:
+        """Version directories that are not live and were never completed (no ``ANALYSIS`` or ``LAYOUT``)."""
+        live = self._current_name()
+        return sorted(
+            entry.name
+            for entry in self.index_dir.iterdir()
+            if entry.is_dir()
+            and entry.name.startswith("v")
+            and entry.name != live
+            and not ((entry / ANALYSIS_FILE).exists() and (entry / LAYOUT_FILE).exists())
+        )
+
+    def remove_leftovers(self) -> list[str]:
+        """Remove the partial versions :meth:`leftovers` lists."""
+        removed = self.leftovers()
+        for name in removed:
+            shutil.rmtree(self.index_dir / name, ignore_errors=True)
+        return removed
 
     # -- reads ----------------------------------------------------------------------------
 

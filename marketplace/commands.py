@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from filelock import Timeout
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from marshmallow import ValidationError
@@ -56,7 +57,7 @@ def seed_demo_command():
     """Load the demo catalog from seed_data/demo; safe to run again."""
     counts = seeding.load_demo(current_app.config["SEED_DATA_DIR"], progress=True)
     click.echo("demo catalog: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
-    _sync_index()
+    _index_catalog()
 
 
 @seed_cli.command("synthetic")
@@ -71,7 +72,7 @@ def seed_synthetic_command(count, seed, index):
         raise click.ClickException(error.message) from error
     click.echo(f"synthetic solutions added: {added}")
     if index:
-        _sync_index()
+        _index_catalog()
 
 
 @seed_cli.command("if-empty")
@@ -124,8 +125,18 @@ def _sync_index() -> None:
     with tqdm(total=outbox.lag(), desc="indexing", unit="条") as bar:
         applied = maintenance.drain_outbox(timeout=600, progress=bar)
     if applied is None:
-        raise click.ClickException("index unavailable; the outbox is kept and will be applied later")
+        missing = maintenance.index_missing()
+        hint = "no index exists: run flask index ensure" if missing else "index unavailable"
+        raise click.ClickException(f"{hint}; the outbox is kept and will be applied later")
     click.echo(f"index: applied {applied} outbox rows")
+
+
+def _index_catalog() -> None:
+    """After seeding: build the index if there is none yet (only commands create one), else sync it."""
+    if maintenance.index_missing():
+        click.get_current_context().invoke(index_rebuild_command)
+    else:
+        _sync_index()
 
 
 @index_cli.command("sync")
@@ -136,8 +147,20 @@ def index_sync_command():
 
 @index_cli.command("status")
 def index_status_command():
-    """Show documents in the store and in the index, the outbox lag, and the analysis and layout."""
+    """Show documents in store and index, the outbox lag, the analysis and layout, and leftover versions."""
     click.echo(json.dumps(maintenance.index_status(), ensure_ascii=False, indent=1))
+
+
+@index_cli.command("clean")
+def index_clean_command():
+    """Remove partial versions left by interrupted rebuilds (listed by status as leftovers)."""
+    try:
+        removed = maintenance.clean_index()
+    except Timeout as error:
+        raise click.ClickException("a rebuild or a drain holds the index lock; try again later") from error
+    except SearchUnavailable as error:
+        raise click.ClickException(f"index unavailable: {error}") from error
+    click.echo(f"removed {len(removed)} leftover versions" + (f": {', '.join(removed)}" if removed else ""))
 
 
 @index_cli.command("ensure")

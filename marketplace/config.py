@@ -23,6 +23,9 @@ ENV_KEYS = (
     "EMBEDDINGS_DIMENSIONS",
     "EMBEDDINGS_TIMEOUT",
     "EMBEDDINGS_MIN_SIMILARITY",
+    "INDEX_DRAIN_INTERVAL",
+    "INDEX_WRITE_WAIT",
+    "INDEX_LAG_BOUND_SECONDS",
     "RATELIMIT_STORAGE_URI",
     "RECOMMENDATION_RATE_LIMIT",
     "AUTH_RATE_LIMIT",
@@ -41,7 +44,13 @@ INT_KEYS = {
     "HSTS_SECONDS",
     "EMBEDDINGS_DIMENSIONS",
 }
-FLOAT_KEYS = {"EMBEDDINGS_TIMEOUT", "EMBEDDINGS_MIN_SIMILARITY"}
+FLOAT_KEYS = {
+    "EMBEDDINGS_TIMEOUT",
+    "EMBEDDINGS_MIN_SIMILARITY",
+    "INDEX_DRAIN_INTERVAL",
+    "INDEX_WRITE_WAIT",
+    "INDEX_LAG_BOUND_SECONDS",
+}
 
 
 def default_config(instance_path: str) -> dict:
@@ -55,7 +64,9 @@ def default_config(instance_path: str) -> dict:
         "SEARCH_BACKEND": "embedded",
         "ELASTICSEARCH_URL": None,
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
-        "INDEX_DRAIN_TIMEOUT": 5.0,
+        "INDEX_DRAIN_INTERVAL": 2.0,
+        "INDEX_WRITE_WAIT": 0.5,
+        "INDEX_LAG_BOUND_SECONDS": 30.0,
         "INDEX_PROCESSES": os.cpu_count() or 1,
         "EMBEDDINGS_BACKEND": "bundled",
         "EMBEDDINGS_URL": None,

@@ -20,6 +20,7 @@ BASE_CONFIG = {
     "FAST_PASSWORD_HASHING": True,
     "RATELIMIT_ENABLED": False,
     "EMBEDDINGS_BACKEND": "none",
+    "INDEX_DRAIN_INTERVAL": 0,
 }
 """Most tests search by keywords and never pay for a model; tests of dense retrieval ask for an embedder."""
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
@@ -99,10 +100,19 @@ def database_url(request, tmp_path):
     return request.getfixturevalue("postgres_schema")
 
 
+def create_index(app) -> None:
+    """Create the app's empty index, as ``flask index ensure`` does for an empty store."""
+    from marketplace.search.engine import search_state
+
+    with app.app_context():
+        search_state().backend.create()
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
-    """The app on a fresh store."""
+    """The app on a fresh store, with an empty index."""
     app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    create_index(app)
     yield app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":

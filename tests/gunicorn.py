@@ -22,7 +22,7 @@ from flask_migrate import upgrade
 from marketplace import create_app
 from marketplace.auth.service import create_account
 from marketplace.extensions import db
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, create_index
 from tests.factories import PASSWORD, provider_payload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,12 +157,13 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
 
 @contextmanager
 def serve(tmp_path: Path, workers: int = 4, embeddings: str = "none") -> Iterator[Served]:
-    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account.
+    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account, and an index.
 
     ``embeddings`` is ``EMBEDDINGS_BACKEND``: by default none, so workers never load a model.
     """
     config = server_config(tmp_path, EMBEDDINGS_BACKEND=embeddings)
     app = create_app(config)
+    create_index(app)
     with app.app_context():
         upgrade()
         create_account(ADMIN_EMAIL, PASSWORD, "admin", "管理员")

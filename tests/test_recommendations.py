@@ -285,25 +285,36 @@ def test_cached_candidates_follow_every_change_of_the_catalog(world, catalog):
 
 def test_the_generation_cache_is_bounded_and_keyed():
     loads = []
+    stamps = {1: 1, 3: 1}  # even ids are not published
 
     def load(ids):
         loads.append(list(ids))
-        return {i: f"item {i}" for i in ids if i % 2}  # even ids are not published
+        return {i: f"item {i} v{stamps[i]}" for i in ids if i in stamps}
+
+    def current(ids):
+        return {i: stamps[i] for i in ids if i in stamps}
 
     cache = GenerationCache(size=3)
-    assert cache.get("g1", "solution", [1, 2, 3], load) == {1: "item 1", 3: "item 3"}
-    assert cache.get("g1", "solution", [3, 2, 1], load) == {3: "item 3", 1: "item 1"}
-    assert loads == [[1, 2, 3]], "hits, absent ones included, are not loaded again"
-    cache.get("g1", "case", [1], load)
-    assert cache.get("g1", "solution", [2, 1], load) == {1: "item 1"}
-    assert len(loads) == 2, "solutions 1 and 2 were used more recently than solution 3"
-    assert cache.get("g1", "solution", [3], load) == {3: "item 3"}
-    assert loads[2:] == [[3]], "the least recently used entry made room for the case"
-    cache.get("g2", "solution", [3], load)
-    assert loads[3:] == [[3]], "a new generation starts empty"
-    cache.get(None, "solution", [3], load)
-    cache.get(None, "solution", [3], load)
-    assert loads[4:] == [[3], [3]], "no key, no caching"
+    assert cache.get("g1", "solution", [1, 2, 3], load, current) == {1: "item 1 v1", 3: "item 3 v1"}
+    assert cache.get("g1", "solution", [3, 2, 1], load, current) == {3: "item 3 v1", 1: "item 1 v1"}
+    assert loads == [[1, 3]], "hits are not loaded again, unpublished ids never"
+    cache.get("g1", "case", [1], load, current)
+    cache.get("g1", "case", [3], load, current)
+    assert cache.get("g1", "solution", [1], load, current) == {1: "item 1 v1"}
+    assert len(loads) == 3, "solution 1 was used more recently than solution 3"
+    assert cache.get("g1", "solution", [3], load, current) == {3: "item 3 v1"}
+    assert loads[3:] == [[3]], "the least recently used entry made room for the cases"
+    cache.get("g2", "solution", [3], load, current)
+    assert loads[4:] == [[3]], "a new generation starts empty"
+    cache.get(None, "solution", [3], load, current)
+    cache.get(None, "solution", [3], load, current)
+    assert loads[5:] == [[3], [3]], "no key, no caching"
+
+    stamps[3] = 2
+    assert cache.get("g2", "solution", [3], load, current) == {3: "item 3 v2"}, "an edit is read again"
+    del stamps[3]
+    assert cache.get("g2", "solution", [3], load, current) == {}, "an unpublished item is never served"
+    assert loads[7:] == [[3]]
 
 
 def test_malformed_stored_evidence_is_skipped_and_logged(world, runner, caplog):

@@ -253,9 +253,9 @@ def test_rebuild_discards_outbox_rows_it_covers(app, world, monkeypatch):
     indexed: list[int] = []
     real_index, real_rebuild = backend.index, backend.rebuild
 
-    def spy_index(documents):
+    def spy_index(documents, wait=None):
         indexed.extend(document.id for document in documents)
-        return real_index(documents)
+        return real_index(documents, wait=wait)
 
     def rebuild_meanwhile(documents):
         count = real_rebuild(documents)

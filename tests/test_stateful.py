@@ -34,7 +34,7 @@ from marketplace.assessments.models import Assessment, AssessmentKind
 from marketplace.extensions import db
 from marketplace.models import Enterprise
 from marketplace.pilots.models import PilotEnrolment, PilotSubIndustry
-from tests.conftest import BASE_CONFIG, _migrate
+from tests.conftest import BASE_CONFIG, _migrate, create_index
 from tests.factories import World, case_payload, level_payload, solution_payload
 
 EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "8"))
@@ -87,6 +87,7 @@ def template(tmp_path_factory) -> tuple[Path, World, list[dict]]:
     folder.mkdir()
     _migrate(f"sqlite:///{folder}/store.sqlite3", str(folder))
     app = _app(str(folder))
+    create_index(app)
     world = World.build(app, app.test_client())
     headers = {"p1": world.provider, "p2": world.other_provider}
     seeded = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from datetime import date
+from functools import partial
 from types import SimpleNamespace
 
 from sqlalchemy import and_, func, select
@@ -26,7 +27,7 @@ from marketplace.models import (
     case_solutions,
 )
 from marketplace.search.cache import store_cache
-from marketplace.search.documents import load_solutions
+from marketplace.search.documents import load_solutions, published_stamps
 from matching.features import Candidate, Metric
 
 CASE_COLUMNS = (
@@ -107,7 +108,11 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
 
 def solution_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
     """The published solutions among ``ids``, in id order, with their evidence."""
-    return list(store_cache().get(key, "solution candidate", sorted(ids), _load_solutions).values())
+    return list(
+        store_cache()
+        .get(key, "solution candidate", sorted(ids), _load_solutions, partial(published_stamps, "solution"))
+        .values()
+    )
 
 
 def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
@@ -149,7 +154,11 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
 
 def case_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
     """The published cases among ``ids``, in id order."""
-    return list(store_cache().get(key, "case candidate", sorted(ids), _load_cases).values())
+    return list(
+        store_cache()
+        .get(key, "case candidate", sorted(ids), _load_cases, partial(published_stamps, "case"))
+        .values()
+    )
 
 
 def _load_cases(ids: list[int]) -> dict[int, Candidate]:

@@ -5,6 +5,10 @@ through the outbox after its store commit, so the index's generation moving on i
 reads stale. Search pages and recommendations read the same few hundred popular items again and
 again; this cache spares them the store until the next commit to the index. Promotions depend on
 the day too, so the day is part of the key.
+
+The generation does not move while the index cannot be written, so each read also asks the store
+which of the items are published now, and at which row versions: an item unpublished or edited
+since it was cached is dropped or read again, whatever the index says.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ class GenerationCache:
     """Values per namespace and id, all dropped when the key (generation, day) changes; bounded LRU.
 
     Read the key before reading the store: values read afterwards are never older than the
-    generation they are filed under. Ids that ``load`` did not return (no longer published) are
-    remembered as absent.
+    generation they are filed under. Each value is filed with the stamp ``current`` gave its id
+    when it was read, and served only while ``current`` still gives that stamp.
     """
 
     def __init__(self, size: int = STORE_CACHE_SIZE):
@@ -40,29 +44,40 @@ class GenerationCache:
         namespace: str,
         ids: list[int],
         load: Callable[[list[int]], dict[int, Any]],
+        current: Callable[[list[int]], dict[int, Hashable]],
     ) -> dict[int, Any]:
-        """The values of ``ids`` that exist, in ``ids`` order: cached, else from ``load(missing)``.
+        """The values of ``ids`` that exist now, in ``ids`` order: cached, else from ``load(missing)``.
 
         :param key: what the values depend on (see :func:`cache_key`); ``None`` caches nothing.
+        :param current: the ids among its argument that may be served now (published), each with
+            a stamp that changes with what ``load`` reads (see
+            :func:`marketplace.search.documents.published_stamps`); it is asked at every call.
         """
+        stamps = current(ids)
+        live = [i for i in ids if i in stamps]
         if key is None:
-            return load(ids)
+            loaded = load(live) if live else {}
+            return {i: loaded[i] for i in live if i in loaded}
         with self._lock:
             if key != self._key:
                 self._items.clear()
                 self._key = key
-            found = {i: self._items[(namespace, i)] for i in ids if (namespace, i) in self._items}
-        missing = [i for i in ids if i not in found]
+            found = {}
+            for i in live:
+                entry = self._items.get((namespace, i))
+                if entry is not None and entry[0] == stamps[i]:
+                    found[i] = entry[1]
+        missing = [i for i in live if i not in found]
         loaded = load(missing) if missing else {}
         found.update((i, loaded.get(i)) for i in missing)
         with self._lock:
             if key == self._key:
-                for i in ids:
-                    self._items[(namespace, i)] = found[i]
+                for i in live:
+                    self._items[(namespace, i)] = (stamps[i], found[i])
                     self._items.move_to_end((namespace, i))
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
-        return {i: found[i] for i in ids if found[i] is not None}
+        return {i: found[i] for i in live if found[i] is not None}
 
 
 def store_cache() -> GenerationCache:

@@ -186,6 +186,28 @@ def iter_published(kind: str, taxonomy: Taxonomy, batch: int = 1000) -> Iterator
         yield BUILDERS[kind](row, taxonomy)
 
 
+def published_stamps(kind: str, ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """The published items of ``kind`` among ``ids``, each with what its cached reads depend on.
+
+    A solution's stamp is its row version and its provider's (the provider's name and place are
+    shown with it); a case's, its row version. Items not published now are absent.
+    """
+    if not ids:
+        return {}
+    if kind == "solution":
+        query = (
+            select(Solution.id, Solution.version, Provider.version)
+            .join(Provider, Provider.id == Solution.provider_id)
+            .where(Solution.id.in_(ids), Solution.status == ListingStatus.PUBLISHED)
+        )
+    else:
+        model = MODELS[kind]
+        query = select(model.id, model.version).where(
+            model.id.in_(ids), model.status == ListingStatus.PUBLISHED
+        )
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(query)}
+
+
 def count_published(kind: str) -> int:
     """How many items of ``kind`` are published, i.e. should be in the index."""
     model = MODELS[kind]

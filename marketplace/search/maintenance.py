@@ -1,10 +1,18 @@
 """Index maintenance: attach search to the app, drain the outbox, embed in the background, rebuild, report.
 
+Writes never wait long for the index. After a request that changed indexed data, its process
+drains the outbox at once if it gets the drain lock and the index's writer within
+``INDEX_WRITE_WAIT`` seconds in all (a drain takes milliseconds, so a write is normally in the
+index when it answers); if it does not (a rebuild runs, another process holds the writer), the
+request answers anyway and the rows wait. Every serving process also drains on a timer, in a
+background thread, every ``INDEX_DRAIN_INTERVAL`` seconds, so rows that waited reach the index
+without another write.
+
 Vectors are never made on a request's path. A serving process starts, on its first request, a
 daemon thread (:class:`BackgroundEmbedding`) that embeds the rows waiting for the model whenever a
 drain marked some (and every ``EMBEDDINGS_INTERVAL`` seconds), under a machine-wide lock of its own,
-then queues those items and drains the outbox under the drain lock. The thread lives in the worker,
-after gunicorn's fork, so the model is loaded per worker and never in the master.
+then queues those items and drains the outbox under the drain lock. Both threads live in the
+worker, after gunicorn's fork, so the model is loaded per worker and never in the master.
 """
 
 from __future__ import annotations
@@ -12,13 +20,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 from flask import Flask, current_app
 
-from indexing.base import KINDS, IndexDocument, IndexStats, SearchUnavailable
+from indexing.base import KINDS, IndexDocument, IndexMissing, IndexStats, SearchUnavailable
 from indexing.embeddings import EmbeddingUnavailable
 from marketplace.common.heap import frozen_heap
 from marketplace.extensions import db
@@ -31,13 +40,58 @@ REBUILD_VECTOR_BATCH = 500
 """Documents whose stored vectors a rebuild looks up at once."""
 
 
+class BackgroundDrain:
+    """One daemon thread per process that drains the outbox every ``INDEX_DRAIN_INTERVAL`` seconds.
+
+    It starts with the first request a process serves (so after gunicorn forks, never in the
+    master) and stops when the interval is set to 0 or :meth:`stop` is called.
+    """
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def ensure_running(self, app: Flask) -> None:
+        """Start this process's thread unless it runs, was stopped, or the interval is 0."""
+        if not app.config["INDEX_DRAIN_INTERVAL"] or self._pid == os.getpid() or self._stopping.is_set():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._run, args=(app,), name="index-drain", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop this process's thread and wait for it to finish its drain."""
+        self._stopping.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout)
+
+    def _run(self, app: Flask) -> None:
+        while (interval := app.config["INDEX_DRAIN_INTERVAL"]) and not self._stopping.wait(interval):
+            with app.app_context():
+                try:
+                    if outbox.lag():
+                        drain_outbox(timeout=interval)
+                except Exception:  # the thread must outlive a store outage
+                    log.exception("background outbox drain failed")
+                finally:
+                    db.session.remove()
+        with self._lock:
+            self._pid = None
+
+
 def init_search(app: Flask) -> None:
-    """Attach search to the app; drain the outbox after every request that changed indexed data.
+    """Attach search to the app; drain after requests that changed indexed data, and on a timer.
 
     With embeddings on and ``EMBEDDINGS_BACKGROUND`` set, the first request a process serves starts
     its background embedding.
     """
     engine.init_engine(app)
+    app.extensions["index_drain"] = BackgroundDrain()
     app.after_request(_apply_outbox)
     if app.config["EMBEDDINGS_BACKGROUND"] and app.extensions["vectors"].enabled:
         app.extensions["background_embedding"] = BackgroundEmbedding(app.config["EMBEDDINGS_INTERVAL"])
@@ -49,8 +103,11 @@ def _start_background_embedding() -> None:
 
 
 def _apply_outbox(response):
+    current_app.extensions["index_drain"].ensure_running(current_app._get_current_object())
     if outbox.has_pending():
-        drain_outbox(timeout=current_app.config["INDEX_DRAIN_TIMEOUT"])
+        budget = current_app.config["INDEX_WRITE_WAIT"]
+        started = time.monotonic()
+        drain_outbox(timeout=budget, wait=lambda: max(0.0, budget - (time.monotonic() - started)))
         background = current_app.extensions.get("background_embedding")
         if background is not None:
             background.wake()
@@ -170,7 +227,7 @@ def sync_embeddings(progress_factory=None) -> dict[str, int]:
 
 @contextmanager
 def _drain_lock(timeout: float) -> Iterator[None]:
-    """Serialise drains and rebuilds across the processes of this machine.
+    """Serialise drains, rebuilds and cleaning across the processes of this machine.
 
     :raises filelock.Timeout: if another process holds it longer than ``timeout``.
     """
@@ -180,19 +237,37 @@ def _drain_lock(timeout: float) -> Iterator[None]:
         yield
 
 
-def drain_outbox(timeout: float, progress=None) -> int | None:
+def drain_outbox(
+    timeout: float, progress=None, wait: float | Callable[[], float] | None = None
+) -> int | None:
     """Apply the outbox now; returns rows applied, or None if the index or the lock was unavailable.
 
     A failure never undoes the write that queued the rows: they wait for the next drain.
+
+    :param timeout: seconds to wait for the drain lock (0: try once).
+    :param wait: seconds to wait for the index's writer, or a function giving them once the lock
+        is held; ``None``: the backend's default.
     """
     state = engine.search_state()
     try:
         with _drain_lock(timeout), frozen_heap():
-            return outbox.drain(state.backend, taxonomy(), progress=progress)
+            writer_wait = wait() if callable(wait) else wait
+            return outbox.drain(state.backend, taxonomy(), progress=progress, wait=writer_wait)
     except (SearchUnavailable, Timeout) as error:
         db.session.rollback()
         log.warning("index not updated, outbox rows kept for later: %s", error)
         return None
+
+
+def index_missing() -> bool:
+    """Whether no index exists at all (as opposed to one that is down): only a rebuild can make it."""
+    try:
+        engine.search_state().backend.stats()
+    except IndexMissing:
+        return True
+    except SearchUnavailable:
+        return False
+    return False
 
 
 def rebuild_index(progress_factory=None) -> dict[str, int]:
@@ -206,7 +281,7 @@ def rebuild_index(progress_factory=None) -> dict[str, int]:
     """
     state = engine.search_state()
     tax = taxonomy()
-    totals = {kind: count_published(kind) for kind in KINDS}
+    totals = store_counts()
     bar = progress_factory(sum(totals.values())) if progress_factory else None
 
     waiting: list[dict] = []
@@ -250,7 +325,7 @@ def _currency(stats: IndexStats) -> dict:
 
 
 def index_status() -> dict:
-    """Documents in the store and in the index, the outbox lag, and whether the index is current.
+    """Documents in the store and in the index, the outbox lag, whether the index is current, leftovers.
 
     ``analysis_current`` is false when the live index was built with another analyser version
     (the lexicon, the synonyms or the analysis rules changed since), ``layout_current`` when it
@@ -259,13 +334,16 @@ def index_status() -> dict:
     rebuild brings either in line. ``vectors_missing`` counts the published items per kind without a
     vector of the current model (``None`` without embeddings): they are found by their words only
     until embedded; ``vectors_waiting`` the rows marked for background embedding.
+    ``leftovers`` names what interrupted rebuilds left (a running rebuild's version is listed
+    too); ``flask index clean`` removes them.
     """
     state = engine.search_state()
     spec = state.embeddings.spec
     status = {
         "backend": state.config["SEARCH_BACKEND"],
-        "store": {kind: count_published(kind) for kind in KINDS},
+        "store": store_counts(),
         "lag": outbox.lag(),
+        "lag_seconds": outbox.oldest_age_seconds(),
         "analyzer": state.analyzer.version,
         "layout": state.backend.layout,
         "embeddings": state.embeddings.name,
@@ -284,6 +362,7 @@ def index_status() -> dict:
             index_layout=stats.layout,
             layout_current=currency["layout_current"],
             index_vectors=stats.vectors,
+            leftovers=state.backend.leftovers(),
             available=True,
         )
     except SearchUnavailable as error:
@@ -295,10 +374,23 @@ def index_status() -> dict:
             index_layout=None,
             layout_current=None,
             index_vectors=None,
+            leftovers=None,
             available=False,
+            missing=isinstance(error, IndexMissing),
             error=str(error),
         )
     return status
+
+
+def clean_index(timeout: float = 10) -> list[str]:
+    """Remove what interrupted rebuilds left behind; never the live index, never a running rebuild's.
+
+    :returns: the names removed.
+    :raises filelock.Timeout: if a drain or a rebuild holds the lock longer than ``timeout``.
+    :raises SearchUnavailable: if the index is down or missing.
+    """
+    with _drain_lock(timeout):
+        return engine.search_state().backend.remove_leftovers()
 
 
 def index_health() -> dict | None:
@@ -311,3 +403,8 @@ def index_health() -> dict | None:
     except SearchUnavailable:
         return None
     return {"documents": stats.documents, **_currency(stats)}
+
+
+def store_counts() -> dict[str, int]:
+    """How many items of each kind are published in the store, i.e. belong in the index."""
+    return {kind: count_published(kind) for kind in KINDS}

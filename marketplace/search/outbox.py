@@ -9,6 +9,7 @@ its document. If the index is down, the rows wait for the next drain or ``flask 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from itertools import chain
 
 from flask_sqlalchemy.session import Session
@@ -126,15 +127,33 @@ def discard(ids: list[int], batch: int = 1_000) -> int:
     return deleted
 
 
-def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = DRAIN_BATCH, progress=None) -> int:
+def oldest_age_seconds() -> float | None:
+    """Seconds since the oldest waiting outbox row was written; ``None`` if none waits."""
+    oldest = db.session.scalar(select(db.func.min(IndexOutbox.created_at)))
+    if oldest is None:
+        return None
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+
+
+def drain(
+    backend: SearchBackend,
+    taxonomy: Taxonomy,
+    batch: int = DRAIN_BATCH,
+    progress=None,
+    wait: float | None = None,
+) -> int:
     """Apply outbox rows to the index in id order until none are left; return how many were applied.
 
-    Rows are deleted only after the index has accepted their documents, so a failure leaves them
-    for the next drain. Re-applying a row is harmless: the document is rebuilt from the store.
+    Rows are deleted only after the index has acknowledged their documents in its live version,
+    so a failure (no index, a writer held elsewhere, a rebuild switching versions) leaves them for
+    the next drain. Re-applying a row is harmless: the document is rebuilt from the store.
     Documents carry their stored vectors; one whose text has no vector yet is indexed without and
     marked as waiting for the model (:mod:`marketplace.search.vectors`), never embedded here.
 
-    :raises indexing.base.SearchUnavailable: if the index is down (the rows stay).
+    :param wait: seconds to wait for the index's write lock (see :meth:`SearchBackend.index`).
+    :raises indexing.base.SearchUnavailable: if the index is down or missing (the rows stay).
     """
     db.session.info.pop(PENDING, None)
     applied = 0
@@ -153,9 +172,9 @@ def drain(backend: SearchBackend, taxonomy: Taxonomy, batch: int = DRAIN_BATCH, 
                 documents, waiting = vectors.with_vectors(documents)
                 vectors.mark_waiting(waiting)
                 if documents:
-                    backend.index(documents)
+                    backend.index(documents, wait=wait)
                 if gone:
-                    backend.delete(kind, gone)
+                    backend.delete(kind, gone, wait=wait)
         db.session.execute(delete(IndexOutbox).where(IndexOutbox.id.in_([row.id for row in rows])))
         db.session.commit()
         db.session.info.pop(PENDING, None)

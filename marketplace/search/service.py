@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from datetime import date
+from functools import partial
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
@@ -24,7 +25,7 @@ from marketplace.models import (
 )
 from marketplace.search import engine, vectors
 from marketplace.search.cache import cache_key, store_cache
-from marketplace.search.documents import load_solutions
+from marketplace.search.documents import load_solutions, published_stamps
 from marketplace.search.schemas import CaseHitSchema, SolutionHitSchema
 from marketplace.taxonomy.service import taxonomy
 
@@ -159,7 +160,13 @@ def search_solutions(args: dict) -> dict:
     request = search_request("solution", args)
     result = engine.search(request)
     key = cache_key(result.generation)  # read by the search, before the store is
-    items = store_cache().get(key, "solution hit", [hit.id for hit in result.hits], _solution_items)
+    items = store_cache().get(
+        key,
+        "solution hit",
+        [hit.id for hit in result.hits],
+        _solution_items,
+        partial(published_stamps, "solution"),
+    )
     return _page(request, result, [_hit(item, hit) for hit, item in _in_hit_order(result.hits, items)])
 
 

@@ -83,7 +83,7 @@ def test_a_rebuild_analysed_in_processes_ranks_like_one_analysed_here(tmp_path, 
         inline.close()
 
 
-def _die(analyzer) -> None:
+def _die(*initargs) -> None:
     os._exit(3)
 
 

@@ -21,9 +21,16 @@ def analyzer():
     return Analyzer.from_seed_data(SEED_DIR)
 
 
+def created(index_dir, analyzer, **options) -> EmbeddedBackend:
+    """A backend on a newly created empty index, as ``flask index ensure`` leaves it."""
+    backend = EmbeddedBackend(index_dir, analyzer, **options)
+    backend.create()
+    return backend
+
+
 @pytest.fixture
 def backend(tmp_path, analyzer):
-    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    backend = created(tmp_path / "index", analyzer)
     yield backend
     backend.close()
 
@@ -35,6 +42,21 @@ class TestEmbeddedBackend(BackendContract):
 def _write_from_another_process(index_dir: str, doc_id: int) -> None:
     backend = EmbeddedBackend(index_dir, Analyzer.from_seed_data(SEED_DIR))
     backend.index([doc(doc_id, title="另一进程写入的方案")])
+
+
+def test_reads_and_writes_never_create_a_missing_index(tmp_path, analyzer):
+    """Without ``CURRENT`` every call is IndexMissing and nothing appears on disk; a rebuild creates it."""
+    from indexing.base import IndexMissing
+
+    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    for call in (lambda: backend.index([doc(1)]), lambda: backend.delete("solution", [1]), backend.stats):
+        with pytest.raises(IndexMissing):
+            call()
+    with pytest.raises(IndexMissing):
+        search(backend)
+    assert not (tmp_path / "index").exists()
+    assert backend.rebuild(iter([doc(1)])) == 1
+    assert ids(search(backend)) == [1]
 
 
 def test_writes_of_another_process_are_seen_at_the_next_search(backend, tmp_path):
@@ -51,7 +73,7 @@ def test_writes_of_another_process_are_seen_at_the_next_search(backend, tmp_path
 
 def test_a_rebuild_in_another_instance_is_picked_up(tmp_path, analyzer):
     """Readers follow CURRENT to the rebuilt version."""
-    reader = EmbeddedBackend(tmp_path / "index", analyzer)
+    reader = created(tmp_path / "index", analyzer)
     writer = EmbeddedBackend(tmp_path / "index", analyzer)
     writer.index([doc(1)])
     assert search(reader).total == 1
@@ -72,7 +94,7 @@ class _Renamed:
 
 def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(tmp_path, analyzer):
     """A newer analyser reads the version the live index recorded, and records its own by rebuilding."""
-    EmbeddedBackend(tmp_path / "index", analyzer).index([doc(1)])
+    created(tmp_path / "index", analyzer).index([doc(1)])
     upgraded = EmbeddedBackend(tmp_path / "index", _Renamed(analyzer, "newer"))
     upgraded.index([doc(2)])
     assert upgraded.stats().analysis == analyzer.version
@@ -83,7 +105,7 @@ def test_the_index_keeps_the_analysis_it_was_built_with_until_a_rebuild(tmp_path
 
 
 def test_an_index_without_a_readable_analysis_says_it_is_unknown(tmp_path, analyzer):
-    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    backend = created(tmp_path / "index", analyzer)
     backend.index([doc(1)])
     recorded = tmp_path / "index" / backend.stats().version / "ANALYSIS"
     recorded.write_bytes(b"\xff\xfe broken")
@@ -94,7 +116,7 @@ def test_an_index_without_a_readable_analysis_says_it_is_unknown(tmp_path, analy
 
 def test_the_index_keeps_the_layout_it_was_built_with_until_a_rebuild(tmp_path, analyzer):
     """A backend of another layout reads the one the live index recorded; a rebuild records its own."""
-    EmbeddedBackend(tmp_path / "index", analyzer).index([doc(1)])
+    created(tmp_path / "index", analyzer).index([doc(1)])
     upgraded = EmbeddedBackend(tmp_path / "index", analyzer)
     upgraded.layout = "newer"
     assert upgraded.stats().layout == LAYOUT
@@ -103,7 +125,7 @@ def test_the_index_keeps_the_layout_it_was_built_with_until_a_rebuild(tmp_path, 
 
 
 def test_an_index_built_before_layouts_were_recorded_has_an_unknown_layout(tmp_path, analyzer):
-    backend = EmbeddedBackend(tmp_path / "index", analyzer)
+    backend = created(tmp_path / "index", analyzer)
     backend.index([doc(1)])
     (tmp_path / "index" / backend.stats().version / "LAYOUT").unlink()
     assert backend.stats().layout is None and backend.stats().analysis == analyzer.version
@@ -125,10 +147,10 @@ def test_writer_waits_for_the_lock_then_gives_up(tmp_path, analyzer):
     """With tantivy's single writer held elsewhere, a write waits and then fails as unavailable."""
     from indexing.base import SearchUnavailable
 
-    holder = EmbeddedBackend(tmp_path / "index", analyzer)
+    holder = created(tmp_path / "index", analyzer)
     holder.index([doc(1)])
     waiting = EmbeddedBackend(tmp_path / "index", analyzer, lock_timeout=0.2)
-    with holder._writer():
+    with holder._live_writer():
         with pytest.raises(SearchUnavailable):
             waiting.index([doc(2)])
     waiting.index([doc(2)])
@@ -141,7 +163,7 @@ def _scenario_counts(result) -> dict[str, int]:
 
 def test_facet_counts_are_reused_within_a_generation_and_follow_every_change(tmp_path, analyzer, monkeypatch):
     """Facets are counted once per generation and request; a commit or rebuild anywhere recounts them."""
-    reader = EmbeddedBackend(tmp_path / "index", analyzer)
+    reader = created(tmp_path / "index", analyzer)
     writer = EmbeddedBackend(tmp_path / "index", analyzer)
     writer.index([doc(1), doc(2, scenarios=("energy",))])
     counted = []
