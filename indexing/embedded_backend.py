@@ -41,6 +41,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from indexing.base import (
@@ -324,6 +325,25 @@ class EmbeddedBackend(SearchBackend):
             if value is not None and value != []:
                 fields[engine_name(spec.name)] = value
         return tantivy.Document(**fields)
+
+    def _vector_log(self, version: str) -> VectorLog | None:
+        """The vectors of version directory ``version``, if this backend keeps vectors."""
+        if self.vectors is None:
+            return None
+        log = self._vector_logs.get(version)
+        if log is None:
+            log = self._vector_logs.setdefault(version, VectorLog(self.index_dir / version, self.vectors))
+        return log
+
+    def _append_vectors(self, log: VectorLog | None, documents: Sequence[IndexDocument]) -> None:
+        """Record the documents' vectors; a document without one loses any it had (its text changed)."""
+        if log is None:
+            return
+        for kind in {document.kind for document in documents}:
+            with_vector = [d for d in documents if d.kind == kind and d.vector is not None]
+            rows = np.stack([d.vector for d in with_vector]) if with_vector else None
+            without = [d.id for d in documents if d.kind == kind and d.vector is None]
+            log.append(kind, [d.id for d in with_vector], rows, deleted=without)
 
     @contextmanager
     def _live_writer(

@@ -13,7 +13,7 @@ from marketplace.models import ItemEmbedding
 from marketplace.search import engine, maintenance, vectors
 from marketplace.search.documents import iter_published
 from marketplace.taxonomy.service import taxonomy
-from tests.conftest import BASE_CONFIG, truncate_all
+from tests.conftest import BASE_CONFIG, create_index, truncate_all
 from tests.factories import assert_error
 
 HYBRID_CONFIG = {**BASE_CONFIG, "EMBEDDINGS_BACKEND": "test-hashing", "EMBEDDINGS_BACKGROUND": False}
@@ -23,6 +23,7 @@ HYBRID_CONFIG = {**BASE_CONFIG, "EMBEDDINGS_BACKEND": "test-hashing", "EMBEDDING
 def app(database_url, tmp_path):
     """The app with the test embedder and no background thread: tests embed the backlog themselves."""
     app = create_app({**HYBRID_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+    create_index(app)
     yield app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -188,6 +189,7 @@ def test_keyword_mode_ignores_vectors_and_other_sorts_are_keyword(world):
 def test_dense_modes_are_refused_without_embeddings(client):
     """With ``EMBEDDINGS_BACKEND=none`` a dense mode is a 422 naming ``mode``; keyword search still works."""
     app = create_app({**BASE_CONFIG, "INSTANCE_PATH": client.application.instance_path + "-none"})
+    create_index(app)
     plain = app.test_client()
     assert_error(
         plain.get("/api/v1/search/solutions", query_string={"q": "能耗", "mode": "hybrid"}), 422, "mode"

@@ -13,6 +13,7 @@ from marketplace.extensions import db
 from marketplace.models import BenchmarkCase, FeedbackEvent, RankerModel, Solution
 from marketplace.recommendations import models_store
 from marketplace.search.cache import GenerationCache
+from tests.conftest import create_index
 from tests.factories import assert_error
 
 NEEDS = {"industry": "C2929", "needs": "客户老投诉我们的注塑件有黑点缩水，全靠老师傅拿眼看外观缺陷"}
@@ -232,6 +233,7 @@ def test_public_endpoint_is_rate_limited(tmp_path, database_url):
             "RECOMMENDATION_RATE_LIMIT": "2/minute",
         }
     )
+    create_index(app)
     client = app.test_client()
     statuses = [client.post("/api/v1/recommendations", json=NEEDS).status_code for _ in range(3)]
     assert statuses[:2] == [200, 200]

@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 from flask import Flask, current_app
@@ -42,7 +43,7 @@ from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding, ListingStatus, utcnow
 from marketplace.search.cache import store_cache
-from marketplace.search.documents import MODELS
+from marketplace.search.documents import MODELS, published_stamps
 from marketplace.taxonomy.service import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,9 @@ def similarities(kind: str, ids: Sequence[int], text: str, key: Hashable | None 
             if vector is not None
         }
 
-    found = store_cache().get(key, f"{kind} vector {current.model_id}", sorted(ids), load)
+    found = store_cache().get(
+        key, f"{kind} vector {current.model_id}", sorted(ids), load, partial(published_stamps, kind)
+    )
     if not found:
         return {}
     scores = np.stack(list(found.values())) @ query_vector(text)

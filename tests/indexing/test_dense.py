@@ -32,6 +32,7 @@ def analyzer():
 @pytest.fixture
 def backend(tmp_path, analyzer):
     backend = EmbeddedBackend(tmp_path / "index", analyzer, vectors=SPEC)
+    backend.create()
     yield backend
     backend.close()
 
