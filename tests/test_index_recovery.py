@@ -192,7 +192,7 @@ def test_waiting_rows_are_drained_on_a_timer_without_another_write(app, client, 
             assert time.monotonic() < deadline, "the outbox was not drained without another write"
             time.sleep(0.1)
     finally:
-        app.extensions["index_drain"].stop()
+        app.extensions["background_tasks"]["index-drain"].stop()
     with app.app_context():
         assert outbox.lag() == 0
 
@@ -237,6 +237,7 @@ def test_a_rebuild_killed_with_sigkill_takes_its_children_along_and_leaves_liste
         "INSTANCE_PATH": app.instance_path,
         "SECRET_KEY": TEST_SECRET,
         "INDEX_PROCESSES": 2,
+        "EMBEDDINGS_BACKEND": app.config["EMBEDDINGS_BACKEND"],
     }
     rebuild = subprocess.Popen(
         [sys.executable, "-m", "flask", "index", "rebuild"],

@@ -9,7 +9,7 @@ background thread, every ``INDEX_DRAIN_INTERVAL`` seconds, so rows that waited r
 without another write.
 
 Vectors are never made on a request's path. A serving process starts, on its first request, a
-daemon thread (:class:`BackgroundEmbedding`) that embeds the rows waiting for the model whenever a
+daemon thread (:class:`BackgroundTask`) that embeds the rows waiting for the model whenever a
 drain marked some (and every ``EMBEDDINGS_INTERVAL`` seconds), under a machine-wide lock of its own,
 then queues those items and drains the outbox under the drain lock. Both threads live in the
 worker, after gunicorn's fork, so the model is loaded per worker and never in the master.
@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from filelock import FileLock, Timeout
 from flask import Flask, current_app
@@ -40,123 +41,99 @@ REBUILD_VECTOR_BATCH = 500
 """Documents whose stored vectors a rebuild looks up at once."""
 
 
-class BackgroundDrain:
-    """One daemon thread per process that drains the outbox every ``INDEX_DRAIN_INTERVAL`` seconds.
+class BackgroundTask:
+    """One daemon thread per process that runs ``work`` every ``app.config[interval_key]`` seconds.
 
     It starts with the first request a process serves (so after gunicorn forks, never in the
-    master) and stops when the interval is set to 0 or :meth:`stop` is called.
+    master; a forked child starts its own), runs ``work`` at once and then after each interval or
+    :meth:`wake`, and stops when the interval is set to 0 or :meth:`stop` is called. ``work`` runs
+    in an app context; a failure is logged and the thread goes on.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, interval_key: str, work: Callable[[], object]) -> None:
+        self.name = name
+        self.interval_key = interval_key
+        self.work = work
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def ensure_running(self, app: Flask) -> None:
         """Start this process's thread unless it runs, was stopped, or the interval is 0."""
-        if not app.config["INDEX_DRAIN_INTERVAL"] or self._pid == os.getpid() or self._stopping.is_set():
+        if not app.config[self.interval_key] or self._pid == os.getpid() or self._stopping.is_set():
             return
         with self._lock:
             if self._pid == os.getpid():
                 return
             self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, args=(app,), name="index-drain", daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(app,), name=self.name, daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Run the work now rather than at the next interval."""
+        if self._pid == os.getpid():
+            self._wake.set()
+
     def stop(self, timeout: float = 10) -> None:
-        """Stop this process's thread and wait for it to finish its drain."""
+        """Stop this process's thread and wait for it to finish its work."""
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None and self._pid == os.getpid():
             self._thread.join(timeout)
 
     def _run(self, app: Flask) -> None:
-        while (interval := app.config["INDEX_DRAIN_INTERVAL"]) and not self._stopping.wait(interval):
+        while not self._stopping.is_set() and (interval := app.config[self.interval_key]):
             with app.app_context():
                 try:
-                    if outbox.lag():
-                        drain_outbox(timeout=interval)
-                except Exception:  # the thread must outlive a store outage
-                    log.exception("background outbox drain failed")
+                    self.work()
+                except Exception:  # the thread must outlive a store outage or a model failure
+                    log.exception("background %s failed", self.name)
                 finally:
                     db.session.remove()
+            self._wake.wait(interval)
+            self._wake.clear()
         with self._lock:
             self._pid = None
+
+
+def _drain_if_lagging() -> None:
+    if outbox.lag():
+        drain_outbox(timeout=current_app.config["INDEX_DRAIN_INTERVAL"])
 
 
 def init_search(app: Flask) -> None:
     """Attach search to the app; drain after requests that changed indexed data, and on a timer.
 
-    With embeddings on and ``EMBEDDINGS_BACKGROUND`` set, the first request a process serves starts
-    its background embedding.
+    With embeddings on and ``EMBEDDINGS_BACKGROUND`` set, each process also embeds waiting rows in
+    the background.
     """
     engine.init_engine(app)
-    app.extensions["index_drain"] = BackgroundDrain()
-    app.after_request(_apply_outbox)
+    tasks = [BackgroundTask("index-drain", "INDEX_DRAIN_INTERVAL", _drain_if_lagging)]
     if app.config["EMBEDDINGS_BACKGROUND"] and app.extensions["vectors"].enabled:
-        app.extensions["background_embedding"] = BackgroundEmbedding(app.config["EMBEDDINGS_INTERVAL"])
-        app.before_request(_start_background_embedding)
+        embed = partial(embed_backlog, lock_timeout=0)
+        tasks.append(BackgroundTask("embedding", "EMBEDDINGS_INTERVAL", embed))
+    app.extensions["background_tasks"] = {task.name: task for task in tasks}
+    app.before_request(_start_background_tasks)
+    app.after_request(_apply_outbox)
 
 
-def _start_background_embedding() -> None:
-    current_app.extensions["background_embedding"].start(current_app._get_current_object())
+def _start_background_tasks() -> None:
+    app = current_app._get_current_object()
+    for task in app.extensions["background_tasks"].values():
+        task.ensure_running(app)
 
 
 def _apply_outbox(response):
-    current_app.extensions["index_drain"].ensure_running(current_app._get_current_object())
     if outbox.has_pending():
         budget = current_app.config["INDEX_WRITE_WAIT"]
         started = time.monotonic()
         drain_outbox(timeout=budget, wait=lambda: max(0.0, budget - (time.monotonic() - started)))
-        background = current_app.extensions.get("background_embedding")
-        if background is not None:
-            background.wake()
+        embedding = current_app.extensions["background_tasks"].get("embedding")
+        if embedding is not None:
+            embedding.wake()
     return response
-
-
-class BackgroundEmbedding:
-    """One daemon thread per process that embeds waiting rows, then brings their vectors to the index.
-
-    :param interval: seconds between looks when nothing wakes it.
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._event = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self._lock = threading.Lock()
-
-    def start(self, app: Flask) -> None:
-        """Start the thread in this process unless it runs already (a forked child starts its own)."""
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
-                return
-            self._event = threading.Event()
-            self._thread = threading.Thread(
-                target=self._run, args=(app,), name="background-embedding", daemon=True
-            )
-            self._pid = os.getpid()
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Look for waiting rows now rather than at the next interval."""
-        if self._pid == os.getpid():
-            self._event.set()
-
-    def _run(self, app: Flask) -> None:
-        while True:
-            with app.app_context():
-                try:
-                    embed_backlog(lock_timeout=0)
-                except Exception:  # the thread must outlive any one failure; the rows keep waiting
-                    log.exception("background embedding failed; the rows keep waiting")
-                finally:
-                    db.session.remove()
-            self._event.wait(self.interval)
-            self._event.clear()
 
 
 @contextmanager
