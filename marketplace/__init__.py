@@ -6,24 +6,15 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from flask.json.provider import DefaultJSONProvider
 
 from marketplace.config import check_config, default_config, environment_config
 
 DOCS_ASSETS_PATH = "/api/docs/assets"
 
 
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, readable: non-ASCII text goes out as UTF-8, not escaped, with the charset declared."""
-
-    ensure_ascii = False
-    mimetype = "application/json; charset=utf-8"
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then ``config``."""
     app = Flask(__name__, instance_path=(config or {}).get("INSTANCE_PATH"))
-    app.json = JSONProvider(app)
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_mapping(environment_config(os.environ))
     app.config.from_mapping(config or {})
@@ -68,15 +59,17 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind logging and metrics, the store and its models, migrations, the API and security to the app."""
+    """Bind the JSON loader, logging and metrics, the store and its models, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     from marketplace.auth.security import init_security
+    from marketplace.common.jsonio import init_request_loading
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, limiter, migrate
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
+    init_request_loading(app)
     init_observability(app)
     db.init_app(app)
     register_models()

@@ -42,6 +42,12 @@ class APIError(Exception):
         self.errors = errors or {}
 
 
+class BadRequest(APIError):
+    """The request cannot be read."""
+
+    status_code = 400
+
+
 class Unauthorized(APIError):
     """No valid credentials."""
 
@@ -116,7 +122,7 @@ def handle_http_exception(error: HTTPException):
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     if status == 400 and "messages" in data:
-        return error_response(400, "请求体不是合法的 JSON", {"json": ["请求体不是合法的 JSON"]})
+        return error_response(400, "请求体不是合法的 JSON", {"_request": ["请求体不是合法的 JSON"]})
     if "messages" in data:
         return error_response(status, None, _flatten_locations(data["messages"]))
     return error_response(status)

@@ -60,7 +60,7 @@ def test_malformed_json_is_400(client):
     response = client.post(
         "/api/v1/providers", data="{not json", headers={**headers, "Content-Type": "application/json"}
     )
-    body = assert_error(response, 400, "json")
+    body = assert_error(response, 400, "_request")
     assert "JSON" in body["message"]
 
 

@@ -1,0 +1,152 @@
+"""Reading request bodies: one bounded JSON loader for the whole app.
+
+Every JSON body reaches the views through :func:`load_json`: flask-smorest's argument parser
+(:class:`BodyParser`) and ``request.get_json()`` alike, the latter through the app's JSON provider.
+The loader refuses, as a 400 naming ``_request``, what would otherwise crash deeper down: nesting
+past :data:`MAX_DEPTH` (the recursion limit), number literals longer than
+:data:`MAX_NUMBER_LENGTH` (Python's 4,300-digit limit on ``int()``), NaN and Infinity, lone
+surrogates (no store or hash can encode them), and bytes that are not UTF-8. NUL and other control
+characters are left to the fields (:class:`~marketplace.common.schemas.Text`), which name themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from flask import Flask, Request
+from flask.json.provider import DefaultJSONProvider
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from marketplace.errors import BadRequest
+
+MAX_DEPTH = 32
+"""Objects and arrays nested deeper than this are refused; the API's own bodies nest three deep."""
+MAX_NUMBER_LENGTH = 100
+"""Characters in one number literal; far beyond any amount or id, far below ``int()``'s limit."""
+NOT_JSON = "请求体不是合法的 JSON"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnreadableJSON(ValueError):
+    """A body the loader refuses; the message says why, in Chinese."""
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) > MAX_NUMBER_LENGTH:
+        raise UnreadableJSON(f"数字过长（超过 {MAX_NUMBER_LENGTH} 个字符）")
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    if len(literal) > MAX_NUMBER_LENGTH:
+        raise UnreadableJSON(f"数字过长（超过 {MAX_NUMBER_LENGTH} 个字符）")
+    value = float(literal)
+    if not math.isfinite(value):
+        raise UnreadableJSON("数字超出可表示的范围")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise UnreadableJSON(f"{name} 不是合法的 JSON 数值")
+
+
+def _check_text(value: str) -> None:
+    found = LONE_SURROGATE.search(value)
+    if found is None:
+        return
+    raise UnreadableJSON(f"文本含无效的 Unicode 字符（孤立的代理项 \\u{ord(found.group()):04x}）")
+
+
+def _check_tree(value: Any) -> None:
+    """Walk the parsed value without recursion: bound the depth, refuse lone surrogates."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            _check_text(node)
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise UnreadableJSON(f"JSON 嵌套超过 {MAX_DEPTH} 层")
+        if isinstance(node, dict):
+            for key, item in node.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in node)
+
+
+def load_json(data: bytes | bytearray | str) -> Any:
+    """Parse a JSON document within the bounds above.
+
+    :param data: the body, as UTF-8 bytes or text.
+    :returns: the parsed value.
+    :raises UnreadableJSON: if the body is not UTF-8, not JSON, or outside the bounds.
+    """
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UnreadableJSON("请求体不是合法的 UTF-8 文本") from error
+    try:
+        value = json.loads(
+            data, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+        )
+    except RecursionError as error:
+        raise UnreadableJSON(f"JSON 嵌套超过 {MAX_DEPTH} 层") from error
+    except UnreadableJSON:
+        raise
+    except ValueError as error:
+        raise UnreadableJSON(NOT_JSON) from error
+    _check_tree(value)
+    return value
+
+
+def unreadable_body(error: ValueError) -> BadRequest:
+    """The 400 for a body the loader refused, naming ``_request``."""
+    reason = str(error) if isinstance(error, UnreadableJSON) else NOT_JSON
+    return BadRequest(NOT_JSON, {"_request": [reason]})
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, loading with :func:`load_json` and dumping readably.
+
+    Non-ASCII text goes out as UTF-8, not escaped, with the charset declared.
+    """
+
+    ensure_ascii = False
+    mimetype = "application/json; charset=utf-8"
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse ``s`` within the loader's bounds."""
+        return load_json(s)
+
+
+class APIRequest(Request):
+    """Flask's request, whose ``get_json()`` failures are 400s in the one error shape."""
+
+    def on_json_loading_failed(self, e: ValueError | None):
+        """Raise the 400 naming ``_request``; a body that is not JSON at all keeps Flask's 415."""
+        if e is None:
+            return super().on_json_loading_failed(e)
+        raise unreadable_body(e) from e
+
+
+class BodyParser(FlaskParser):
+    """webargs' Flask parser, reading JSON bodies through the app's loader instead of its own."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req) or not req.get_data(cache=True).strip():
+            return core.missing
+        return req.get_json(force=True)
+
+
+def init_request_loading(app: Flask) -> None:
+    """Make every JSON body of ``app`` go through :func:`load_json`."""
+    app.json = JSONProvider(app)
+    app.request_class = APIRequest
