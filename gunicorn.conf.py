@@ -3,14 +3,24 @@
 Logs are JSON lines on stderr (the app writes one access line per request, so gunicorn's own access
 log is off). Request metrics are shared between workers through prometheus_client's multiprocess
 mode, in ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set; emptied at start).
+
+The app refuses long request targets (414), big or many header fields (431) and large bodies (413)
+itself, in its JSON error shape (``marketplace/common/reading.py``). gunicorn's limits sit well
+above the app's, so that gunicorn only refuses what is far beyond them or not HTTP at all (a
+non-ASCII request line, a broken chunk); its workers answer those in the same JSON shape too.
 """
 
 import gc
+import json
 import multiprocessing
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from gunicorn import util
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 # Two sync workers per core, chosen with benchmarks/load.py (docs/benchmarks.md): with one per core a
@@ -21,6 +31,11 @@ threads = int(os.environ.get("THREADS", 1))
 preload_app = True
 accesslog = None
 timeout = 30
+# Twice the app's bounds (reading.py: 4,094-byte target, 100 fields of 8,190 bytes); 8,190 is the
+# most gunicorn allows for the request line.
+limit_request_line = 8190
+limit_request_fields = 200
+limit_request_field_size = 16380
 
 _metrics_dir_is_ours = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 # prometheus_client picks its multiprocess storage when first imported, i.e. when the app preloads.
@@ -44,6 +59,66 @@ logconfig_dict = {
     },
     "formatters": {"json": {"()": "marketplace.observability.JsonFormatter"}},
 }
+
+
+class _CapturedError:
+    """Stands in for the client socket while gunicorn writes its HTML error page, keeping the bytes."""
+
+    def __init__(self):
+        self.data = b""
+
+    def gettimeout(self):
+        """Report a blocking socket, as gunicorn expects before it writes."""
+        return None
+
+    def setblocking(self, flag):
+        """Ignore: nothing is sent."""
+
+    def sendall(self, data):
+        """Keep what gunicorn would have sent."""
+        self.data += data
+
+
+class JSONErrors:
+    """A worker mixin: gunicorn's own refusals (bad request line, headers past its limits, broken
+    chunks) are answered in the app's JSON error shape instead of an HTML page.
+
+    gunicorn decides the status and logs as usual; only the bytes written to the client change.
+    """
+
+    def handle_error(self, req, client, addr, exc):
+        """Let gunicorn handle the error, then send its status as the one JSON error shape."""
+        from http import HTTPStatus
+
+        from marketplace.errors import error_document
+
+        captured = _CapturedError()
+        super().handle_error(req, captured, addr, exc)
+        try:
+            status = int(captured.data.split(b" ", 2)[1])
+        except (IndexError, ValueError):
+            status = 500
+        body = json.dumps(error_document(status)).encode()
+        head = (
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "X-Content-Type-Options: nosniff\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except Exception:
+            self.log.debug("Failed to send error message.")
+
+
+class JSONErrorSyncWorker(JSONErrors, SyncWorker):
+    """gunicorn's sync worker with JSON refusals."""
+
+
+class JSONErrorThreadWorker(JSONErrors, ThreadWorker):
+    """gunicorn's threaded worker with JSON refusals."""
+
+
+worker_class = JSONErrorThreadWorker if threads > 1 else JSONErrorSyncWorker
 
 
 def on_starting(server):

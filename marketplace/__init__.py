@@ -59,18 +59,18 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the JSON loader, logging and metrics, the store and its models, migrations, the API and security to the app."""
+    """Bind logging and metrics, request reading, the store and its models, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
 
     from marketplace.auth.security import init_security
-    from marketplace.common.jsonio import init_request_loading
+    from marketplace.common.reading import init_request_loading
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, limiter, migrate
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
-    init_request_loading(app)
     init_observability(app)
+    init_request_loading(app)
     db.init_app(app)
     register_models()
     limiter.init_app(app)

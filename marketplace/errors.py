@@ -20,13 +20,18 @@ DEFAULT_MESSAGES = {
     403: "无权执行此操作",
     404: "资源不存在",
     405: "不支持该请求方法",
+    408: "请求超时：请求体发送过慢",
     409: "当前状态不允许此操作",
     412: "该记录已被他人修改，请刷新后重试",
     413: "请求体过大",
+    414: "请求地址过长",
     415: "不支持的内容类型",
+    417: "不支持该 Expect 请求头",
     422: "请求参数校验失败",
     429: "请求过于频繁，请稍后再试",
+    431: "请求头过大",
     500: "服务器内部错误",
+    501: "不支持的传输编码",
     503: "服务暂不可用，请稍后再试",
 }
 
@@ -94,8 +99,8 @@ REQUEST_KEY = "_request"
 """The ``errors`` key for a problem with the request as a whole rather than one field."""
 
 
-def error_response(status: int, message: str | None = None, errors: dict | None = None, headers=None):
-    """Build the JSON response in the one error shape.
+def error_document(status: int, message: str | None = None, errors: dict | None = None) -> dict:
+    """The one error shape as plain data, for the app's handlers and for gunicorn's own refusals.
 
     ``errors`` is flattened to ``{"industries[0]": [...], "level_uplifts[0].scenario": [...]}``
     (see :func:`flatten_messages`); a 400 or 422 that names no field names ``_request``.
@@ -104,8 +109,12 @@ def error_response(status: int, message: str | None = None, errors: dict | None 
     errors = flatten_messages(errors or {})
     if not errors and status in (400, 422):
         errors = {REQUEST_KEY: [message]}
-    body = {"code": status, "status": HTTPStatus(status).phrase, "message": message, "errors": errors}
-    return jsonify(body), status, headers or {}
+    return {"code": status, "status": HTTPStatus(status).phrase, "message": message, "errors": errors}
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None, headers=None):
+    """Build the JSON response in the one error shape."""
+    return jsonify(error_document(status, message, errors)), status, headers or {}
 
 
 def _join(path: str, key) -> str:
@@ -179,14 +188,19 @@ def handle_api_error(error: APIError):
 
 
 def handle_http_exception(error: HTTPException):
-    """Render werkzeug and webargs errors; webargs puts field messages in ``error.data``."""
+    """Render werkzeug and webargs errors; webargs puts field messages in ``error.data``.
+
+    The headers werkzeug gives the error are kept (``Allow`` of a 405, ``WWW-Authenticate``,
+    ``Retry-After``), its HTML content type is not.
+    """
     status = error.code or 500
     data = getattr(error, "data", None) or {}
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     if status == 400 and "messages" in data:
         return error_response(400, "请求体不是合法的 JSON", {REQUEST_KEY: ["请求体不是合法的 JSON"]})
     if "messages" in data:
-        return error_response(status, None, _flatten_locations(data["messages"], data.get("schema")))
-    return error_response(status)
+        return error_response(status, None, _flatten_locations(data["messages"], data.get("schema")), headers)
+    return error_response(status, None, None, headers)
 
 
 def handle_validation_error(error: ValidationError):

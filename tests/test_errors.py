@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -52,8 +53,52 @@ def test_unknown_route_is_404(client):
 
 
 def test_wrong_method_is_405(client):
-    """A method the route lacks answers 405 in the shape."""
-    assert_error(client.delete("/api/v1/scenarios"), 405)
+    """A method the route lacks answers 405 in the shape, with the ``Allow`` header RFC 9110 requires."""
+    response = client.delete("/api/v1/scenarios")
+    assert_error(response, 405)
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_oversized_chunked_body_is_413(app, client):
+    """A chunked body (no Content-Length) past MAX_CONTENT_LENGTH is a 413, not a 400 about cut-off JSON."""
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    body = ('{"industry": "C29", "needs": "' + "质" * 2000 + '"}').encode()
+    response = client.post(
+        "/api/v1/recommendations",
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 413)
+
+
+def test_chunked_body_within_the_limit_is_read_whole(app, client):
+    """A chunked body of exactly MAX_CONTENT_LENGTH bytes is read, not refused."""
+    body = b'{"industry": "C29", "needs": "' + b"x" * 200 + b'", "limit": 0}'
+    app.config["MAX_CONTENT_LENGTH"] = len(body)
+    response = client.post(
+        "/api/v1/recommendations",
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 422, "limit")
+
+
+def test_a_long_url_is_414_in_the_shape(client):
+    """A request target over 4,094 bytes is refused by the app, in JSON, before any view runs."""
+    assert client.get("/api/v1/solutions?q=" + "a" * 4_000).status_code == 200
+    assert_error(client.get("/api/v1/solutions?q=" + "a" * 4_100), 414)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Big": "a" * 8_200}, {f"X-Many-{n}": "1" for n in range(101)}],
+    ids=["one-big-field", "too-many-fields"],
+)
+def test_big_headers_are_431_in_the_shape(client, headers):
+    """A header field over 8,190 bytes, or more than 100 fields, is a 431 in the shape."""
+    assert_error(client.get("/healthz", headers=headers), 431)
 
 
 def test_malformed_json_is_400(client):

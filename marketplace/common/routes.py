@@ -9,7 +9,7 @@ import flask_smorest
 from flask import request
 
 from marketplace.common.concurrency import version_tag
-from marketplace.common.jsonio import BodyParser
+from marketplace.common.reading import BodyParser
 from marketplace.common.schemas import strict_json
 
 
@@ -18,7 +18,7 @@ class Blueprint(flask_smorest.Blueprint):
 
     webargs instantiates a schema given as a class for each request it parses, copying every
     declared field; a schema instance is reused, and loading keeps no state on it. Bodies are read
-    with the app's bounded JSON loader (:class:`~marketplace.common.jsonio.BodyParser`).
+    with the app's bounded JSON loader (:class:`~marketplace.common.reading.BodyParser`).
     """
 
     ARGUMENTS_PARSER = BodyParser()

@@ -1,4 +1,9 @@
-"""Reading request bodies: one bounded JSON loader for the whole app.
+"""Reading requests: bounded request lines, headers and bodies, and one JSON loader for the whole app.
+
+Requests whose target, header fields or body are too large are refused by the app, in the one error
+shape (414, 431, 413), at bounds below gunicorn's (``gunicorn.conf.py``), so that gunicorn itself
+only refuses what is far beyond them. A chunked body is held to ``MAX_CONTENT_LENGTH`` like one
+with a ``Content-Length``.
 
 Every JSON body reaches the views through :func:`load_json`: flask-smorest's argument parser
 (:class:`BodyParser`) and ``request.get_json()`` alike, the latter through the app's JSON provider.
@@ -16,12 +21,20 @@ import math
 import re
 from typing import Any
 
-from flask import Flask, Request
+from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge, RequestHeaderFieldsTooLarge, RequestURITooLarge
 
 from marketplace.errors import BadRequest
+
+MAX_REQUEST_TARGET = 4094
+"""Bytes of the path and query string (gunicorn's own default for the whole request line)."""
+MAX_HEADER_FIELDS = 100
+"""Header fields of one request."""
+MAX_HEADER_FIELD_SIZE = 8190
+"""Bytes of one header field, name and value."""
 
 MAX_DEPTH = 32
 """Objects and arrays nested deeper than this are refused; the API's own bodies nest three deep."""
@@ -128,7 +141,21 @@ class JSONProvider(DefaultJSONProvider):
 
 
 class APIRequest(Request):
-    """Flask's request, whose ``get_json()`` failures are 400s in the one error shape."""
+    """Flask's request: ``get_json()`` failures are 400s in the one error shape, and a chunked body
+    past ``MAX_CONTENT_LENGTH`` is a 413 instead of being cut off at the limit."""
+
+    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False):
+        """Read the body; see :meth:`werkzeug.wrappers.Request.get_data`.
+
+        :raises RequestEntityTooLarge: if a body without ``Content-Length`` goes past the limit
+            (werkzeug stops reading there and would hand over the truncated body).
+        """
+        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
+        limit = self.max_content_length
+        if limit is not None and self.content_length is None and len(data) >= limit:
+            if self.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
+        return data.decode(errors="replace") if as_text else data
 
     def on_json_loading_failed(self, e: ValueError | None):
         """Raise the 400 naming ``_request``; a body that is not JSON at all keeps Flask's 415."""
@@ -146,7 +173,36 @@ class BodyParser(FlaskParser):
         return req.get_json(force=True)
 
 
+def request_target_length(environ: dict) -> int:
+    """Bytes of the request target as the client sent it (path and query string)."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return len(raw.encode("latin-1", "replace"))
+    query = environ.get("QUERY_STRING", "")
+    return len(environ.get("PATH_INFO", "").encode("latin-1", "replace")) + (len(query) + 1 if query else 0)
+
+
+def check_request_size() -> None:
+    """Refuse a request target or header fields beyond the bounds above, before any view runs.
+
+    :raises RequestURITooLarge: for a target over :data:`MAX_REQUEST_TARGET` bytes.
+    :raises RequestHeaderFieldsTooLarge: for more than :data:`MAX_HEADER_FIELDS` fields or one over
+        :data:`MAX_HEADER_FIELD_SIZE` bytes.
+    """
+    if request_target_length(request.environ) > MAX_REQUEST_TARGET:
+        raise RequestURITooLarge()
+    headers = list(request.headers.items())
+    if len(headers) > MAX_HEADER_FIELDS or any(
+        len(name) + 2 + len(value) > MAX_HEADER_FIELD_SIZE for name, value in headers
+    ):
+        raise RequestHeaderFieldsTooLarge()
+
+
 def init_request_loading(app: Flask) -> None:
-    """Make every JSON body of ``app`` go through :func:`load_json`."""
+    """Bound what ``app`` reads of a request, and make every JSON body go through :func:`load_json`.
+
+    Call it after the request id is set up, so that refused requests carry one too.
+    """
     app.json = JSONProvider(app)
     app.request_class = APIRequest
+    app.before_request(check_request_size)
