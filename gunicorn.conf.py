@@ -15,7 +15,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 from gunicorn import util
@@ -23,11 +25,20 @@ from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-# Two sync workers per core, chosen with benchmarks/load.py (docs/benchmarks.md): with one per core a
-# search waits behind CPU-bound recommendations (search p99 69–110 ms), threads made it worse
-# (110–160 ms), two per core gave 68 ms.
+# Two workers per core, chosen with benchmarks/load.py (docs/benchmarks.md): with one per core a
+# search waits behind CPU-bound recommendations. Each worker is threaded (gthread, 8 threads), so that
+# a client sending its request slowly holds one thread, not a whole worker: with sync workers six
+# connections trickling a body took /healthz down; with 4 workers x 8 threads 24 of them did not
+# (benchmarks/slow_clients.py, docs/benchmarks.md). A worker takes no more connections than it has
+# threads, so a connection never queues behind a pinned thread inside a worker (the others wait in
+# the listen backlog for any free thread); keep-alive is therefore off. Headers must arrive within
+# HEADER_TIMEOUT_SECONDS, bodies within the app's REQUEST_BODY_TIMEOUT_SECONDS. THREADS=1 selects
+# the sync worker (bodies bounded, headers not).
 workers = int(os.environ.get("WORKERS", 2 * multiprocessing.cpu_count()))
-threads = int(os.environ.get("THREADS", 1))
+threads = int(os.environ.get("THREADS", 8))
+worker_connections = threads
+keepalive = 0
+HEADER_TIMEOUT_SECONDS = float(os.environ.get("HEADER_TIMEOUT_SECONDS", 10))
 preload_app = True
 accesslog = None
 timeout = 30
@@ -115,7 +126,41 @@ class JSONErrorSyncWorker(JSONErrors, SyncWorker):
 
 
 class JSONErrorThreadWorker(JSONErrors, ThreadWorker):
-    """gunicorn's threaded worker with JSON refusals."""
+    """gunicorn's threaded worker with JSON refusals, cutting off clients whose headers arrive too slowly.
+
+    A thread reading a request's line and headers blocks until they are complete; a connection still
+    sending them HEADER_TIMEOUT_SECONDS after its thread took it has its reading side shut (the read
+    returns, gunicorn drops the connection). The main loop checks once a second.
+    """
+
+    def init_process(self):
+        """Start with no header reads in flight."""
+        self.header_deadlines = {}
+        super().init_process()
+
+    def handle(self, conn):
+        """Handle a connection in a worker thread, its headers due within the deadline."""
+        self.header_deadlines[conn] = time.monotonic() + HEADER_TIMEOUT_SECONDS
+        try:
+            return super().handle(conn)
+        finally:
+            self.header_deadlines.pop(conn, None)
+
+    def handle_request(self, req, conn):
+        """The headers are in: the deadline no longer applies (the app bounds the body)."""
+        self.header_deadlines.pop(conn, None)
+        return super().handle_request(req, conn)
+
+    def murder_pending(self):
+        """Close expired waiting connections, and cut off header reads past their deadline."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn, deadline in list(self.header_deadlines.items()):
+            if deadline < now and self.header_deadlines.pop(conn, None) is not None:
+                try:
+                    conn.sock.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
 
 
 worker_class = JSONErrorThreadWorker if threads > 1 else JSONErrorSyncWorker

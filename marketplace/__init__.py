@@ -61,6 +61,7 @@ def register_models() -> None:
 def register_extensions(app: Flask) -> None:
     """Bind logging and metrics, request reading, the store and its models, migrations, the API and security to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
     from marketplace.auth.security import init_security
     from marketplace.common.reading import init_request_loading
@@ -69,6 +70,9 @@ def register_extensions(app: Flask) -> None:
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     init_observability(app)
     init_request_loading(app)
     db.init_app(app)

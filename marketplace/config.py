@@ -22,12 +22,21 @@ ENV_KEYS = (
     "INQUIRY_RATE_LIMIT",
     "TOKEN_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
+    "REQUEST_BODY_TIMEOUT_SECONDS",
     "LOG_LEVEL",
     "METRICS_TOKEN",
     "CORS_ORIGINS",
     "HSTS_SECONDS",
+    "TRUSTED_PROXY_COUNT",
 )
-INT_KEYS = {"INDEX_PROCESSES", "TOKEN_TTL_SECONDS", "MAX_CONTENT_LENGTH", "HSTS_SECONDS"}
+INT_KEYS = {
+    "INDEX_PROCESSES",
+    "TOKEN_TTL_SECONDS",
+    "MAX_CONTENT_LENGTH",
+    "REQUEST_BODY_TIMEOUT_SECONDS",
+    "HSTS_SECONDS",
+    "TRUSTED_PROXY_COUNT",
+}
 
 
 def default_config(instance_path: str) -> dict:
@@ -53,8 +62,10 @@ def default_config(instance_path: str) -> dict:
         "METRICS_TOKEN": None,
         "CORS_ORIGINS": "",
         "HSTS_SECONDS": 0,
+        "TRUSTED_PROXY_COUNT": 0,
         "TOKEN_TTL_SECONDS": 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "REQUEST_BODY_TIMEOUT_SECONDS": 20,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),
         "JUDGMENTS_PATH": str(
             Path(__file__).resolve().parent.parent / "tests" / "relevance" / "judgments.json"

@@ -106,8 +106,12 @@ class Served:
 
 
 @contextmanager
-def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, subprocess.Popen]]:
+def gunicorn(
+    config: dict, log: Path, workers: int = 4, env: dict | None = None
+) -> Iterator[tuple[int, subprocess.Popen]]:
     """Run ``gunicorn.conf.py`` on the app of ``config`` until the block ends; yields its port and master.
+
+    ``env`` adds environment variables of the server (e.g. ``THREADS``).
 
     Nothing is shared with another server: the listening socket is bound here, on a port the kernel
     picks, and handed over open (no port can be taken between choosing and binding it), and the
@@ -122,6 +126,7 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
         "APP_ENV": "development",
         "BIND": f"fd://{listener.fileno()}",
         "WORKERS": str(workers),
+        **(env or {}),
     }
     control_socket = Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"
     command = ["-c", "gunicorn.conf.py", "--control-socket", str(control_socket), app_target(config)]
@@ -156,8 +161,11 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
 
 
 @contextmanager
-def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
-    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account."""
+def serve(tmp_path: Path, workers: int = 4, env: dict | None = None) -> Iterator[Served]:
+    """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account.
+
+    ``env`` adds environment variables of the server (e.g. ``THREADS``).
+    """
     config = server_config(tmp_path)
     app = create_app(config)
     with app.app_context():
@@ -166,7 +174,7 @@ def serve(tmp_path: Path, workers: int = 4) -> Iterator[Served]:
         db.engine.dispose()
     try:
         log = tmp_path / "gunicorn.log"
-        with gunicorn(config, log, workers) as (port, process):
+        with gunicorn(config, log, workers, env) as (port, process):
             yield Served(port=port, process=process, app=app, log=log)
     finally:
         with app.app_context():

@@ -159,8 +159,11 @@ def get(port: int, path: str) -> http.client.HTTPResponse:
 
 @pytest.mark.slow
 def test_metrics_add_up_the_requests_of_every_gunicorn_worker(tmp_path):
-    """Requests answered by two workers are all counted, whichever worker answers the scrape."""
-    with serve(tmp_path, workers=2) as server:
+    """Requests answered by two workers are all counted, whichever worker answers the scrape.
+
+    Sync workers (THREADS=1), so that a connection holding one worker sends the others elsewhere.
+    """
+    with serve(tmp_path, workers=2, env={"THREADS": "1"}) as server:
         # A connection that sends nothing keeps one worker busy, so the next requests go to the other.
         held = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         time.sleep(0.3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -12,10 +14,15 @@ from tests.gunicorn import serve
 pytestmark = pytest.mark.slow
 
 
+BODY_TIMEOUT = 3
+HEADER_TIMEOUT = 3
+
+
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):
-    """gunicorn as configured by gunicorn.conf.py, with two workers."""
-    with serve(tmp_path_factory.mktemp("served"), workers=2) as server:
+    """gunicorn as configured by gunicorn.conf.py (its default worker class), two workers, short deadlines."""
+    env = {"REQUEST_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT), "HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT)}
+    with serve(tmp_path_factory.mktemp("served"), workers=2, env=env) as server:
         yield server.port
 
 
@@ -84,3 +91,93 @@ def test_an_oversized_chunked_body_is_413(port):
     status, _, body = exchange(port, head + chunks + b"0\r\n\r\n")
     assert status == 413
     assert_shape(body, 413)
+
+
+def trickle(port: int, declared: int = 100_000) -> socket.socket:
+    """Open a connection that declares a ``declared``-byte JSON body and has sent one byte of it."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(
+        b"POST /api/v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n{" % declared
+    )
+    return sock
+
+
+def healthz_seconds(port: int) -> float:
+    """Time one ``GET /healthz`` on a fresh connection (inf if it does not answer within 3 s)."""
+    started = time.monotonic()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
+            sock.sendall(get(b"/healthz"))
+            if not sock.recv(64).startswith(b"HTTP/1.1 200"):
+                return float("inf")
+    except OSError:
+        return float("inf")
+    return time.monotonic() - started
+
+
+def test_health_answers_while_slow_clients_trickle_bodies(port):
+    """Six connections trickling a declared 100 KB body pin no worker: /healthz answers within a second."""
+    slow = [trickle(port) for _ in range(6)]
+    try:
+        time.sleep(0.5)
+        for _ in range(3):
+            for sock in slow:
+                sock.sendall(b" ")
+            with ThreadPoolExecutor(4) as pool:
+                latencies = list(pool.map(lambda _: healthz_seconds(port), range(4)))
+            assert max(latencies) < 1.0, latencies
+            time.sleep(0.5)
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_a_body_sent_too_slowly_is_a_408(port):
+    """A client still sending its body REQUEST_BODY_TIMEOUT_SECONDS after its headers gets a JSON 408."""
+    sock = trickle(port)
+    started = time.monotonic()
+    data, answered = b"", None
+    try:
+        while time.monotonic() - started < BODY_TIMEOUT + 5:
+            try:
+                sock.sendall(b" ")
+            except OSError:
+                pass
+            sock.settimeout(0.5)
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                continue
+            answered = answered or time.monotonic() - started
+            data += chunk
+            if not chunk:
+                break
+    finally:
+        sock.close()
+    assert data.startswith(b"HTTP/1.1 408"), data[:200]
+    assert BODY_TIMEOUT - 0.5 < answered < BODY_TIMEOUT + 2, answered
+    assert_shape(json.loads(data.partition(b"\r\n\r\n")[2]), 408)
+
+
+def test_headers_sent_too_slowly_are_cut_off(port):
+    """A client trickling its headers is disconnected HEADER_TIMEOUT_SECONDS after it started."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+    started = time.monotonic()
+    closed = None
+    try:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        while time.monotonic() - started < HEADER_TIMEOUT + 6:
+            try:
+                sock.sendall(b"X")
+                if sock.recv(64) == b"":
+                    closed = time.monotonic() - started
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = time.monotonic() - started
+                break
+    finally:
+        sock.close()
+    assert closed is not None and closed < HEADER_TIMEOUT + 3, closed

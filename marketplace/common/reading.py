@@ -3,7 +3,9 @@
 Requests whose target, header fields or body are too large are refused by the app, in the one error
 shape (414, 431, 413), at bounds below gunicorn's (``gunicorn.conf.py``), so that gunicorn itself
 only refuses what is far beyond them. A chunked body is held to ``MAX_CONTENT_LENGTH`` like one
-with a ``Content-Length``.
+with a ``Content-Length``. Under gunicorn, a body still arriving ``REQUEST_BODY_TIMEOUT_SECONDS``
+after the request started is cut off and answered with a 408, so that a client trickling its body
+holds a worker thread for that long at most.
 
 Every JSON body reaches the views through :func:`load_json`: flask-smorest's argument parser
 (:class:`BodyParser`) and ``request.get_json()`` alike, the latter through the app's JSON provider.
@@ -19,13 +21,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import socket
+import threading
 from typing import Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.exceptions import RequestEntityTooLarge, RequestHeaderFieldsTooLarge, RequestURITooLarge
+from werkzeug.exceptions import (
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    RequestTimeout,
+    RequestURITooLarge,
+)
 
 from marketplace.errors import BadRequest
 
@@ -198,6 +207,85 @@ def check_request_size() -> None:
         raise RequestHeaderFieldsTooLarge()
 
 
+class BodyDeadline:
+    """Shuts the reading side of a client socket when the body has not arrived by a deadline.
+
+    gunicorn reads a body with blocking ``recv`` calls, each of which a trickling client satisfies
+    with a byte, so no socket timeout bounds the whole body; shutting the socket's reading side from
+    a timer thread makes the pending ``recv`` return at once.
+    """
+
+    def __init__(self, sock: socket.socket, seconds: float):
+        self.sock = sock
+        self.expired = False
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def expire(self) -> None:
+        """Give up on the body: the read in progress ends, and reading raises a 408."""
+        self.expired = True
+        try:
+            self.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        """The request is over; leave the socket alone."""
+        self.timer.cancel()
+
+
+class DeadlineInput:
+    """gunicorn's ``wsgi.input``, raising a 408 once its :class:`BodyDeadline` has expired."""
+
+    def __init__(self, body, deadline: BodyDeadline):
+        self.body = body
+        self.deadline = deadline
+
+    def _checked(self, data):
+        if self.deadline.expired:
+            raise RequestTimeout()
+        return data
+
+    def read(self, size: int | None = None) -> bytes:
+        """Read like the wrapped input; :raises RequestTimeout: past the deadline."""
+        return self._checked(self.body.read(size))
+
+    def readline(self, size: int | None = None) -> bytes:
+        """Read a line like the wrapped input; :raises RequestTimeout: past the deadline."""
+        return self._checked(self.body.readline(size))
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        """Read lines like the wrapped input; :raises RequestTimeout: past the deadline."""
+        return self._checked(self.body.readlines(hint))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+def _has_body(environ: dict) -> bool:
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "chunked" in environ.get(
+        "HTTP_TRANSFER_ENCODING", ""
+    )
+
+
+def watch_body() -> None:
+    """Under gunicorn, read the request's body under ``REQUEST_BODY_TIMEOUT_SECONDS``."""
+    sock = request.environ.get("gunicorn.socket")
+    seconds = current_app.config["REQUEST_BODY_TIMEOUT_SECONDS"]
+    if sock is None or not seconds or not _has_body(request.environ):
+        return
+    g.body_deadline = BodyDeadline(sock, seconds)
+    request.environ["wsgi.input"] = DeadlineInput(request.environ["wsgi.input"], g.body_deadline)
+
+
+def stop_watching_body(error: BaseException | None = None) -> None:
+    """Cancel the request's body deadline, if it has one."""
+    deadline = g.pop("body_deadline", None)
+    if deadline is not None:
+        deadline.cancel()
+
+
 def init_request_loading(app: Flask) -> None:
     """Bound what ``app`` reads of a request, and make every JSON body go through :func:`load_json`.
 
@@ -206,3 +294,5 @@ def init_request_loading(app: Flask) -> None:
     app.json = JSONProvider(app)
     app.request_class = APIRequest
     app.before_request(check_request_size)
+    app.before_request(watch_body)
+    app.teardown_request(stop_watching_body)
