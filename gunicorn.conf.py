@@ -42,6 +42,15 @@ HEADER_TIMEOUT_SECONDS = float(os.environ.get("HEADER_TIMEOUT_SECONDS", 10))
 preload_app = True
 accesslog = None
 timeout = 30
+# gunicorn's control socket (gunicornc) defaults to ~/.gunicorn/gunicorn.ctl, shared by every server
+# of the user: a second one took it over. It lives in the instance folder, next to the store, unless
+# CONTROL_SOCKET names another path; CONTROL_SOCKET=off turns it off.
+INSTANCE_DIR = Path(__file__).resolve().parent / "instance"
+CONTROL_SOCKET = os.environ.get("CONTROL_SOCKET", str(INSTANCE_DIR / "gunicorn.ctl"))
+if CONTROL_SOCKET.lower() in ("", "off"):
+    control_socket_disable = True
+else:
+    control_socket = CONTROL_SOCKET
 # Twice the app's bounds (reading.py: 4,094-byte target, 100 fields of 8,190 bytes); 8,190 is the
 # most gunicorn allows for the request line.
 limit_request_line = 8190

@@ -126,10 +126,10 @@ def gunicorn(
         "APP_ENV": "development",
         "BIND": f"fd://{listener.fileno()}",
         "WORKERS": str(workers),
+        "CONTROL_SOCKET": str(Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"),
         **(env or {}),
     }
-    control_socket = Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"
-    command = ["-c", "gunicorn.conf.py", "--control-socket", str(control_socket), app_target(config)]
+    command = ["-c", "gunicorn.conf.py", app_target(config)]
     with listener, open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", *command],

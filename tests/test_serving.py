@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import runpy
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.gunicorn import serve
+from tests.gunicorn import ROOT, serve
 
 pytestmark = pytest.mark.slow
 
@@ -181,3 +182,36 @@ def test_headers_sent_too_slowly_are_cut_off(port):
     finally:
         sock.close()
     assert closed is not None and closed < HEADER_TIMEOUT + 3, closed
+
+
+def gunicorn_settings(monkeypatch, tmp_path, **env) -> dict:
+    """The names gunicorn.conf.py defines, read with ``env`` set."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_the_control_socket_is_the_instances_own(monkeypatch, tmp_path):
+    """Not gunicorn's shared ``~/.gunicorn/gunicorn.ctl`` (a second server took it over), but instance/."""
+    monkeypatch.delenv("CONTROL_SOCKET", raising=False)
+    settings = gunicorn_settings(monkeypatch, tmp_path)
+    assert settings["control_socket"] == str(ROOT / "instance" / "gunicorn.ctl")
+    assert not settings.get("control_socket_disable")
+    settings = gunicorn_settings(monkeypatch, tmp_path, CONTROL_SOCKET=str(tmp_path / "ctl"))
+    assert settings["control_socket"] == str(tmp_path / "ctl")
+    assert gunicorn_settings(monkeypatch, tmp_path, CONTROL_SOCKET="off")["control_socket_disable"] is True
+
+
+def test_two_servers_keep_their_own_control_sockets(tmp_path):
+    """Each running server answers on its own socket; starting another does not take it over."""
+    with serve(tmp_path / "one", workers=1) as first, serve(tmp_path / "two", workers=1) as second:
+        for server, folder in ((first, "one"), (second, "two")):
+            socket_path = tmp_path / folder / "gunicorn.ctl"
+            deadline = time.monotonic() + 10
+            while not socket_path.is_socket() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert socket_path.is_socket()
+            with socket.socket(socket.AF_UNIX) as control:
+                control.connect(str(socket_path))
+            assert server.process.poll() is None
