@@ -133,6 +133,8 @@ class User(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     city: Mapped[str | None] = mapped_column(String(50))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Named in every token; raising it revokes every token issued before."""
 
     provider: Mapped[Provider | None] = relationship(back_populates="owner", uselist=False)
     enterprise: Mapped[Enterprise | None] = relationship(

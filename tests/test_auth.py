@@ -195,3 +195,43 @@ def test_cli_rejects_bad_staff_accounts(runner):
         args=["accounts", "create", "--email", "x@example.cn", "--password", "short", "--role", "admin"]
     )
     assert result.exit_code != 0 and "password" in result.output
+
+
+def test_a_reused_id_does_not_inherit_an_old_token(app, client):
+    """A token names its account's token version and creation time, which a new account with the
+    same id (SQLite reuses the largest id after a delete) cannot have."""
+    old = register(client, "enterprise", email="old@example.cn")
+    with app.app_context():
+        gone = db.session.scalar(db.select(User).filter_by(email="old@example.cn"))
+        ident = gone.id
+        db.session.delete(gone)
+        db.session.commit()
+        db.session.add(
+            User(id=ident, email="new@example.cn", password_hash="x", role="enterprise", name="新")
+        )
+        db.session.commit()
+    assert_error(client.get("/api/v1/auth/me", headers=old), 401)
+
+
+def test_sqlite_never_reuses_an_account_id(app, client):
+    """After the newest account is deleted, the next registration gets a new id (AUTOINCREMENT)."""
+    register(client, "provider", email="first@example.cn")
+    with app.app_context():
+        last = db.session.scalar(db.select(User).filter_by(email="first@example.cn"))
+        deleted_id = last.id
+        db.session.delete(last)
+        db.session.commit()
+    response = _register(client, email="second@example.cn")
+    assert response.status_code == 201
+    assert response.json["id"] > deleted_id
+
+
+def test_tokens_carry_the_version_and_creation_claims(app, client):
+    """The claims an id reuse cannot forge are in every token."""
+    headers = register(client, "provider")
+    claims = jwt.decode(headers["Authorization"].split()[1], TEST_SECRET, algorithms=["HS256"])
+    assert {"sub", "ver", "cat", "exp"} <= set(claims)
+    forged = jwt.encode({**claims, "ver": claims["ver"] + 1}, TEST_SECRET)
+    assert_error(client.get("/api/v1/auth/me", headers=bearer(forged)), 401)
+    legacy = jwt.encode({key: claims[key] for key in ("sub", "exp")}, TEST_SECRET)
+    assert_error(client.get("/api/v1/auth/me", headers=bearer(legacy)), 401)
