@@ -235,3 +235,62 @@ def test_tokens_carry_the_version_and_creation_claims(app, client):
     assert_error(client.get("/api/v1/auth/me", headers=bearer(forged)), 401)
     legacy = jwt.encode({key: claims[key] for key in ("sub", "exp")}, TEST_SECRET)
     assert_error(client.get("/api/v1/auth/me", headers=bearer(legacy)), 401)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        " " * 8,
+        " " * 12,
+        "12345678",
+        "password",
+        "Password123",
+        "1q2w3e4r5t6y",
+        "woaini1314",
+        "nine-char",
+        "zhang.san@example.cn",
+        "ZHANG.SAN@example.cn",
+        "zhang.san1",
+        "张三张三张三张三张三",
+    ],
+    ids=[
+        "8-spaces",
+        "12-spaces",
+        "digits",
+        "password",
+        "common-mixed-case",
+        "common-long",
+        "common-chinese",
+        "too-short",
+        "the-email",
+        "the-email-upper",
+        "local-part-prefix",
+        "the-name",
+    ],
+)
+def test_weak_passwords_are_refused(client, password):
+    """Blank, short, common, e-mail-like and name-like passwords are refused, naming the field."""
+    name = "张三张三张三张三张三" if password.startswith("张三") else "张三"
+    response = _register(client, email="zhang.san@example.cn", password=password, name=name)
+    body = assert_error(response, 422, "password")
+    assert all("\u4e00" <= ch <= "\u9fff" or not ch.isalpha() for ch in "".join(body["errors"]["password"]))
+
+
+def test_staff_passwords_follow_the_same_rules(app, client):
+    """An admin creating an account, and the CLI, apply the same rules."""
+    admin = staff(app, client, "admin")
+    body = {"email": "o@example.cn", "password": "12345678", "role": "admin", "name": "x"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=admin), 422, "password")
+    result = app.test_cli_runner().invoke(
+        args=["accounts", "create", "--email", "r@example.cn", "--password", "password123", "--role", "admin"]
+    )
+    assert result.exit_code != 0 and "password" in result.output
+
+
+def test_the_demo_password_passes_the_rules(app):
+    """The demo accounts' password is allowed by the same rules (so it was kept)."""
+    from marketplace.auth.passwords import password_problems
+    from marketplace.seeding import DEMO_PASSWORD
+
+    with app.app_context():
+        assert password_problems(DEMO_PASSWORD, "admin@demo.example.cn", "平台管理员") == []
