@@ -294,3 +294,45 @@ def test_the_demo_password_passes_the_rules(app):
 
     with app.app_context():
         assert password_problems(DEMO_PASSWORD, "admin@demo.example.cn", "平台管理员") == []
+
+
+class CountingHasher:
+    """Wraps the app's password hasher and counts the verifications it performs."""
+
+    def __init__(self, hasher):
+        self.hasher, self.verified = hasher, 0
+
+    def hash(self, password):
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash, password):
+        self.verified += 1
+        return self.hasher.verify(password_hash, password)
+
+
+@pytest.mark.parametrize("who", ["unknown", "disabled", "wrong-password"])
+def test_every_failed_sign_in_costs_one_hash(app, client, who):
+    """An unknown e-mail or a disabled account is checked against a hash too, so timing tells nothing."""
+    _register(client)
+    if who == "disabled":
+        with app.app_context():
+            db.session.scalar(db.select(User)).is_active = False
+            db.session.commit()
+    counter = app.extensions["password_hasher"] = CountingHasher(app.extensions["password_hasher"])
+    email = "nobody@example.cn" if who == "unknown" else "owner@example.cn"
+    password = "wrong-password-1" if who == "wrong-password" else PASSWORD
+    assert_error(client.post("/api/v1/auth/token", json={"email": email, "password": password}), 401)
+    assert counter.verified == 1
+
+
+def test_registering_taken_addresses_is_rate_limited(app):
+    """409 "already registered" answers are counted per client address; past the limit it is 429."""
+    app.config["RATELIMIT_ENABLED"] = True
+    from marketplace.extensions import limiter
+
+    limiter.init_app(app)
+    app.config.update(AUTH_RATE_LIMIT="1000/minute", REGISTRATION_CONFLICT_RATE_LIMIT="2/hour")
+    client = app.test_client()
+    assert _register(client).status_code == 201
+    assert [_register(client).status_code for _ in range(2)] == [409, 409]
+    assert_error(_register(client, email="fresh@example.cn"), 429)

@@ -27,11 +27,22 @@ def auth_rate_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
 
 
+def registration_conflict_limit() -> str:
+    """The per-address limit of sign-ups answered 409 (the e-mail is registered)."""
+    return current_app.config["REGISTRATION_CONFLICT_RATE_LIMIT"]
+
+
+def is_conflict(response) -> bool:
+    """Whether a response tells that the e-mail is already registered."""
+    return response.status_code == 409
+
+
 @blp.route("/auth/register")
 class Register(MethodView):
     """Self-service sign-up."""
 
     @limiter.limit(auth_rate_limit)
+    @limiter.limit(registration_conflict_limit, deduct_when=is_conflict)
     @may_answer(blp, 429)
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)

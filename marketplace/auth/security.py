@@ -40,6 +40,15 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def spend_a_verification(password: str) -> None:
+    """Verify ``password`` against a hash of nothing, so that a sign-in for an unknown or disabled
+    account takes as long as a wrong password (306 ms against 6 ms told who has an account)."""
+    dummy = current_app.extensions.get("password_dummy_hash")
+    if dummy is None:
+        dummy = current_app.extensions["password_dummy_hash"] = hash_password("no account has this password")
+    verify_password(dummy, password)
+
+
 def created_stamp(user: User) -> int:
     """The account's creation time in microseconds: with the id, what no later account can share."""
     return round(user.created_at.timestamp() * 1_000_000)

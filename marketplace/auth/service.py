@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from marketplace.auth.security import hash_password, issue_token, verify_password
+from marketplace.auth.security import hash_password, issue_token, spend_a_verification, verify_password
 from marketplace.errors import Conflict, Unauthorized, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Role, User
@@ -49,6 +49,9 @@ def authenticate(email: str, password: str) -> dict:
     :raises Unauthorized: on an unknown e-mail, a wrong password or a disabled account.
     """
     user = find_user(email)
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    if user is None or not user.is_active:
+        spend_a_verification(password)
+        raise Unauthorized("邮箱或密码错误")
+    if not verify_password(user.password_hash, password):
         raise Unauthorized("邮箱或密码错误")
     return issue_token(user)
