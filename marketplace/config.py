@@ -53,7 +53,7 @@ def default_config(instance_path: str) -> dict:
         "ELASTICSEARCH_INDEX_PREFIX": "marketplace",
         "INDEX_DRAIN_TIMEOUT": 5.0,
         "INDEX_PROCESSES": os.cpu_count() or 1,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_STORAGE_URI": f"sqlite:///{instance / 'ratelimits.sqlite3'}",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RECOMMENDATION_RATE_LIMIT": "60/minute",
         "EVENT_RATE_LIMIT": "600/minute",

@@ -41,10 +41,11 @@ class APIError(Exception):
 
     status_code = 500
 
-    def __init__(self, message: str | None = None, errors: dict | None = None):
+    def __init__(self, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
         super().__init__(message)
         self.message = message or DEFAULT_MESSAGES[self.status_code]
         self.errors = errors or {}
+        self.headers = headers or {}
 
 
 class BadRequest(APIError):
@@ -87,6 +88,12 @@ class Unprocessable(APIError):
     """Well-formed input that fails a domain rule; ``errors`` names the fields."""
 
     status_code = 422
+
+
+class TooManyRequests(APIError):
+    """Too many attempts; ``headers`` carries ``Retry-After``."""
+
+    status_code = 429
 
 
 class ServiceUnavailable(APIError):
@@ -184,7 +191,7 @@ def _flatten_locations(messages: dict, schema: Schema | None) -> dict[str, list[
 
 def handle_api_error(error: APIError):
     """Render a service error."""
-    return error_response(error.status_code, error.message, error.errors)
+    return error_response(error.status_code, error.message, error.errors, error.headers)
 
 
 def handle_http_exception(error: HTTPException):

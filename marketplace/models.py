@@ -142,6 +142,17 @@ class User(TimestampMixin, db.Model):
     )
 
 
+class SignInFailure(db.Model):
+    """Consecutive failed sign-ins for one e-mail (registered or not), and the lockout they earned."""
+
+    __tablename__ = "sign_in_failures"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Provider(TimestampMixin, db.Model):
     """A digital-transformation service provider (数字化服务商)."""
 

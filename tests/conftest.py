@@ -79,7 +79,8 @@ def postgres_schema(tmp_path_factory, request):
     return url
 
 
-def _truncate_all() -> None:
+def truncate_all() -> None:
+    """Empty every table of a PostgreSQL test store (SQLite stores are copies, thrown away)."""
     names = ", ".join(table.name for table in db.metadata.sorted_tables)
     with db.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -102,7 +103,7 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            _truncate_all()
+            truncate_all()
         db.session.remove()
         db.engine.dispose()
 

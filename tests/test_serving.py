@@ -215,3 +215,15 @@ def test_two_servers_keep_their_own_control_sockets(tmp_path):
             with socket.socket(socket.AF_UNIX) as control:
                 control.connect(str(socket_path))
             assert server.process.poll() is None
+
+
+def test_sign_in_limits_hold_across_workers(port):
+    """AUTH_RATE_LIMIT (10/minute) is one count for all workers: 30 wrong sign-ins, 10 get through."""
+    from tests.gunicorn import call
+
+    statuses = []
+    for n in range(30):
+        statuses.append(
+            call(port, "POST", "/api/v1/auth/token", {"email": f"g{n}@example.cn", "password": "x"})[0]
+        )
+    assert statuses.count(401) == 10 and statuses.count(429) == 20, statuses

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import math
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.auth.security import hash_password, issue_token, spend_a_verification, verify_password
-from marketplace.errors import Conflict, Unauthorized, Unprocessable
+from marketplace.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
 from marketplace.extensions import db
-from marketplace.models import Role, User
+from marketplace.models import Role, SignInFailure, User, utcnow
 from marketplace.taxonomy.service import taxonomy
 
 
@@ -43,15 +47,62 @@ def create_account(email: str, password: str, role: str, name: str, city: str | 
     return user
 
 
+FREE_FAILURES = 5
+"""Failed sign-ins for one e-mail before each further one locks it."""
+LOCKOUT_SECONDS = 30
+"""The first lockout; each further failure doubles it, up to :data:`MAX_LOCKOUT_SECONDS`."""
+MAX_LOCKOUT_SECONDS = 15 * 60
+FAILURE_MEMORY = timedelta(hours=24)
+"""Failure records older than this are forgotten (deleted when the next failure is recorded)."""
+
+
+def _check_not_locked(email: str) -> None:
+    record = db.session.get(SignInFailure, email)
+    if record is not None and record.locked_until is not None and record.locked_until > utcnow():
+        wait = max(1, math.ceil((record.locked_until - utcnow()).total_seconds()))
+        raise TooManyRequests(f"登录失败次数过多，请 {wait} 秒后再试", headers={"Retry-After": str(wait)})
+
+
+def _record_failure(email: str) -> None:
+    """Count one more failure for ``email`` and lock it once past the free ones; committed at once."""
+    now = utcnow()
+    db.session.execute(delete(SignInFailure).where(SignInFailure.last_failure_at < now - FAILURE_MEMORY))
+    record = db.session.get(SignInFailure, email, with_for_update=True)
+    if record is None:
+        record = SignInFailure(email=email, failures=0)
+        db.session.add(record)
+    record.failures += 1
+    record.last_failure_at = now
+    beyond = record.failures - FREE_FAILURES
+    if beyond >= 0:
+        record.locked_until = now + timedelta(seconds=min(LOCKOUT_SECONDS * 2**beyond, MAX_LOCKOUT_SECONDS))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        _record_failure(email)
+
+
 def authenticate(email: str, password: str) -> dict:
     """Exchange credentials for a token.
 
+    After :data:`FREE_FAILURES` consecutive failures for one e-mail (whether or not it has an
+    account), each further failure locks it for a window that doubles from
+    :data:`LOCKOUT_SECONDS`; a success clears the record.
+
+    :raises TooManyRequests: while the e-mail is locked, even with the right password.
     :raises Unauthorized: on an unknown e-mail, a wrong password or a disabled account.
     """
+    email = email.strip().lower()
+    _check_not_locked(email)
     user = find_user(email)
     if user is None or not user.is_active:
         spend_a_verification(password)
+        _record_failure(email)
         raise Unauthorized("邮箱或密码错误")
     if not verify_password(user.password_hash, password):
+        _record_failure(email)
         raise Unauthorized("邮箱或密码错误")
+    db.session.execute(delete(SignInFailure).where(SignInFailure.email == email))
+    db.session.commit()
     return issue_token(user)
