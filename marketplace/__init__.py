@@ -59,14 +59,15 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind logging and metrics, request reading, the store and its models, migrations, the API and security to the app."""
+    """Bind logging and metrics, request reading, the store and its models, migrations, API, security."""
     from apispec.ext.marshmallow import MarshmallowPlugin
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from marketplace.auth.limits import limiter
     from marketplace.auth.security import init_security
     from marketplace.common.reading import init_request_loading
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
-    from marketplace.extensions import db, limiter, migrate
+    from marketplace.extensions import db, migrate
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     from flask import Blueprint
     from swagger_ui_bundle import swagger_ui_path
 
+    from marketplace.accounts.routes import blp as accounts
     from marketplace.assessments.routes import blp as assessments
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
@@ -123,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         taxonomy,
         auth,
+        accounts,
         providers,
         solutions,
         cases,

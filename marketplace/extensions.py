@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, Table, event
 from sqlalchemy.engine import Engine
-
-from marketplace.ratelimits import rate_limit_key
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,7 +17,6 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
-limiter = Limiter(key_func=rate_limit_key)
 
 
 @event.listens_for(Table, "after_parent_attach")

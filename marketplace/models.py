@@ -135,6 +135,8 @@ class User(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Named in every token; raising it revokes every token issued before."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the holder deleted the account; the row stays as an anonymous tombstone."""
 
     provider: Mapped[Provider | None] = relationship(back_populates="owner", uselist=False)
     enterprise: Mapped[Enterprise | None] = relationship(

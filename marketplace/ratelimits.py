@@ -1,4 +1,4 @@
-"""Rate limits: who a request counts against, and a SQLite storage so that workers share one count.
+"""Rate limits: a SQLite storage so that workers share one count (the limiter is in ``auth.limits``).
 
 ``limits`` (under flask-limiter) ships memory, Redis, Memcached and MongoDB storages; ``memory://``
 counts per worker process, so with several gunicorn workers a limit of 10/minute let 23 of 80
@@ -16,28 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from flask_limiter.util import get_remote_address
 from limits.storage import Storage
 
 PURGE_PROBABILITY = 0.01
 """Share of increments that also delete expired counters, so the file stays small without a job."""
-
-
-def rate_limit_key() -> str:
-    """Count a request against the signed-in account, or against the client address if anonymous.
-
-    Anonymous requests from an address thus never spend a signed-in caller's quota, and two
-    accounts behind one address (an office's NAT) each get their own. A request whose token is
-    invalid counts against its address; the view refuses it anyway.
-    """
-    from marketplace.auth.security import current_user
-    from marketplace.errors import Unauthorized
-
-    try:
-        user = current_user()
-    except Unauthorized:
-        user = None
-    return f"account:{user.id}" if user is not None else get_remote_address()
 
 
 class SQLiteStorage(Storage):

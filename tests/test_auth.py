@@ -328,7 +328,7 @@ def test_every_failed_sign_in_costs_one_hash(app, client, who):
 def test_registering_taken_addresses_is_rate_limited(app):
     """409 "already registered" answers are counted per client address; past the limit it is 429."""
     app.config["RATELIMIT_ENABLED"] = True
-    from marketplace.extensions import limiter
+    from marketplace.auth.limits import limiter
 
     limiter.init_app(app)
     app.config.update(AUTH_RATE_LIMIT="1000/minute", REGISTRATION_CONFLICT_RATE_LIMIT="2/hour")

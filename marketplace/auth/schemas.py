@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, validates_schema
 
 from marketplace.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problems
-from marketplace.common.schemas import BaseSchema, Text, one_of, text
+from marketplace.common.schemas import BaseSchema, PageArgsSchema, Text, one_of, text
 from marketplace.models import Role
 from marketplace.taxonomy.schemas import City
 
@@ -92,4 +92,20 @@ class UserSchema(BaseSchema):
     city = fields.String(allow_none=True)
     provider_id = fields.Function(lambda user: user.provider.id if user.provider else None)
     enterprise_id = fields.Function(lambda user: user.enterprise.id if user.enterprise else None)
+    is_active = fields.Boolean(dump_only=True)
+    deleted_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+
+
+class AccountQueryArgsSchema(PageArgsSchema):
+    """Filters of the admins' account list."""
+
+    role = fields.String(validate=one_of(list(Role)))
+    email = Text(validate=text(1, 254), metadata={"description": "part of the e-mail address"})
+
+
+class PasswordChangeSchema(BaseSchema):
+    """A new password, proven by the current one."""
+
+    current_password = fields.String(required=True, load_only=True, validate=text(1, MAX_LENGTH))
+    new_password = new_password()

@@ -1,4 +1,7 @@
-"""Accounts: sign-up, sign-in and staff accounts."""
+"""Accounts: sign-up, sign-in with lockout, staff accounts, sign-out, password change and disabling.
+
+Exporting and deleting an account, which reach into every other package, are in ``marketplace.accounts``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.auth.passwords import password_problems
 from marketplace.auth.security import hash_password, issue_token, spend_a_verification, verify_password
+from marketplace.common.lifecycle import get_or_404
+from marketplace.common.pagination import paginate
 from marketplace.errors import Conflict, TooManyRequests, Unauthorized, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import Role, SignInFailure, User, utcnow
@@ -106,3 +112,59 @@ def authenticate(email: str, password: str) -> dict:
     db.session.execute(delete(SignInFailure).where(SignInFailure.email == email))
     db.session.commit()
     return issue_token(user)
+
+
+def revoke_tokens(user: User) -> None:
+    """Make every token issued to ``user`` so far stop working (the caller commits)."""
+    user.token_version += 1
+
+
+def logout(user: User) -> None:
+    """Sign out everywhere: revoke every token of the caller."""
+    revoke_tokens(user)
+    db.session.commit()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> dict:
+    """Set a new password, proven by the current one; every earlier token stops working.
+
+    :returns: a fresh token for the caller.
+    :raises Unprocessable: naming ``current_password`` if it is wrong, ``new_password`` if it breaks
+        the password rules.
+    """
+    if not verify_password(user.password_hash, current_password):
+        raise Unprocessable("当前密码不正确", {"current_password": ["当前密码不正确"]})
+    problems = password_problems(new_password, user.email, user.name)
+    if problems:
+        raise Unprocessable(errors={"new_password": problems})
+    user.password_hash = hash_password(new_password)
+    revoke_tokens(user)
+    db.session.commit()
+    return issue_token(user)
+
+
+def list_accounts(args: dict) -> dict:
+    """A page of accounts, newest first, filtered by role and by part of the e-mail (admins)."""
+    query = select(User).order_by(User.id.desc())
+    if args.get("role"):
+        query = query.where(User.role == Role(args["role"]))
+    if args.get("email"):
+        query = query.where(User.email.contains(args["email"].lower(), autoescape=True))
+    return paginate(query, args["page"], args["per_page"])
+
+
+def set_account_active(actor: User, account_id: int, active: bool) -> User:
+    """Disable an account (its tokens stop, it cannot sign in) or enable it again (admins).
+
+    :raises Conflict: for the admin's own account, or an account its holder deleted.
+    """
+    user = get_or_404(User, account_id, "账号")
+    if user.id == actor.id:
+        raise Conflict("不能停用或启用自己的账号")
+    if user.deleted_at is not None:
+        raise Conflict("该账号已注销")
+    if user.is_active and not active:
+        revoke_tokens(user)
+    user.is_active = active
+    db.session.commit()
+    return user
