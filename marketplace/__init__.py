@@ -59,7 +59,8 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind logging and metrics, request reading, the store and its models, migrations, API, security."""
+    """Bind logging and metrics, request reading, the store and its models, migrations, the API,
+    security, idempotent creates and search to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
     from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -68,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     from marketplace.common.reading import init_request_loading
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
     from marketplace.extensions import db, migrate
+    from marketplace.idempotency import IdempotencyHeaderPlugin, init_idempotency
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
@@ -84,12 +86,17 @@ def register_extensions(app: Flask) -> None:
     )
     plugin = MarshmallowPlugin(schema_name_resolver=openapi_schema_name)
     api = app.extensions["api"] = DocumentedApi(
-        app, spec_kwargs={"marshmallow_plugin": plugin, "extra_plugins": [ErrorResponsesPlugin()]}
+        app,
+        spec_kwargs={
+            "marshmallow_plugin": plugin,
+            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin()],
+        },
     )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     init_security(app)
+    init_idempotency(app)
     init_search(app)
 
 

@@ -22,6 +22,7 @@ ENV_KEYS = (
     "REGISTRATION_CONFLICT_RATE_LIMIT",
     "INQUIRY_RATE_LIMIT",
     "TOKEN_TTL_SECONDS",
+    "IDEMPOTENCY_KEY_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
     "REQUEST_BODY_TIMEOUT_SECONDS",
     "LOG_LEVEL",
@@ -33,6 +34,7 @@ ENV_KEYS = (
 INT_KEYS = {
     "INDEX_PROCESSES",
     "TOKEN_TTL_SECONDS",
+    "IDEMPOTENCY_KEY_TTL_SECONDS",
     "MAX_CONTENT_LENGTH",
     "REQUEST_BODY_TIMEOUT_SECONDS",
     "HSTS_SECONDS",
@@ -66,6 +68,7 @@ def default_config(instance_path: str) -> dict:
         "HSTS_SECONDS": 0,
         "TRUSTED_PROXY_COUNT": 0,
         "TOKEN_TTL_SECONDS": 3600,
+        "IDEMPOTENCY_KEY_TTL_SECONDS": 24 * 3600,
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "REQUEST_BODY_TIMEOUT_SECONDS": 20,
         "SEED_DATA_DIR": str(Path(__file__).resolve().parent.parent / "seed_data"),

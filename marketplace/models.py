@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     type_coerce,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -153,6 +154,26 @@ class SignInFailure(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKey(db.Model):
+    """A create made with an ``Idempotency-Key``: who sent it, what it sent, and what it was answered.
+
+    ``status`` is None while the first request is in flight. Rows expire after
+    ``IDEMPOTENCY_KEY_TTL_SECONDS`` and are deleted lazily (see :mod:`marketplace.idempotency`).
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Provider(TimestampMixin, db.Model):

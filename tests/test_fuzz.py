@@ -12,7 +12,8 @@ Every item works on its own copy of one seeded SQLite store (a PostgreSQL store 
 restore per item, which costs more than the fuzz itself). An item passes when no request gets a
 5xx, every response is documented (status code, content type, body schema), and no error response
 committed a write (seen from the engine's own events, so the failure names the statements) other
-than the bookkeeping it exists for (a failed sign-in's record, BOOKKEEPING_TABLES).
+than the bookkeeping it exists for (a failed sign-in's record, a reserved idempotency key:
+BOOKKEEPING_TABLES).
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ ROLE_ACCOUNTS = {
 DEMO_CITIES = ("福州市", "苏州市", "厦门市", "宁波市")
 DEMO_INDUSTRIES = ("C", "C29", "C292", "C2929", "C36")
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-BOOKKEEPING_TABLES = ("sign_in_failures",)
-"""Tables an error response writes on purpose: a failed sign-in is recorded for the lockout."""
+BOOKKEEPING_TABLES = ("sign_in_failures", "idempotency_keys")
+"""Tables an error response writes on purpose: a failed sign-in is recorded for the lockout, and an
+Idempotency-Key is reserved before the view runs (and released when it fails)."""
 
 
 def _openapi_document() -> dict:
