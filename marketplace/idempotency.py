@@ -25,7 +25,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.errors import Conflict, Unprocessable
+from marketplace.errors import Conflict, Unauthorized, Unprocessable
 from marketplace.extensions import db
 from marketplace.models import IdempotencyKey, utcnow
 
@@ -35,9 +35,13 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def _caller() -> str:
+    """The signed-in account, else the client address (also for an invalid token: the view decides)."""
     from marketplace.auth.security import current_user
 
-    user = current_user()
+    try:
+        user = current_user()
+    except Unauthorized:
+        user = None
     return f"account:{user.id}" if user is not None else f"address:{request.remote_addr}"
 
 
