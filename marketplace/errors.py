@@ -138,6 +138,8 @@ def _is_entry_errors(messages) -> bool:
 def _flatten(messages, target, path: str, out: dict[str, list[str]]) -> None:
     """Add ``messages`` found at ``path`` to ``out``; ``target`` is the schema or field there, if known."""
     if not isinstance(messages, dict):
+        if isinstance(messages, list | tuple) and not messages:
+            out.setdefault(path or REQUEST_KEY, [])  # an empty list says something too (no allowed states)
         for message in messages if isinstance(messages, list | tuple) else [messages]:
             if isinstance(message, dict):
                 _flatten(message, target, path, out)
