@@ -6,24 +6,15 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from flask.json.provider import DefaultJSONProvider
 
 from marketplace.config import check_config, default_config, environment_config
 
 DOCS_ASSETS_PATH = "/api/docs/assets"
 
 
-class JSONProvider(DefaultJSONProvider):
-    """Flask's JSON, readable: non-ASCII text goes out as UTF-8, not escaped, with the charset declared."""
-
-    ensure_ascii = False
-    mimetype = "application/json; charset=utf-8"
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Create the app: defaults, then the environment, then ``config``."""
     app = Flask(__name__, instance_path=(config or {}).get("INSTANCE_PATH"))
-    app.json = JSONProvider(app)
     app.config.from_mapping(default_config(app.instance_path))
     app.config.from_mapping(environment_config(os.environ))
     app.config.from_mapping(config or {})
@@ -72,17 +63,26 @@ def register_models() -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind logging and metrics, the store and its models, migrations, the API and security to the app."""
+    """Bind logging and metrics, request reading, the store and its models, migrations, the API,
+    security, idempotent creates and search to the app."""
     from apispec.ext.marshmallow import MarshmallowPlugin
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from marketplace.auth.limits import limiter
     from marketplace.auth.security import init_security
+    from marketplace.common.reading import init_request_loading
     from marketplace.console import init_console
     from marketplace.errors import DocumentedApi, ErrorResponsesPlugin
-    from marketplace.extensions import db, limiter, migrate
+    from marketplace.extensions import db, migrate
+    from marketplace.idempotency import IdempotencyHeaderPlugin, init_idempotency
     from marketplace.observability import init_observability
     from marketplace.search.maintenance import init_search
 
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     init_observability(app)
+    init_request_loading(app)
     db.init_app(app)
     register_models()
     limiter.init_app(app)
@@ -91,12 +91,17 @@ def register_extensions(app: Flask) -> None:
     )
     plugin = MarshmallowPlugin(schema_name_resolver=openapi_schema_name)
     api = app.extensions["api"] = DocumentedApi(
-        app, spec_kwargs={"marshmallow_plugin": plugin, "extra_plugins": [ErrorResponsesPlugin()]}
+        app,
+        spec_kwargs={
+            "marshmallow_plugin": plugin,
+            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin()],
+        },
     )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
     init_security(app)
+    init_idempotency(app)
     init_search(app)
     init_console(app)
 
@@ -113,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from flask import Blueprint
     from swagger_ui_bundle import swagger_ui_path
 
+    from marketplace.accounts.routes import blp as accounts
     from marketplace.assessments.routes import blp as assessments
     from marketplace.auth.routes import blp as auth
     from marketplace.cases.routes import blp as cases
@@ -133,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (
         taxonomy,
         auth,
+        accounts,
         providers,
         solutions,
         cases,

@@ -29,7 +29,7 @@ matching_cli = AppGroup("matching", help="Train and evaluate the recommender.")
 
 @accounts_cli.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--password", required=True, help="At least 10 characters, not a common password.")
 @click.option("--role", required=True, type=click.Choice([Role.ADMIN.value, Role.CITY_OFFICE.value]))
 @click.option("--name", default=None, help="Display name; defaults to the e-mail.")
 @click.option("--city", default=None, help="The city of a city office, e.g. 苏州市.")

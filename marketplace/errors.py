@@ -20,13 +20,18 @@ DEFAULT_MESSAGES = {
     403: "无权执行此操作",
     404: "资源不存在",
     405: "不支持该请求方法",
+    408: "请求超时：请求体发送过慢",
     409: "当前状态不允许此操作",
     412: "该记录已被他人修改，请刷新后重试",
     413: "请求体过大",
+    414: "请求地址过长",
     415: "不支持的内容类型",
+    417: "不支持该 Expect 请求头",
     422: "请求参数校验失败",
     429: "请求过于频繁，请稍后再试",
+    431: "请求头过大",
     500: "服务器内部错误",
+    501: "不支持的传输编码",
     503: "服务暂不可用，请稍后再试",
 }
 
@@ -36,10 +41,17 @@ class APIError(Exception):
 
     status_code = 500
 
-    def __init__(self, message: str | None = None, errors: dict | None = None):
+    def __init__(self, message: str | None = None, errors: dict | None = None, headers: dict | None = None):
         super().__init__(message)
         self.message = message or DEFAULT_MESSAGES[self.status_code]
         self.errors = errors or {}
+        self.headers = headers or {}
+
+
+class BadRequest(APIError):
+    """The request cannot be read."""
+
+    status_code = 400
 
 
 class Unauthorized(APIError):
@@ -78,54 +90,131 @@ class Unprocessable(APIError):
     status_code = 422
 
 
+class TooManyRequests(APIError):
+    """Too many attempts; ``headers`` carries ``Retry-After``."""
+
+    status_code = 429
+
+
 class ServiceUnavailable(APIError):
     """A backend the request needs is down."""
 
     status_code = 503
 
 
-def error_response(status: int, message: str | None = None, errors: dict | None = None):
+REQUEST_KEY = "_request"
+"""The ``errors`` key for a problem with the request as a whole rather than one field."""
+
+
+def error_document(status: int, message: str | None = None, errors: dict | None = None) -> dict:
+    """The one error shape as plain data, for the app's handlers and for gunicorn's own refusals.
+
+    ``errors`` is flattened to ``{"industries[0]": [...], "level_uplifts[0].scenario": [...]}``
+    (see :func:`flatten_messages`); a 400 or 422 that names no field names ``_request``.
+    """
+    message = message or DEFAULT_MESSAGES.get(status, HTTPStatus(status).phrase)
+    errors = flatten_messages(errors or {})
+    if not errors and status in (400, 422):
+        errors = {REQUEST_KEY: [message]}
+    return {"code": status, "status": HTTPStatus(status).phrase, "message": message, "errors": errors}
+
+
+def error_response(status: int, message: str | None = None, errors: dict | None = None, headers=None):
     """Build the JSON response in the one error shape."""
-    body = {
-        "code": status,
-        "status": HTTPStatus(status).phrase,
-        "message": message or DEFAULT_MESSAGES.get(status, HTTPStatus(status).phrase),
-        "errors": errors or {},
-    }
-    return jsonify(body), status
+    return jsonify(error_document(status, message, errors)), status, headers or {}
 
 
-def _flatten_locations(messages: dict) -> dict:
-    """Merge webargs' per-location messages (``{"json": {...}}``) into one field map."""
-    merged: dict = {}
-    for location_messages in messages.values():
-        if isinstance(location_messages, dict):
-            merged.update(location_messages)
+def _join(path: str, key) -> str:
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and path):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _is_entry_errors(messages) -> bool:
+    """marshmallow's errors for one mapping entry: ``{"key": [...]}`` and/or ``{"value": ...}``."""
+    return isinstance(messages, dict) and bool(messages) and set(messages) <= {"key", "value"}
+
+
+def _flatten(messages, target, path: str, out: dict[str, list[str]]) -> None:
+    """Add ``messages`` found at ``path`` to ``out``; ``target`` is the schema or field there, if known."""
+    if not isinstance(messages, dict):
+        if isinstance(messages, list | tuple) and not messages:
+            out.setdefault(path or REQUEST_KEY, [])  # an empty list says something too (no allowed states)
+        for message in messages if isinstance(messages, list | tuple) else [messages]:
+            if isinstance(message, dict):
+                _flatten(message, target, path, out)
+            else:
+                out.setdefault(path or REQUEST_KEY, []).append(str(message))
+        return
+    if isinstance(target, fields.Nested):
+        target = target.schema
+    for key, sub in messages.items():
+        if key == "_schema":
+            _flatten(sub, None, path, out)
+        elif isinstance(target, Schema):
+            by_key = {field.data_key or name: field for name, field in target.fields.items()}
+            _flatten(sub, target if isinstance(key, int) else by_key.get(key), _join(path, key), out)
+        elif isinstance(target, fields.List):
+            _flatten(sub, target.inner, _join(path, key), out)
+        elif isinstance(target, fields.Tuple) and isinstance(key, int) and key < len(target.tuple_fields):
+            _flatten(sub, target.tuple_fields[key], _join(path, key), out)
+        elif isinstance(target, fields.Mapping) or (target is None and _is_entry_errors(sub)):
+            entry = f"{path}.{key}" if path else str(key)
+            entries = sub if _is_entry_errors(sub) else {"value": sub}
+            if "key" in entries:
+                _flatten(entries["key"], None, entry, out)
+            if "value" in entries:
+                _flatten(entries["value"], getattr(target, "value_field", None), entry, out)
         else:
-            merged.setdefault("_schema", []).extend(location_messages)
+            _flatten(sub, None, _join(path, key), out)
+
+
+def flatten_messages(messages, schema: Schema | None = None) -> dict[str, list[str]]:
+    """Flatten marshmallow's nested messages to one level of paths.
+
+    List items are ``industries[0]``, fields of nested objects ``level_uplifts[0].scenario``,
+    mapping entries ``scenario_levels.quality`` (marshmallow's ``key``/``value`` level dropped),
+    and the schema's own messages (``_schema`` at the top) ``_request``. With ``schema`` the walk
+    follows the declared fields; without, it reads the shape of the messages.
+    """
+    out: dict[str, list[str]] = {}
+    _flatten(messages, schema, "", out)
+    return out
+
+
+def _flatten_locations(messages: dict, schema: Schema | None) -> dict[str, list[str]]:
+    """Merge webargs' per-location messages (``{"json": {...}}``) into one flat field map."""
+    merged: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        for key, found in flatten_messages(location_messages, schema).items():
+            merged.setdefault(key, []).extend(found)
     return merged
 
 
 def handle_api_error(error: APIError):
     """Render a service error."""
-    return error_response(error.status_code, error.message, error.errors)
+    return error_response(error.status_code, error.message, error.errors, error.headers)
 
 
 def handle_http_exception(error: HTTPException):
-    """Render werkzeug and webargs errors; webargs puts field messages in ``error.data``."""
+    """Render werkzeug and webargs errors; webargs puts field messages in ``error.data``.
+
+    The headers werkzeug gives the error are kept (``Allow`` of a 405, ``WWW-Authenticate``,
+    ``Retry-After``), its HTML content type is not.
+    """
     status = error.code or 500
     data = getattr(error, "data", None) or {}
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     if status == 400 and "messages" in data:
-        return error_response(400, "请求体不是合法的 JSON", {"json": ["请求体不是合法的 JSON"]})
+        return error_response(400, "请求体不是合法的 JSON", {REQUEST_KEY: ["请求体不是合法的 JSON"]})
     if "messages" in data:
-        return error_response(status, None, _flatten_locations(data["messages"]))
-    return error_response(status)
+        return error_response(status, None, _flatten_locations(data["messages"], data.get("schema")), headers)
+    return error_response(status, None, None, headers)
 
 
 def handle_validation_error(error: ValidationError):
     """Render a marshmallow error raised outside request parsing."""
-    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    return error_response(422, None, messages)
+    return error_response(422, None, error.messages)
 
 
 def handle_integrity_error(error: IntegrityError):

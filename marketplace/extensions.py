@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Table, event
 from sqlalchemy.engine import Engine
 
 NAMING_CONVENTION = {
@@ -19,7 +17,18 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
-limiter = Limiter(key_func=get_remote_address)
+
+
+@event.listens_for(Table, "after_parent_attach")
+def _never_reuse_ids(table: Table, parent) -> None:
+    """Give every table of the models ``sqlite_autoincrement=True``.
+
+    Without AUTOINCREMENT SQLite hands the id of a deleted newest row to the next insert, so a
+    deleted account's id (and anything naming it) could come back as someone else's. The option
+    only changes DDL for a single integer primary key and is ignored by other databases.
+    """
+    if parent is db.metadata:
+        table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 @event.listens_for(Engine, "connect")

@@ -136,11 +136,46 @@ class User(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100))
     city: Mapped[str | None] = mapped_column(String(50))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Named in every token; raising it revokes every token issued before."""
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the holder deleted the account; the row stays as an anonymous tombstone."""
 
     provider: Mapped[Provider | None] = relationship(back_populates="owner", uselist=False)
     enterprise: Mapped[Enterprise | None] = relationship(
         back_populates="owner", uselist=False, foreign_keys="Enterprise.owner_id"
     )
+
+
+class SignInFailure(db.Model):
+    """Consecutive failed sign-ins for one e-mail (registered or not), and the lockout they earned."""
+
+    __tablename__ = "sign_in_failures"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKey(db.Model):
+    """A create made with an ``Idempotency-Key``: who sent it, what it sent, and what it was answered.
+
+    ``status`` is None while the first request is in flight. Rows expire after
+    ``IDEMPOTENCY_KEY_TTL_SECONDS`` and are deleted lazily (see :mod:`marketplace.idempotency`).
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Provider(TimestampMixin, db.Model):

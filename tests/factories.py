@@ -203,16 +203,28 @@ class World:
         return response.json
 
 
+def names_field(errors: dict, field: str) -> bool:
+    """Whether ``errors`` names ``field`` itself or a path inside it (``tags[1]``, ``answers.network``)."""
+    return any(key == field or key.startswith((f"{field}[", f"{field}.")) for key in errors)
+
+
 def assert_error(response, status: int, field: str | None = None) -> dict:
-    """Assert the one error shape, the status, and that ``field`` is named in ``errors``."""
+    """Assert the one error shape, the status, and that ``field`` (or a path inside it) is named.
+
+    ``errors`` is always flat: each key a path, each value a list of messages.
+    """
     body = response.get_json()
     assert response.status_code == status, body
     assert set(body) == {"code", "status", "message", "errors"}, body
     assert body["code"] == status
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["errors"], dict)
+    assert all(
+        isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+        for messages in body["errors"].values()
+    ), body
     if field is not None:
-        assert field in body["errors"], body
+        assert names_field(body["errors"], field), body
     return body
 
 

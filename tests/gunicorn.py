@@ -106,8 +106,12 @@ class Served:
 
 
 @contextmanager
-def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, subprocess.Popen]]:
+def gunicorn(
+    config: dict, log: Path, workers: int = 4, env: dict | None = None
+) -> Iterator[tuple[int, subprocess.Popen]]:
     """Run ``gunicorn.conf.py`` on the app of ``config`` until the block ends; yields its port and master.
+
+    ``env`` adds environment variables of the server (e.g. ``THREADS``).
 
     Nothing is shared with another server: the listening socket is bound here, on a port the kernel
     picks, and handed over open (no port can be taken between choosing and binding it), and the
@@ -122,9 +126,10 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
         "APP_ENV": "development",
         "BIND": f"fd://{listener.fileno()}",
         "WORKERS": str(workers),
+        "CONTROL_SOCKET": str(Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"),
+        **(env or {}),
     }
-    control_socket = Path(config["INSTANCE_PATH"]) / "gunicorn.ctl"
-    command = ["-c", "gunicorn.conf.py", "--control-socket", str(control_socket), app_target(config)]
+    command = ["-c", "gunicorn.conf.py", app_target(config)]
     with listener, open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", *command],
@@ -156,10 +161,13 @@ def gunicorn(config: dict, log: Path, workers: int = 4) -> Iterator[tuple[int, s
 
 
 @contextmanager
-def serve(tmp_path: Path, workers: int = 4, embeddings: str = "none") -> Iterator[Served]:
+def serve(
+    tmp_path: Path, workers: int = 4, embeddings: str = "none", env: dict | None = None
+) -> Iterator[Served]:
     """gunicorn with ``workers`` workers on a migrated SQLite store holding an admin account, and an index.
 
-    ``embeddings`` is ``EMBEDDINGS_BACKEND``: by default none, so workers never load a model.
+    ``embeddings`` is ``EMBEDDINGS_BACKEND``: by default none, so workers never load a model. ``env``
+    adds environment variables of the server (e.g. ``THREADS``).
     """
     config = server_config(tmp_path, EMBEDDINGS_BACKEND=embeddings)
     app = create_app(config)
@@ -170,7 +178,7 @@ def serve(tmp_path: Path, workers: int = 4, embeddings: str = "none") -> Iterato
         db.engine.dispose()
     try:
         log = tmp_path / "gunicorn.log"
-        with gunicorn(config, log, workers) as (port, process):
+        with gunicorn(config, log, workers, env) as (port, process):
             yield Served(port=port, process=process, app=app, log=log)
     finally:
         with app.app_context():

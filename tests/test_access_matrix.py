@@ -139,6 +139,12 @@ def _account(role: str, **extra) -> dict:
     }
 
 
+def _other_account(world: World) -> dict:
+    response = world.client.post(f"{API}/auth/register", json=_account("enterprise"))
+    assert response.status_code == 201, response.json
+    return {"account_id": response.json["id"]}
+
+
 def _pending_case(world: World) -> dict:
     """A case provider A sent for review (provider cases start as drafts)."""
     case = world.case(world.provider)
@@ -269,9 +275,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", f"{API}/auth/register"): Row(everyone(201), body=lambda w, p: _account("provider")),
     ("POST", f"{API}/auth/token"): Row(everyone(), body=_const({"email": STAFF_LOGIN, "password": PASSWORD})),
     ("GET", f"{API}/auth/me"): Row(signed_in()),
+    ("DELETE", f"{API}/auth/me"): Row(signed_in(204), body=_const({"password": PASSWORD})),
+    ("POST", f"{API}/auth/logout"): Row(signed_in(204)),
+    ("POST", f"{API}/auth/me/password"): Row(
+        signed_in(), body=_const({"current_password": PASSWORD, "new_password": "another-horse-42"})
+    ),
+    ("GET", f"{API}/auth/me/export"): Row(signed_in()),
+    ("GET", f"{API}/accounts"): Row(only("admin")),
     ("POST", f"{API}/accounts"): Row(
         only("admin", ok=201), body=lambda w, p: _account("city_office", city="杭州市")
     ),
+    ("POST", f"{API}/accounts/{{account_id}}/disable"): Row(only("admin"), _other_account),
+    ("POST", f"{API}/accounts/{{account_id}}/enable"): Row(only("admin"), _other_account),
     # providers: public profiles, each written by its owner (or an admin)
     ("GET", f"{API}/providers"): Row(everyone()),
     ("POST", f"{API}/providers"): Row(

@@ -195,3 +195,144 @@ def test_cli_rejects_bad_staff_accounts(runner):
         args=["accounts", "create", "--email", "x@example.cn", "--password", "short", "--role", "admin"]
     )
     assert result.exit_code != 0 and "password" in result.output
+
+
+def test_a_reused_id_does_not_inherit_an_old_token(app, client):
+    """A token names its account's token version and creation time, which a new account with the
+    same id (SQLite reuses the largest id after a delete) cannot have."""
+    old = register(client, "enterprise", email="old@example.cn")
+    with app.app_context():
+        gone = db.session.scalar(db.select(User).filter_by(email="old@example.cn"))
+        ident = gone.id
+        db.session.delete(gone)
+        db.session.commit()
+        db.session.add(
+            User(id=ident, email="new@example.cn", password_hash="x", role="enterprise", name="新")
+        )
+        db.session.commit()
+    assert_error(client.get("/api/v1/auth/me", headers=old), 401)
+
+
+def test_sqlite_never_reuses_an_account_id(app, client):
+    """After the newest account is deleted, the next registration gets a new id (AUTOINCREMENT)."""
+    register(client, "provider", email="first@example.cn")
+    with app.app_context():
+        last = db.session.scalar(db.select(User).filter_by(email="first@example.cn"))
+        deleted_id = last.id
+        db.session.delete(last)
+        db.session.commit()
+    response = _register(client, email="second@example.cn")
+    assert response.status_code == 201
+    assert response.json["id"] > deleted_id
+
+
+def test_tokens_carry_the_version_and_creation_claims(app, client):
+    """The claims an id reuse cannot forge are in every token."""
+    headers = register(client, "provider")
+    claims = jwt.decode(headers["Authorization"].split()[1], TEST_SECRET, algorithms=["HS256"])
+    assert {"sub", "ver", "cat", "exp"} <= set(claims)
+    forged = jwt.encode({**claims, "ver": claims["ver"] + 1}, TEST_SECRET)
+    assert_error(client.get("/api/v1/auth/me", headers=bearer(forged)), 401)
+    legacy = jwt.encode({key: claims[key] for key in ("sub", "exp")}, TEST_SECRET)
+    assert_error(client.get("/api/v1/auth/me", headers=bearer(legacy)), 401)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        " " * 8,
+        " " * 12,
+        "12345678",
+        "password",
+        "Password123",
+        "1q2w3e4r5t6y",
+        "woaini1314",
+        "nine-char",
+        "zhang.san@example.cn",
+        "ZHANG.SAN@example.cn",
+        "zhang.san1",
+        "张三张三张三张三张三",
+    ],
+    ids=[
+        "8-spaces",
+        "12-spaces",
+        "digits",
+        "password",
+        "common-mixed-case",
+        "common-long",
+        "common-chinese",
+        "too-short",
+        "the-email",
+        "the-email-upper",
+        "local-part-prefix",
+        "the-name",
+    ],
+)
+def test_weak_passwords_are_refused(client, password):
+    """Blank, short, common, e-mail-like and name-like passwords are refused, naming the field."""
+    name = "张三张三张三张三张三" if password.startswith("张三") else "张三"
+    response = _register(client, email="zhang.san@example.cn", password=password, name=name)
+    body = assert_error(response, 422, "password")
+    assert all("\u4e00" <= ch <= "\u9fff" or not ch.isalpha() for ch in "".join(body["errors"]["password"]))
+
+
+def test_staff_passwords_follow_the_same_rules(app, client):
+    """An admin creating an account, and the CLI, apply the same rules."""
+    admin = staff(app, client, "admin")
+    body = {"email": "o@example.cn", "password": "12345678", "role": "admin", "name": "x"}
+    assert_error(client.post("/api/v1/accounts", json=body, headers=admin), 422, "password")
+    result = app.test_cli_runner().invoke(
+        args=["accounts", "create", "--email", "r@example.cn", "--password", "password123", "--role", "admin"]
+    )
+    assert result.exit_code != 0 and "password" in result.output
+
+
+def test_the_demo_password_passes_the_rules(app):
+    """The demo accounts' password is allowed by the same rules (so it was kept)."""
+    from marketplace.auth.passwords import password_problems
+    from marketplace.seeding import DEMO_PASSWORD
+
+    with app.app_context():
+        assert password_problems(DEMO_PASSWORD, "admin@demo.example.cn", "平台管理员") == []
+
+
+class CountingHasher:
+    """Wraps the app's password hasher and counts the verifications it performs."""
+
+    def __init__(self, hasher):
+        self.hasher, self.verified = hasher, 0
+
+    def hash(self, password):
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash, password):
+        self.verified += 1
+        return self.hasher.verify(password_hash, password)
+
+
+@pytest.mark.parametrize("who", ["unknown", "disabled", "wrong-password"])
+def test_every_failed_sign_in_costs_one_hash(app, client, who):
+    """An unknown e-mail or a disabled account is checked against a hash too, so timing tells nothing."""
+    _register(client)
+    if who == "disabled":
+        with app.app_context():
+            db.session.scalar(db.select(User)).is_active = False
+            db.session.commit()
+    counter = app.extensions["password_hasher"] = CountingHasher(app.extensions["password_hasher"])
+    email = "nobody@example.cn" if who == "unknown" else "owner@example.cn"
+    password = "wrong-password-1" if who == "wrong-password" else PASSWORD
+    assert_error(client.post("/api/v1/auth/token", json={"email": email, "password": password}), 401)
+    assert counter.verified == 1
+
+
+def test_registering_taken_addresses_is_rate_limited(app):
+    """409 "already registered" answers are counted per client address; past the limit it is 429."""
+    app.config["RATELIMIT_ENABLED"] = True
+    from marketplace.auth.limits import limiter
+
+    limiter.init_app(app)
+    app.config.update(AUTH_RATE_LIMIT="1000/minute", REGISTRATION_CONFLICT_RATE_LIMIT="2/hour")
+    client = app.test_client()
+    assert _register(client).status_code == 201
+    assert [_register(client).status_code for _ in range(2)] == [409, 409]
+    assert_error(_register(client, email="fresh@example.cn"), 429)

@@ -426,5 +426,5 @@ def test_patch_with_an_incomplete_metric_is_422(world):
         422,
         "metrics",
     )
-    assert {"before", "after", "unit"} <= set(body["errors"]["metrics"]["0"])
+    assert {"metrics[0].before", "metrics[0].after", "metrics[0].unit"} <= set(body["errors"])
     assert world.client.get(f"/api/v1/cases/{cid}").json["metrics"][0]["name"] == "月均产品合格率"

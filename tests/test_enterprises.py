@@ -105,10 +105,23 @@ class TestCreation:
         assert_error(create_as_new_account(world, credit_code=taken), 409, "credit_code")
         assert_error(create_as_new_account(world, credit_code=taken.lower()), 409, "credit_code")
 
-    def test_credit_code_of_a_provider_is_a_conflict(self, world):
-        """A credit code registered by a provider cannot be reused by an enterprise."""
+    def test_credit_code_of_a_provider_may_be_an_enterprises_too(self, world):
+        """One company can be both a provider and an enterprise: codes are unique within each kind only.
+
+        A clash across kinds would tell a provider that a private enterprise profile exists.
+        """
         taken = world.client.get(f"/api/v1/providers/{world.provider_id}").json["credit_code"]
-        assert_error(create_as_new_account(world, credit_code=taken), 409, "credit_code")
+        assert create_as_new_account(world, credit_code=taken).status_code == 201
+
+    def test_a_provider_cannot_learn_that_an_enterprise_code_is_registered(self, world):
+        """A provider taking an enterprise's code answers as for any free code, not 409 "已被登记"."""
+        code = world.client.get(f"{ENTERPRISES}/{world.enterprise_id}", headers=world.admin).json[
+            "credit_code"
+        ]
+        response = world.client.patch(
+            f"/api/v1/providers/{world.provider_id}", json={"credit_code": code}, headers=world.provider
+        )
+        assert response.status_code == 200, response.json
 
     @pytest.mark.parametrize(
         "mangle",
@@ -178,8 +191,10 @@ class TestUpdate:
         assert response.json["tier"] == "specialized"
 
     def test_update_to_a_taken_credit_code_is_a_conflict(self, world):
-        """A PATCH cannot take another company's credit code."""
-        taken = world.client.get(f"/api/v1/providers/{world.provider_id}").json["credit_code"]
+        """A PATCH cannot take another enterprise's credit code."""
+        taken = world.client.get(f"{ENTERPRISES}/{world.other_enterprise_id}", headers=world.admin).json[
+            "credit_code"
+        ]
         response = world.client.patch(
             f"{ENTERPRISES}/{world.enterprise_id}", json={"credit_code": taken}, headers=world.enterprise
         )

@@ -36,3 +36,20 @@ def test_production_starts_with_a_real_secret(tmp_path):
     """A long random key is accepted in production."""
     app = create_app({"INSTANCE_PATH": str(tmp_path), "APP_ENV": "production", "SECRET_KEY": "k" * 48})
     assert app.config["APP_ENV"] == "production"
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_client_address_comes_from_the_trusted_proxy_only(tmp_path, hops, seen):
+    """Behind TRUSTED_PROXY_COUNT proxies the client address is read from X-Forwarded-For, else not."""
+    app = create_app(
+        {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "TRUSTED_PROXY_COUNT": hops}
+    )
+
+    @app.get("/address")
+    def address():
+        from flask import request
+
+        return {"address": request.remote_addr}
+
+    response = app.test_client().get("/address", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.json == {"address": seen}

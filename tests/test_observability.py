@@ -16,7 +16,7 @@ from marketplace import create_app
 from marketplace.extensions import db
 from marketplace.models import IndexOutbox, RankerModel
 from marketplace.observability import JsonFormatter
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, truncate_all
 from tests.factories import PASSWORD, World, assert_error
 from tests.gunicorn import serve
 
@@ -37,6 +37,8 @@ def make_app(database_url, tmp_path):
     for app in apps:
         with app.app_context():
             db.session.remove()
+            if app is apps[0] and db.engine.dialect.name == "postgresql":
+                truncate_all()  # the store is shared between tests on PostgreSQL
             db.engine.dispose()
 
 
@@ -159,8 +161,11 @@ def get(port: int, path: str) -> http.client.HTTPResponse:
 
 @pytest.mark.slow
 def test_metrics_add_up_the_requests_of_every_gunicorn_worker(tmp_path):
-    """Requests answered by two workers are all counted, whichever worker answers the scrape."""
-    with serve(tmp_path, workers=2) as server:
+    """Requests answered by two workers are all counted, whichever worker answers the scrape.
+
+    Sync workers (THREADS=1), so that a connection holding one worker sends the others elsewhere.
+    """
+    with serve(tmp_path, workers=2, env={"THREADS": "1"}) as server:
         # A connection that sends nothing keeps one worker busy, so the next requests go to the other.
         held = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         time.sleep(0.3)
@@ -290,3 +295,90 @@ def test_limits_can_be_shared_through_redis(make_app):
         assert store.keys(keys)
     finally:
         store.delete(*store.keys(keys) or ["-"])
+
+
+def test_signed_in_actions_are_counted_per_account(make_app):
+    """Two enterprises behind one address each get the whole inquiry quota: the key is the account."""
+    app = make_app(RATELIMIT_ENABLED=True, INQUIRY_RATE_LIMIT="2/minute")
+    world = World.build(app, app.test_client())
+    path = f"/api/v1/solutions/{world.solution()['id']}/inquiries"
+    for headers in (world.enterprise, world.other_enterprise):
+        for n in range(2):
+            response = world.client.post(path, json={"message": f"想了解部署周期 {n}"}, headers=headers)
+            assert response.status_code == 201, response.json
+    assert_rate_limited(world.client.post(path, json={"message": "再问一次"}, headers=world.enterprise))
+
+
+def test_anonymous_requests_do_not_spend_a_signed_in_callers_quota(make_app):
+    """Anonymous recommendations from an address leave a signed-in caller at that address their own."""
+    app = make_app(RATELIMIT_ENABLED=True, RECOMMENDATION_RATE_LIMIT="2/minute")
+    world = World.build(app, app.test_client())
+    needs = {"industry": "C2929", "needs": "注塑件外观缺陷检测", "limit": 0}
+    for _ in range(2):
+        assert world.client.post("/api/v1/recommendations", json=needs).status_code == 422
+    assert_rate_limited(world.client.post("/api/v1/recommendations", json=needs))
+    response = world.client.post("/api/v1/recommendations", json=needs, headers=world.enterprise)
+    assert response.status_code == 422, response.json
+
+
+def test_the_default_storage_shares_counts_between_apps_without_a_server(make_app, tmp_path):
+    """The embedded default counts in SQLite under instance/: a second app (process) sees the count."""
+    settings = {"RATELIMIT_ENABLED": True, "AUTH_RATE_LIMIT": "2/minute"}
+    first = make_app(**settings)
+    assert first.config["RATELIMIT_STORAGE_URI"].startswith("sqlite:///")
+    credentials = {"email": "guess@example.cn", "password": "wrong-password-1"}
+    assert [
+        first.test_client().post("/api/v1/auth/token", json=credentials).status_code for _ in range(2)
+    ] == [
+        401,
+        401,
+    ]
+    second = make_app(**settings)
+    assert_rate_limited(second.test_client().post("/api/v1/auth/token", json=credentials))
+    assert (tmp_path / "ratelimits.sqlite3").exists()
+
+
+def test_repeated_failures_lock_one_email_out_for_a_while(make_app):
+    """After five failures for one e-mail, sign-in for it is refused (429) even with the right password."""
+    app = make_app()
+    client = app.test_client()
+    account = {"email": "owner@example.cn", "password": PASSWORD, "role": "enterprise", "name": "张三"}
+    assert client.post("/api/v1/auth/register", json=account).status_code == 201
+    wrong = {"email": "owner@example.cn", "password": "wrong-password-1"}
+    assert [client.post("/api/v1/auth/token", json=wrong).status_code for _ in range(5)] == [401] * 5
+    locked = client.post("/api/v1/auth/token", json={"email": "owner@example.cn", "password": PASSWORD})
+    body = assert_error(locked, 429)
+    assert "登录失败次数过多" in body["message"] and int(locked.headers["Retry-After"]) > 0
+    other = client.post("/api/v1/auth/token", json={"email": "someone@example.cn", "password": PASSWORD})
+    assert other.status_code == 401
+    unknown = [
+        client.post("/api/v1/auth/token", json={**wrong, "email": "nobody@example.cn"}) for _ in range(6)
+    ]
+    assert [response.status_code for response in unknown] == [401] * 5 + [429]
+
+
+def test_the_lockout_grows_and_ends(make_app):
+    """The window doubles with each further failure and a success afterwards clears the record."""
+    from datetime import timedelta
+
+    from marketplace.auth import service
+    from marketplace.models import SignInFailure, utcnow
+
+    app = make_app()
+    client = app.test_client()
+    account = {"email": "owner@example.cn", "password": PASSWORD, "role": "enterprise", "name": "张三"}
+    client.post("/api/v1/auth/register", json=account)
+    wrong = {"email": "owner@example.cn", "password": "wrong-password-1"}
+    windows = []
+    for _ in range(7):
+        client.post("/api/v1/auth/token", json=wrong)
+        with app.app_context():
+            row = db.session.get(SignInFailure, "owner@example.cn")
+            if row.locked_until is not None:
+                windows.append(round((row.locked_until - row.last_failure_at).total_seconds()))
+            row.locked_until = None if row.locked_until is None else utcnow() - timedelta(seconds=1)
+            db.session.commit()
+    assert windows == [service.LOCKOUT_SECONDS, 2 * service.LOCKOUT_SECONDS, 4 * service.LOCKOUT_SECONDS]
+    assert client.post("/api/v1/auth/token", json={**wrong, "password": PASSWORD}).status_code == 200
+    with app.app_context():
+        assert db.session.get(SignInFailure, "owner@example.cn") is None

@@ -6,7 +6,10 @@ from flask import current_app
 from flask.views import MethodView
 
 from marketplace.auth import service
+from marketplace.auth.limits import limiter
 from marketplace.auth.schemas import (
+    AccountQueryArgsSchema,
+    PasswordChangeSchema,
     RegisterSchema,
     StaffAccountSchema,
     TokenRequestSchema,
@@ -15,8 +18,8 @@ from marketplace.auth.schemas import (
 )
 from marketplace.auth.security import authenticated, current_user
 from marketplace.common.routes import Blueprint
+from marketplace.common.schemas import page_schema
 from marketplace.errors import may_answer
-from marketplace.extensions import limiter
 from marketplace.models import Role
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="账号与令牌")
@@ -27,11 +30,22 @@ def auth_rate_limit() -> str:
     return current_app.config["AUTH_RATE_LIMIT"]
 
 
+def registration_conflict_limit() -> str:
+    """The per-address limit of sign-ups answered 409 (the e-mail is registered)."""
+    return current_app.config["REGISTRATION_CONFLICT_RATE_LIMIT"]
+
+
+def is_conflict(response) -> bool:
+    """Whether a response tells that the e-mail is already registered."""
+    return response.status_code == 409
+
+
 @blp.route("/auth/register")
 class Register(MethodView):
     """Self-service sign-up."""
 
     @limiter.limit(auth_rate_limit)
+    @limiter.limit(registration_conflict_limit, deduct_when=is_conflict)
     @may_answer(blp, 429)
     @blp.arguments(RegisterSchema)
     @blp.response(201, UserSchema)
@@ -64,9 +78,39 @@ class Me(MethodView):
         return current_user()
 
 
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    """Signing out."""
+
+    @authenticated(blp)
+    @blp.response(204)
+    def post(self):
+        """Revoke every token of the signed-in account (all its sessions)."""
+        service.logout(current_user())
+
+
+@blp.route("/auth/me/password")
+class Password(MethodView):
+    """The caller's password."""
+
+    @authenticated(blp)
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, data):
+        """Change the password (the current one required); earlier tokens stop, a new one is returned."""
+        return service.change_password(current_user(), data["current_password"], data["new_password"])
+
+
 @blp.route("/accounts")
 class Accounts(MethodView):
-    """Staff accounts, created by admins."""
+    """Accounts: admins list them and create staff accounts."""
+
+    @authenticated(blp, Role.ADMIN)
+    @blp.arguments(AccountQueryArgsSchema, location="query")
+    @blp.response(200, page_schema(UserSchema))
+    def get(self, args):
+        """List accounts, newest first, by role and part of the e-mail (admins only)."""
+        return service.list_accounts(current_user(), args)
 
     @limiter.limit(auth_rate_limit)
     @may_answer(blp, 429)
@@ -76,3 +120,25 @@ class Accounts(MethodView):
     def post(self, data):
         """Create a city-office or admin account (admins only)."""
         return service.create_account(**data)
+
+
+@blp.route("/accounts/<int:account_id>/disable")
+class DisableAccount(MethodView):
+    """Disabling an account."""
+
+    @authenticated(blp, Role.ADMIN)
+    @blp.response(200, UserSchema)
+    def post(self, account_id):
+        """Disable an account: its tokens stop working and it cannot sign in (admins only)."""
+        return service.set_account_active(current_user(), account_id, False)
+
+
+@blp.route("/accounts/<int:account_id>/enable")
+class EnableAccount(MethodView):
+    """Enabling an account again."""
+
+    @authenticated(blp, Role.ADMIN)
+    @blp.response(200, UserSchema)
+    def post(self, account_id):
+        """Let a disabled account sign in again; its old tokens stay revoked (admins only)."""
+        return service.set_account_active(current_user(), account_id, True)

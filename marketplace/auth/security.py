@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app, g, request
 
+from marketplace.common.schemas import MAX_ID
 from marketplace.errors import Forbidden, Unauthorized
 from marketplace.extensions import db
 from marketplace.models import Role, User
@@ -39,11 +40,37 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def spend_a_verification(password: str) -> None:
+    """Verify ``password`` against a hash of nothing, so that a sign-in for an unknown or disabled
+    account takes as long as a wrong password (306 ms against 6 ms told who has an account)."""
+    dummy = current_app.extensions.get("password_dummy_hash")
+    if dummy is None:
+        dummy = current_app.extensions["password_dummy_hash"] = hash_password("no account has this password")
+    verify_password(dummy, password)
+
+
+def created_stamp(user: User) -> int:
+    """The account's creation time in microseconds: with the id, what no later account can share."""
+    return round(user.created_at.timestamp() * 1_000_000)
+
+
 def issue_token(user: User) -> dict:
-    """Sign an access token for ``user``; returns the token response body."""
+    """Sign an access token for ``user``; returns the token response body.
+
+    Besides the id (``sub``) it names the account's creation time (``cat``) and token version
+    (``ver``): a token stops working when the version is raised (sign-out, password change,
+    disabling) and can never authenticate another account that later gets the same id.
+    """
     ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
     now = datetime.now(UTC)
-    claims = {"sub": str(user.id), "role": user.role.value, "iat": now, "exp": now + timedelta(seconds=ttl)}
+    claims = {
+        "sub": str(user.id),
+        "ver": user.token_version,
+        "cat": created_stamp(user),
+        "role": user.role.value,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl),
+    }
     token = jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=TOKEN_ALGORITHM)
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
@@ -57,15 +84,19 @@ def _user_from_header(header: str) -> User:
             token,
             current_app.config["SECRET_KEY"],
             algorithms=[TOKEN_ALGORITHM],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "ver", "cat"]},
         )
         user_id = int(claims["sub"])
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("登录已过期，请重新获取令牌") from error
-    except (jwt.InvalidTokenError, ValueError) as error:
+    except (jwt.InvalidTokenError, ValueError, TypeError) as error:
         raise Unauthorized("令牌无效") from error
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active:
+    user = db.session.get(User, user_id) if 0 < user_id <= MAX_ID else None
+    if user is None or claims["cat"] != created_stamp(user):
+        raise Unauthorized("账号不存在或已停用")
+    if claims["ver"] != user.token_version:
+        raise Unauthorized("令牌已失效，请重新登录")
+    if not user.is_active:
         raise Unauthorized("账号不存在或已停用")
     return user
 

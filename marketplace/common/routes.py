@@ -9,6 +9,7 @@ import flask_smorest
 from flask import request
 
 from marketplace.common.concurrency import version_tag
+from marketplace.common.reading import BodyParser
 from marketplace.common.schemas import strict_json
 
 
@@ -16,8 +17,11 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's blueprint, whose argument schemas are made once instead of on every request.
 
     webargs instantiates a schema given as a class for each request it parses, copying every
-    declared field; a schema instance is reused, and loading keeps no state on it.
+    declared field; a schema instance is reused, and loading keeps no state on it. Bodies are read
+    with the app's bounded JSON loader (:class:`~marketplace.common.reading.BodyParser`).
     """
+
+    ARGUMENTS_PARSER = BodyParser()
 
     def arguments(self, schema, **kwargs):
         """As :meth:`flask_smorest.Blueprint.arguments`, with ``schema`` a class or an instance.

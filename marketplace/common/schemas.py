@@ -15,22 +15,46 @@ FIELD_MESSAGES: dict[type[fields.Field], dict[str, str]] = {
         "validator_failed": "取值无效",
     },
     fields.String: {"invalid": "应为字符串", "invalid_utf8": "不是合法的 UTF-8 字符串"},
-    fields.Integer: {"invalid": "应为整数", "too_large": "数值过大"},
     fields.Number: {"invalid": "应为数字", "too_large": "数值过大"},
+    fields.Integer: {"invalid": "应为整数", "too_large": "数值过大"},
     fields.Float: {"special": "不允许 NaN 或无穷大"},
+    fields.Decimal: {"special": "不允许 NaN 或无穷大"},
     fields.Boolean: {"invalid": "应为布尔值 true 或 false"},
     fields.Email: {"invalid": "不是有效的电子邮箱地址"},
+    fields.Url: {"invalid": "不是有效的网址"},
+    fields.UUID: {"invalid_uuid": "不是有效的 UUID"},
     fields.List: {"invalid": "应为列表"},
+    fields.Tuple: {"invalid": "应为列表"},
+    fields.Mapping: {"invalid": "应为对象（键值映射）"},
     fields.Nested: {"type": "应为对象"},
-    fields.Date: {"invalid": "不是有效的日期（格式 YYYY-MM-DD）", "format": "日期格式无效"},
-    fields.DateTime: {"invalid": "不是有效的时间", "format": "时间格式无效"},
+    fields.Enum: {"unknown": "取值应为以下之一：{choices}"},
+    fields.DateTime: {
+        "invalid": "不是有效的时间",
+        "format": "时间格式无效",
+        "invalid_awareness": "时区信息不符合要求",
+    },
+    fields.Date: {
+        "invalid": "不是有效的日期（格式 YYYY-MM-DD）",
+        "format": "日期格式无效",
+        "invalid_awareness": "时区信息不符合要求",
+    },
+    fields.Time: {
+        "invalid": "不是有效的时刻",
+        "format": "时刻格式无效",
+        "invalid_awareness": "时区信息不符合要求",
+    },
+    fields.TimeDelta: {"invalid": "不是有效的时长", "format": "时长格式无效"},
+    fields.IP: {"invalid_ip": "不是有效的 IP 地址"},
+    fields.IPInterface: {"invalid_ip_interface": "不是有效的 IP 网段"},
 }
+SCHEMA_MESSAGES = {"unknown": "不允许的字段", "type": "请求体应为 JSON 对象"}
 
 
 def localise_marshmallow() -> None:
-    """Make marshmallow's built-in field messages Chinese, once, for every schema."""
+    """Make marshmallow's built-in field and schema messages Chinese, once, for every schema."""
     for field_cls, messages in FIELD_MESSAGES.items():
         field_cls.default_error_messages = {**field_cls.default_error_messages, **messages}
+    Schema._default_error_messages = {**Schema._default_error_messages, **SCHEMA_MESSAGES}
 
 
 localise_marshmallow()
@@ -107,7 +131,7 @@ def _strict_field(field: fields.Field) -> None:
 class BaseSchema(Schema):
     """Base of every API schema: Chinese schema-level messages, unknown fields rejected."""
 
-    error_messages = {"unknown": "不允许的字段", "type": "请求体应为 JSON 对象"}
+    error_messages = SCHEMA_MESSAGES
 
 
 def _writable(schema: Schema, data: dict) -> dict:
@@ -147,7 +171,9 @@ def load_merged(schema: Schema, current: object, patch: dict) -> dict:
 
 
 def text(min_len: int, max_len: int) -> validate.Length:
-    """Validate a string's length with a Chinese message."""
+    """Validate a string's length with a Chinese message ("长度应为 36 个字符" for an exact length)."""
+    if min_len == max_len:
+        return validate.Length(equal=min_len, error=f"长度应为 {min_len} 个字符")
     return validate.Length(min=min_len, max=max_len, error=f"长度应在 {min_len} 到 {max_len} 个字符之间")
 
 
@@ -169,7 +195,9 @@ def between(low: int | float | None = None, high: int | float | None = None) -> 
 
 
 def list_size(max_len: int, min_len: int = 0) -> validate.Length:
-    """Validate a list's size with a Chinese message."""
+    """Validate a list's size with a Chinese message ("应包含 3 项" for an exact size)."""
+    if min_len == max_len:
+        return validate.Length(equal=min_len, error=f"应包含 {min_len} 项")
     return validate.Length(min=min_len, max=max_len, error=f"应包含 {min_len} 到 {max_len} 项")
 
 

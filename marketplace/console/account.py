@@ -6,6 +6,7 @@ from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from marketplace.auth import service
+from marketplace.auth.limits import limiter
 from marketplace.auth.routes import auth_rate_limit
 from marketplace.auth.schemas import RegisterSchema, TokenRequestSchema
 from marketplace.auth.security import current_user
@@ -13,7 +14,6 @@ from marketplace.console.blueprint import bp
 from marketplace.console.forms import field_errors, form_data
 from marketplace.console.session import safe_next, sign_in, sign_out
 from marketplace.errors import APIError
-from marketplace.extensions import limiter
 from marketplace.models import Role
 
 HOME_OF_ROLE = {

@@ -60,7 +60,7 @@ def review(kind: str, item_id: int, action: str):
 
 @bp.route("/accounts")
 def accounts():
-    """Every account, oldest first (admins)."""
+    """Every account, newest first (admins)."""
     actor = require_user()
     args = PageArgsSchema().load({"page": request.args.get("page", "1"), "per_page": "50"})
     page = accounts_service.list_accounts(actor, args)

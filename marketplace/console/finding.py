@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from marketplace.auth.limits import limiter
 from marketplace.auth.security import current_user, require_user
 from marketplace.cases import service as cases
 from marketplace.cases.schemas import CaseQueryArgsSchema, CaseSchema
 from marketplace.console.blueprint import bp
 from marketplace.console.forms import field_errors, form_data
 from marketplace.errors import APIError
-from marketplace.extensions import limiter
 from marketplace.inquiries import service as inquiries
 from marketplace.inquiries.routes import inquiry_rate_limit
 from marketplace.inquiries.schemas import InquiryCreateSchema

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
+from marketplace.auth.limits import limiter
 from marketplace.auth.security import require_user
 from marketplace.console.blueprint import bp
 from marketplace.console.forms import field_errors, form_data
 from marketplace.errors import APIError
-from marketplace.extensions import limiter
 from marketplace.inquiries import service as inquiries
 from marketplace.inquiries.routes import inquiry_rate_limit
 from marketplace.inquiries.schemas import (

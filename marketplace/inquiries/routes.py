@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
+from marketplace.auth.limits import limiter
 from marketplace.auth.security import authenticated, current_user
 from marketplace.common.routes import Blueprint
 from marketplace.errors import may_answer
-from marketplace.extensions import limiter
 from marketplace.inquiries import service
 from marketplace.inquiries.schemas import (
     InquiryCreateSchema,

@@ -1,0 +1,35 @@
+"""The caller's own data: ``GET /auth/me/export`` and ``DELETE /auth/me``."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from marketplace.accounts import service
+from marketplace.accounts.schemas import AccountDeletionSchema, AccountExportSchema
+from marketplace.auth.security import authenticated, current_user
+from marketplace.common.routes import Blueprint
+
+blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="个人数据：导出与注销账号")
+
+
+@blp.route("/auth/me")
+class Me(MethodView):
+    """Deleting the signed-in account (its other operations are in ``marketplace.auth``)."""
+
+    @authenticated(blp)
+    @blp.arguments(AccountDeletionSchema)
+    @blp.response(204)
+    def delete(self, data):
+        """Delete the signed-in account, confirmed by its password (see README, Roles)."""
+        service.delete_account(current_user(), data["password"])
+
+
+@blp.route("/auth/me/export")
+class Export(MethodView):
+    """A copy of the caller's data."""
+
+    @authenticated(blp)
+    @blp.response(200, AccountExportSchema)
+    def get(self):
+        """Export the account, its profile, listings, inquiries, assessments and recommendation history."""
+        return service.export_account(current_user())
