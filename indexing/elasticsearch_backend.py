@@ -1,9 +1,14 @@
 """The Elasticsearch search backend: versioned indexes behind aliases, bodies from :mod:`indexing.queries`.
 
 Each kind has an alias, ``{prefix}-{kind}``, in front of one physical index, ``{prefix}-{kind}-v{N}``.
-Reads and incremental writes go through the alias. The first write creates ``v1`` together with its
-alias (one atomic call, so concurrent workers cannot create two); :meth:`ElasticsearchBackend.rebuild`
-fills fresh indexes and moves both aliases in one ``update_aliases`` call.
+Reads and incremental writes go through the alias. Only :meth:`ElasticsearchBackend.create` (an empty
+version with its alias, in one call) and :meth:`ElasticsearchBackend.rebuild` (fresh indexes, then both
+aliases moved in one ``update_aliases`` call) make indexes: when a kind's alias does not exist, every
+read and write raises :class:`~indexing.base.IndexMissing`, so an empty index never takes the place of
+one that was deleted, and a deletion is never taken as done. Writes, deletions included, require their
+target to be an alias (``require_alias``), so Elasticsearch cannot auto-create a concrete index under
+its name either. A physical index of the prefix that no alias points at was left by an interrupted
+rebuild (:meth:`ElasticsearchBackend.leftovers`).
 
 The ``elasticsearch`` package is imported when the backend is created, so the app runs without it
 when another backend is chosen; the client itself is created on first use, after gunicorn forks.
@@ -26,6 +31,7 @@ from indexing import queries
 from indexing.base import (
     KINDS,
     IndexDocument,
+    IndexMissing,
     IndexStats,
     SearchBackend,
     SearchRequest,
@@ -134,7 +140,6 @@ class ElasticsearchBackend(SearchBackend):
         self._client = client
         self._owns_client = client is None
         self._client_lock = threading.Lock()
-        self._aliases_seen: set[str] = set()
 
     # -- names and plumbing ---------------------------------------------------------------
 
@@ -173,39 +178,28 @@ class ElasticsearchBackend(SearchBackend):
         except self._es.NotFoundError:
             return []
 
-    def _versions(self, alias: str) -> dict[str, int]:
-        """Every physical index of ``alias``'s kind, with its version number."""
+    def _physical(self, alias: str) -> dict[str, tuple[int, bool]]:
+        """Every physical index of ``alias``'s kind: its version, and whether an alias points at it."""
         pattern = re.compile(re.escape(alias) + r"-v(\d+)")
         found = self.client.indices.get(index=f"{alias}-v*", features="aliases", expand_wildcards="all").body
-        versions = {}
-        for name in found:
+        physical = {}
+        for name, info in found.items():
             matched = pattern.fullmatch(name)
             if matched:
-                versions[name] = int(matched.group(1))
-        return versions
+                physical[name] = (int(matched.group(1)), bool(info.get("aliases")))
+        return physical
 
-    def _ensure_alias(self, alias: str) -> None:
-        """Create ``{alias}-v1`` with ``alias`` unless it exists; losing that race to a worker is fine."""
-        if alias in self._aliases_seen:
-            return
-        if not self.client.indices.exists_alias(name=alias):
-            try:
-                self.client.indices.create(
-                    index=f"{alias}-v1", aliases={alias: {}}, **self._settings_and_mappings()
-                )
-            except self._es.BadRequestError as error:
-                if error.error != "resource_already_exists_exception":
-                    raise
-        self._aliases_seen.add(alias)
+    def _next_version(self, alias: str) -> str:
+        """The name of the version after every physical index of ``alias``'s kind, leftovers included."""
+        versions = [version for version, _aliased in self._physical(alias).values()]
+        return f"{alias}-v{max(versions, default=0) + 1}"
 
     def _settings_and_mappings(self) -> dict[str, Any]:
         return queries.index_settings_and_mappings(self.analyzer.version, self.vectors)
 
-    def _alias_exists(self, alias: str) -> bool:
-        """Whether ``alias`` exists, remembered once seen."""
-        if alias not in self._aliases_seen and self.client.indices.exists_alias(name=alias):
-            self._aliases_seen.add(alias)
-        return alias in self._aliases_seen
+    def _missing(self, error: Exception, what: str) -> IndexMissing:
+        """The :class:`IndexMissing` for a 404 from ``what`` (an alias, or several)."""
+        return IndexMissing(f"Elasticsearch index missing: no alias {what}; run flask index ensure ({error})")
 
     # -- bulk -----------------------------------------------------------------------------
 
@@ -213,9 +207,10 @@ class ElasticsearchBackend(SearchBackend):
         """Send ``actions`` in chunks, retrying what may succeed later, and count them.
 
         A failed action is never dropped: failures of every chunk are collected and raised together.
-        Deleting a document that is not there is not a failure.
+        Deleting a document that is not there is not a failure; a target index that is not there is.
 
-        :raises BulkFailed: if any action failed after its retries.
+        :raises IndexMissing: if an action's target alias or index does not exist.
+        :raises BulkFailed: if any other action failed after its retries.
         """
         client = self.client.options(max_retries=0)
         failures: list[dict[str, Any]] = []
@@ -224,7 +219,11 @@ class ElasticsearchBackend(SearchBackend):
             failures.extend(self._send_chunk(client, chunk, params))
             sent += len(chunk)
         if failures:
-            self._aliases_seen.clear()
+            missing = [failure for failure in failures if _is_missing_index(failure)]
+            if missing:
+                raise IndexMissing(
+                    f"Elasticsearch index missing: {_failure_summary(missing[0])}; run flask index ensure"
+                )
             shown = "; ".join(_failure_summary(failure) for failure in failures[:MAX_REPORTED_FAILURES])
             more = (
                 f" and {len(failures) - MAX_REPORTED_FAILURES} more"
@@ -270,21 +269,37 @@ class ElasticsearchBackend(SearchBackend):
     # -- the interface --------------------------------------------------------------------
 
     def create(self) -> None:
-        """Create ``v1`` behind each kind's alias unless the alias exists."""
+        """Create an empty version with its alias, in one call, for each kind whose alias does not exist.
+
+        The version is numbered past any leftover of the kind. Losing the race to another process
+        creating the same version is fine.
+        """
         with self._engine("create indexes"):
             for kind in KINDS:
-                self._ensure_alias(self.alias(kind))
+                alias = self.alias(kind)
+                if self.client.indices.exists_alias(name=alias):
+                    continue
+                try:
+                    self.client.indices.create(
+                        index=self._next_version(alias), aliases={alias: {}}, **self._settings_and_mappings()
+                    )
+                except self._es.BadRequestError as error:
+                    lost_race = error.error == "resource_already_exists_exception"
+                    if not (lost_race and self.client.indices.exists_alias(name=alias)):
+                        raise
 
     def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:
-        """Add or replace documents through the aliases, creating ``v1`` at the first write.
+        """Add or replace documents through the aliases.
 
         ``wait`` is ignored: Elasticsearch has no write lock to wait for.
 
-        Writes require the target to be an alias (``require_alias``), so a vanished alias fails
-        loudly instead of Elasticsearch auto-creating a concrete index under its name. Returns once
+        Writes require the target to be an alias (``require_alias``), so a missing alias fails
+        instead of Elasticsearch auto-creating a concrete index under its name. Returns once
         the documents are searchable (``refresh=wait_for``).
 
         :param documents: documents of any kinds.
+        :raises IndexMissing: if the alias of a document's kind does not exist (documents of
+            another kind may have been written).
         :raises SearchUnavailable: if the engine is down or refused any document
             (:class:`BulkFailed`, with every failure).
         """
@@ -292,8 +307,6 @@ class ElasticsearchBackend(SearchBackend):
             return
         aliases = {document.kind: self.alias(document.kind) for document in documents}
         with self._engine("index documents"):
-            for alias in sorted(set(aliases.values())):
-                self._ensure_alias(alias)
             actions = (
                 queries.index_action(doc, analysed, aliases[doc.kind], self.vectors)
                 for doc, analysed in analysed_documents(documents, self.analyzer)
@@ -301,22 +314,27 @@ class ElasticsearchBackend(SearchBackend):
             self._bulk(actions, refresh="wait_for", require_alias=True)
 
     def delete(self, kind: str, ids: Sequence[int], wait: float | None = None) -> None:
-        """Remove documents; unknown ids, and a kind never written, are ignored (``wait`` too).
+        """Remove documents through the kind's alias; unknown ids are ignored (``wait`` too).
 
+        :raises IndexMissing: if the kind's alias does not exist: nothing was deleted.
         :raises SearchUnavailable: if the engine is down or refused a deletion.
         """
         alias = self.alias(kind)
         if not ids:
             return
         with self._engine("delete documents"):
-            if self._alias_exists(alias):
-                self._bulk((queries.delete_action(alias, doc_id) for doc_id in ids), refresh="wait_for")
+            self._bulk(
+                (queries.delete_action(alias, doc_id) for doc_id in ids),
+                refresh="wait_for",
+                require_alias=True,
+            )
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run the search built by :func:`indexing.queries.search_body`; before the first write, find nothing.
+        """Run the search built by :func:`indexing.queries.search_body`.
 
         Without :attr:`vectors` a query vector is ignored, so the search is by keywords.
 
+        :raises IndexMissing: if the kind's alias does not exist.
         :raises SearchUnavailable: if the engine is down.
         :raises ValueError: for an unknown kind, filter, facet, sort or mode.
         """
@@ -328,8 +346,8 @@ class ElasticsearchBackend(SearchBackend):
                 weights = self._word_weights(alias, request)
                 body = queries.search_body(request, self.analyzer, weights)
                 response = self.client.search(index=alias, body=body)
-            except self._es.NotFoundError:
-                return queries.empty_result(request)
+            except self._es.NotFoundError as error:
+                raise self._missing(error, alias) from error
         return queries.parse_search_response(response.body, request, self.analyzer)
 
     def _word_weights(self, alias: str, request: SearchRequest) -> dict[str, float] | None:
@@ -349,6 +367,7 @@ class ElasticsearchBackend(SearchBackend):
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Complete ``prefix`` from the titles and tags of both kinds, most frequent first.
 
+        :raises IndexMissing: if the alias of either kind does not exist.
         :raises SearchUnavailable: if the engine is down.
         """
         if not prefix or limit <= 0:
@@ -356,11 +375,9 @@ class ElasticsearchBackend(SearchBackend):
         indexes = ",".join(self.alias(kind) for kind in KINDS)
         with self._engine("suggest"):
             try:
-                response = self.client.search(
-                    index=indexes, body=queries.suggest_body(prefix, limit), ignore_unavailable=True
-                )
-            except self._es.NotFoundError:
-                return []
+                response = self.client.search(index=indexes, body=queries.suggest_body(prefix, limit))
+            except self._es.NotFoundError as error:
+                raise self._missing(error, indexes) from error
         return queries.parse_suggest_response(response.body)
 
     def rebuild(self, documents: Iterable[IndexDocument]) -> int:
@@ -369,7 +386,8 @@ class ElasticsearchBackend(SearchBackend):
         Until that call the old indexes keep serving. If anything fails before it (the engine, a
         refused document, or the ``documents`` iterable itself), the new indexes are deleted and the
         error propagates. After the switch the old indexes are deleted; failing to delete them is
-        logged, not raised, since the rebuild itself succeeded.
+        logged, not raised, since the rebuild itself succeeded (they are then :meth:`leftovers`). A
+        rebuild killed before the switch leaves its new indexes behind as leftovers too.
 
         :returns: how many documents were indexed.
         :raises SearchUnavailable: if the engine is down or refused a document.
@@ -378,10 +396,7 @@ class ElasticsearchBackend(SearchBackend):
         created: list[str] = []
         with self._engine("rebuild the index"):
             previous = {kind: self._alias_targets(alias) for kind, alias in aliases.items()}
-            fresh = {
-                kind: f"{alias}-v{max(self._versions(alias).values(), default=0) + 1}"
-                for kind, alias in aliases.items()
-            }
+            fresh = {kind: self._next_version(alias) for kind, alias in aliases.items()}
             try:
                 for kind in KINDS:
                     self.client.indices.create(index=fresh[kind], **self._settings_and_mappings())
@@ -403,7 +418,6 @@ class ElasticsearchBackend(SearchBackend):
             except BaseException:
                 self._delete_indexes_quietly(created)
                 raise
-        self._aliases_seen.update(aliases.values())
         self._delete_indexes_quietly([old for kind in KINDS for old in previous[kind]])
         return count
 
@@ -424,6 +438,7 @@ class ElasticsearchBackend(SearchBackend):
     def clear(self) -> None:
         """Delete every document of every kind, keeping the indexes and their mappings.
 
+        :raises IndexMissing: if the alias of a kind does not exist (earlier kinds are cleared).
         :raises SearchUnavailable: if the engine is down or reports failures.
         """
         with self._engine("clear the index"):
@@ -432,8 +447,8 @@ class ElasticsearchBackend(SearchBackend):
                     response = self.client.delete_by_query(
                         index=self.alias(kind), query={"match_all": {}}, refresh=True, conflicts="proceed"
                     )
-                except self._es.NotFoundError:
-                    continue
+                except self._es.NotFoundError as error:
+                    raise self._missing(error, self.alias(kind)) from error
                 if response.body.get("failures"):
                     raise SearchUnavailable(
                         f"Elasticsearch could not clear {kind}: {response.body['failures']}"
@@ -442,10 +457,10 @@ class ElasticsearchBackend(SearchBackend):
     def stats(self) -> IndexStats:
         """Count documents per kind; ``version`` names the physical index behind the solution alias.
 
-        ``analysis`` and ``layout`` come from that index's mapping (``_meta``). Before the first
-        write the counts are zero, ``version`` is empty and both are ``None``. With :attr:`vectors`,
+        ``analysis`` and ``layout`` come from that index's mapping (``_meta``). With :attr:`vectors`,
         ``vectors`` counts the documents per kind that hold one.
 
+        :raises IndexMissing: if the alias of a kind does not exist.
         :raises SearchUnavailable: if the engine is down.
         """
         with self._engine("count documents"):
@@ -457,10 +472,8 @@ class ElasticsearchBackend(SearchBackend):
                     if vectors is not None:
                         with_vector = self.client.count(index=self.alias(kind), query=queries.HAS_VECTOR)
                         vectors[kind] = int(with_vector.body["count"])
-                except self._es.NotFoundError:
-                    documents[kind] = 0
-                    if vectors is not None:
-                        vectors[kind] = 0
+                except self._es.NotFoundError as error:
+                    raise self._missing(error, self.alias(kind)) from error
             targets = self._alias_targets(self.alias("solution"))
             meta = {}
             if targets:
@@ -483,10 +496,36 @@ class ElasticsearchBackend(SearchBackend):
         :raises SearchUnavailable: if the engine is down.
         """
         with self._engine("drop the indexes"):
-            names = [name for kind in KINDS for name in self._versions(self.alias(kind))]
+            names = [name for kind in KINDS for name in self._physical(self.alias(kind))]
             if names:
                 self.client.indices.delete(index=",".join(sorted(names)), ignore_unavailable=True)
-        self._aliases_seen.clear()
+
+    def leftovers(self) -> list[str]:
+        """Physical indexes of this prefix (``{alias}-v{N}``) that no alias points at.
+
+        An interrupted rebuild leaves them, and so does a rebuild that could not delete the indexes
+        it replaced; a running rebuild's new indexes look the same until its switch.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+        with self._engine("list leftover indexes"):
+            return sorted(
+                name
+                for kind in KINDS
+                for name, (_version, aliased) in self._physical(self.alias(kind)).items()
+                if not aliased
+            )
+
+    def remove_leftovers(self) -> list[str]:
+        """Delete the indexes :meth:`leftovers` lists, by name; returns their names.
+
+        :raises SearchUnavailable: if the engine is down.
+        """
+        removed = self.leftovers()
+        if removed:
+            with self._engine("remove leftover indexes"):
+                self.client.indices.delete(index=",".join(removed), ignore_unavailable=True)
+        return removed
 
     def close(self) -> None:
         """Close the client if this backend created it."""
@@ -497,6 +536,17 @@ class ElasticsearchBackend(SearchBackend):
 
 
 def _is_missing_delete(failure: dict[str, Any]) -> bool:
-    """A delete of a document (or index) that is not there: the outcome asked for, not a failure."""
+    """A delete of a document that is not there: the outcome asked for, not a failure.
+
+    Elasticsearch answers it with status 404 and ``result: not_found`` but no ``error``; a delete
+    whose index or alias is not there carries an ``index_not_found_exception`` error instead.
+    """
     op_type, item = next(iter(failure.items()))
-    return op_type == "delete" and item.get("status") == 404
+    return op_type == "delete" and item.get("status") == 404 and not item.get("error")
+
+
+def _is_missing_index(failure: dict[str, Any]) -> bool:
+    """A bulk action refused because its target alias or index does not exist."""
+    _op_type, item = next(iter(failure.items()))
+    error = item.get("error")
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"

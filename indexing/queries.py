@@ -392,11 +392,6 @@ def parse_suggest_response(response: dict[str, Any]) -> list[str]:
     return [str(bucket["key"]) for bucket in aggregation.get("buckets", [])]
 
 
-def empty_result(request: SearchRequest) -> SearchResult:
-    """What a search over an index that does not exist yet finds: nothing."""
-    return SearchResult(total=0, hits=[], facets={name: [] for name in request.facets})
-
-
 def parse_search_response(
     response: dict[str, Any], request: SearchRequest, analyzer: AnalyzerLike
 ) -> SearchResult:

@@ -1,4 +1,9 @@
-"""The contract every search backend passes; each backend's tests subclass it with a ``backend`` fixture."""
+"""The contract every search backend passes.
+
+Each backend's tests subclass :class:`BackendContract` with two fixtures: ``bare_backend``, a backend
+where no index exists, and ``backend``, the same after :meth:`~indexing.base.SearchBackend.create`
+(as ``flask index ensure`` leaves it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from indexing.base import IndexDocument, SearchRequest
+from indexing.base import IndexDocument, IndexMissing, SearchRequest
 
 TODAY = date(2026, 11, 26)
 
@@ -46,7 +51,60 @@ def ids(result) -> list[int]:
     return [hit.id for hit in result.hits]
 
 
-class BackendContract:
+class IndexLifecycleContract:
+    """Only create and rebuild make an index; leftovers of rebuilds are listed and never the live index.
+
+    It needs no ranking, so it also runs on the Elasticsearch backend over a fake cluster.
+    """
+
+    MISSING_CALLS = {
+        "index": lambda b: b.index([doc(1)]),
+        "index-case": lambda b: b.index([doc(1, kind="case")]),
+        "delete": lambda b: b.delete("solution", [1]),
+        "search": lambda b: search(b, q="视觉检测"),
+        "list": lambda b: search(b, kind="case"),
+        "suggest": lambda b: b.suggest("视觉"),
+        "stats": lambda b: b.stats(),
+        "clear": lambda b: b.clear(),
+    }
+
+    @pytest.mark.parametrize("call", MISSING_CALLS.values(), ids=MISSING_CALLS.keys())
+    def test_without_an_index_reads_and_writes_raise_index_missing_and_create_nothing(
+        self, bare_backend, call
+    ):
+        """Only create and rebuild make an index; until then the backend says it is missing."""
+        with pytest.raises(IndexMissing):
+            call(bare_backend)
+        with pytest.raises(IndexMissing):
+            bare_backend.stats()
+        bare_backend.create()
+        assert bare_backend.stats().documents == {"solution": 0, "case": 0}
+
+    def test_create_keeps_an_existing_index(self, backend):
+        backend.index([doc(1)])
+        backend.create()
+        assert ids(search(backend)) == [1]
+
+    def test_a_rebuild_lists_its_unfinished_version_as_a_leftover_and_cleans_up_when_it_fails(self, backend):
+        """Leftovers never name the live index; clean removes none of it."""
+        backend.index([doc(1)])
+        live = backend.stats().version
+        assert backend.leftovers() == []
+        seen: list[str] = []
+
+        def crashing():
+            yield doc(2)
+            seen.extend(backend.leftovers())
+            raise RuntimeError("crash mid-rebuild")
+
+        with pytest.raises(RuntimeError):
+            backend.rebuild(crashing())
+        assert seen and live not in seen
+        assert backend.leftovers() == [] and backend.remove_leftovers() == []
+        assert backend.stats().version == live and ids(search(backend)) == [1]
+
+
+class BackendContract(IndexLifecycleContract):
     """Behaviour shared by the embedded and Elasticsearch backends."""
 
     def test_keyword_search_finds_and_ranks_title_matches_first(self, backend):

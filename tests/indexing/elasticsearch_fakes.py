@@ -335,8 +335,10 @@ class FakeCluster:
             return answer | {"status": 404, "error": {"type": "index_not_found_exception", "reason": reason}}
         names = aliases.get(target, [target])
         if op_type == "delete":
-            docs = self.indices[names[0]].docs if names[0] in self.indices else {}
-            found = docs.pop(doc_id, None) is not None
+            if names[0] not in self.indices:  # deletions never auto-create an index
+                error = {"type": "index_not_found_exception", "reason": f"no such index [{target}]"}
+                return answer | {"status": 404, "error": error}
+            found = self.indices[names[0]].docs.pop(doc_id, None) is not None
             return answer | {
                 "_index": names[0],
                 "result": "deleted" if found else "not_found",

@@ -25,16 +25,23 @@ def analyzer():
 
 
 @pytest.fixture
-def backend(analyzer):
+def bare_backend(analyzer):
+    """A backend on a prefix of its own, where no index exists."""
     from indexing.elasticsearch_backend import ElasticsearchBackend
 
     backend = ElasticsearchBackend(
         url=ELASTICSEARCH_URL, analyzer=analyzer, index_prefix=f"test-{uuid.uuid4().hex[:12]}"
     )
     yield backend
-    backend.clear()
     backend.drop_indexes()
     backend.close()
+
+
+@pytest.fixture
+def backend(bare_backend):
+    """The same after ``flask index ensure``: empty indexes behind both aliases."""
+    bare_backend.create()
+    return bare_backend
 
 
 class TestElasticsearchBackend(BackendContract):

@@ -21,10 +21,11 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch.helpers import actions as bulk_helpers
 
 from indexing import queries
-from indexing.base import FacetCount, IndexDocument, SearchHit, SearchRequest, SearchUnavailable
+from indexing.base import FacetCount, IndexDocument, IndexMissing, SearchHit, SearchRequest, SearchUnavailable
 from indexing.documents import analyse_document
 from indexing.elasticsearch_backend import BulkFailed, ElasticsearchBackend
 from indexing.vocabulary import VectorSpec, layout_digest
+from tests.indexing.contract import IndexLifecycleContract
 from tests.indexing.elasticsearch_fakes import FakeCluster, StandInAnalyzer
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
@@ -376,7 +377,8 @@ def bulk_helper_sleeps(monkeypatch):
 
 
 @pytest.fixture
-def backend(cluster, sleeps):
+def bare_backend(cluster, sleeps):
+    """A backend on a cluster with no index, as before ``flask index ensure``."""
     backend = ElasticsearchBackend(
         client=cluster.client(max_retries=0),
         analyzer=ANALYZER,
@@ -389,42 +391,120 @@ def backend(cluster, sleeps):
     backend.close()
 
 
-def test_first_write_creates_v1_with_its_alias_in_one_call(backend, cluster):
+@pytest.fixture
+def backend(bare_backend, cluster):
+    """A backend on newly created empty indexes; the requests that created them are forgotten."""
+    bare_backend.create()
+    cluster.requests.clear()
+    return bare_backend
+
+
+class TestIndexLifecycleOnAFakeCluster(IndexLifecycleContract):
+    """The shared contract's index lifecycle, on the fake cluster (the whole contract needs a real one)."""
+
+
+def test_create_makes_v1_with_its_alias_in_one_call_per_kind(bare_backend, cluster):
+    bare_backend.create()
+    assert cluster.lines() == [
+        "HEAD /_alias/test-solution",
+        "GET /test-solution-v*",
+        "PUT /test-solution-v1",
+        "HEAD /_alias/test-case",
+        "GET /test-case-v*",
+        "PUT /test-case-v1",
+    ]
+    (create,) = cluster.requests_to("PUT", "/test-solution-v1")
+    assert create.body["aliases"] == {"test-solution": {}}
+    assert create.body["mappings"] == queries.index_settings_and_mappings(ANALYZER.version)["mappings"]
+    assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
+    assert bare_backend.stats().version == "test-solution-v1"
+    assert bare_backend.stats().analysis == ANALYZER.version
+
+    cluster.requests.clear()
+    bare_backend.create()
+    assert cluster.lines() == ["HEAD /_alias/test-solution", "HEAD /_alias/test-case"]
+
+
+def test_writes_go_through_the_alias_and_require_it(backend, cluster):
     backend.index([make_doc(1), make_doc(2)])
-    creates = cluster.requests_to("PUT", "/test-solution-v1")
-    assert len(creates) == 1
-    assert creates[0].body["aliases"] == {"test-solution": {}}
-    assert creates[0].body["mappings"] == queries.index_settings_and_mappings(ANALYZER.version)["mappings"]
-    assert cluster.aliases() == {"test-solution": ["test-solution-v1"]}
-    assert sorted(cluster.docs("test-solution")) == ["1", "2"]
+    assert cluster.lines() == ["PUT /_bulk"]
     (bulk,) = cluster.requests_to("PUT", "/_bulk")
     assert bulk.params == {"refresh": "wait_for", "require_alias": "true"}
-
-    backend.index([make_doc(3)])
-    assert len(cluster.requests_to("HEAD", "/_alias/test-solution")) == 1
-    assert backend.stats().version == "test-solution-v1"
-    assert backend.stats().analysis == ANALYZER.version
-
-
-def test_losing_the_first_write_race_to_another_worker_is_fine(backend, cluster):
-    other = ElasticsearchBackend(client=cluster.client(), analyzer=ANALYZER, index_prefix="test")
-    other.index([make_doc(1)])
-    cluster.fail("HEAD", "/_alias/test-solution", 404)
-    backend.index([make_doc(2)])
-    assert cluster.lines()[-2:] == ["PUT /test-solution-v1", "PUT /_bulk"]
-    assert cluster.aliases() == {"test-solution": ["test-solution-v1"]}
     assert sorted(cluster.docs("test-solution")) == ["1", "2"]
 
 
-def test_reads_before_the_first_write_find_nothing_and_create_nothing(backend, cluster):
-    assert backend.search(request(q="视觉检测")) == queries.empty_result(request())
-    assert backend.suggest("视觉") == []
-    assert backend.stats().documents == {"solution": 0, "case": 0}
-    assert backend.stats().version == ""
-    assert backend.stats().analysis is None
-    backend.delete("solution", [1])
-    backend.clear()
+def test_create_numbers_past_leftovers(bare_backend, cluster):
+    """A rebuild killed before its switch leaves ``v1`` without an alias: create makes ``v2``."""
+    cluster.client().indices.create(index="test-solution-v1")
+    bare_backend.create()
+    assert cluster.aliases()["test-solution"] == ["test-solution-v2"]
+    assert bare_backend.leftovers() == ["test-solution-v1"]
+
+
+def test_losing_the_create_race_to_another_process_is_fine(bare_backend, cluster):
+    """Both looked before either created: the loser's ``v1`` already exists, and so does the alias."""
+    other = ElasticsearchBackend(client=cluster.client(), analyzer=ANALYZER, index_prefix="test")
+    other.create()
+    cluster.fail("HEAD", "/_alias/test-solution", 404)
+    cluster.fail("GET", "/test-solution-v\\*", 200)  # an answer naming no index, as before other's create
+    bare_backend.create()
+    assert cluster.lines().count("PUT /test-solution-v1") == 2
+    assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
+
+
+def test_without_an_index_the_calls_leave_the_cluster_empty(bare_backend, cluster):
+    """What the shared contract checks through the backend, checked in the cluster: no index, no PUT."""
+    for call in IndexLifecycleContract.MISSING_CALLS.values():
+        with pytest.raises(IndexMissing):
+            call(bare_backend)
     assert cluster.indices == {}
+    assert [r for r in cluster.requests if r.method == "PUT" and r.path != "/_bulk"] == []
+
+
+def test_writes_after_the_alias_vanished_raise_index_missing_and_recreate_nothing(backend, cluster):
+    """A deleted index is not replaced by a write, and a deletion is not taken as done."""
+    backend.index([make_doc(1)])
+    cluster.client().indices.delete(index="test-solution-v1")
+    with pytest.raises(IndexMissing):
+        backend.index([make_doc(2)])
+    with pytest.raises(IndexMissing):
+        backend.delete("solution", [1])
+    assert sorted(cluster.indices) == ["test-case-v1"]
+    (deletion,) = [r for r in cluster.requests_to("PUT", "/_bulk") if "delete" in r.body[0]]
+    assert deletion.params == {"refresh": "wait_for", "require_alias": "true"}
+
+
+def test_a_deletion_into_a_missing_index_is_not_mistaken_for_a_missing_document(bare_backend, cluster):
+    """Without ``require_alias`` too, 404 ``index_not_found_exception`` is IndexMissing, not done."""
+    cluster.client().indices.create(index="test-solution-v1", aliases={"test-solution": {}})
+    cluster.client().indices.delete(index="test-solution-v1")
+    with pytest.raises(IndexMissing):
+        bare_backend._bulk([queries.delete_action("test-solution", 1)], refresh="wait_for")
+
+
+def test_leftovers_are_the_unaliased_versions_of_this_prefix_and_clean_removes_only_them(backend, cluster):
+    backend.index([make_doc(1)])
+    for name in ("test-solution-v4", "test-case-v2", "other-solution-v1", "test-solution-archive"):
+        cluster.client().indices.create(index=name)
+    assert backend.leftovers() == ["test-case-v2", "test-solution-v4"]
+    assert backend.remove_leftovers() == ["test-case-v2", "test-solution-v4"]
+    assert sorted(cluster.indices) == [
+        "other-solution-v1",
+        "test-case-v1",
+        "test-solution-archive",
+        "test-solution-v1",
+    ]
+    assert backend.leftovers() == [] and backend.remove_leftovers() == []
+    assert sorted(cluster.docs("test-solution")) == ["1"]
+
+
+def test_a_rebuild_that_cannot_delete_the_old_indexes_leaves_them_as_leftovers(backend, cluster):
+    backend.index([make_doc(1)])
+    cluster.fail("DELETE", "/test-solution-v1,test-case-v1", 500)
+    backend.rebuild([make_doc(2)])
+    assert backend.leftovers() == ["test-case-v1", "test-solution-v1"]
+    backend.remove_leftovers()
+    assert sorted(cluster.indices) == ["test-case-v2", "test-solution-v2"]
 
 
 def test_rebuild_swaps_both_aliases_in_one_call_then_drops_the_old_indexes(backend, cluster):
@@ -476,10 +556,10 @@ def test_the_recorded_layout_digests_the_rest_of_the_mapping():
     assert meta["layout"] == layout_digest(body)
 
 
-def test_first_rebuild_on_an_empty_cluster_creates_v1_and_the_aliases(backend, cluster):
-    assert backend.rebuild([make_doc(1)]) == 1
+def test_first_rebuild_on_an_empty_cluster_creates_v1_and_the_aliases(bare_backend, cluster):
+    assert bare_backend.rebuild([make_doc(1)]) == 1
     assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
-    backend.index([make_doc(2)])
+    bare_backend.index([make_doc(2)])
     assert cluster.requests_to("HEAD", "/_alias/.*") == []
     assert sorted(cluster.docs("test-solution")) == ["1", "2"]
 
@@ -491,8 +571,8 @@ def test_refused_document_in_a_rebuild_keeps_the_old_index_serving(backend, clus
         backend.rebuild([make_doc(3), make_doc(4)])
     assert [failure["index"]["_id"] for failure in raised.value.failures] == ["4"]
     assert cluster.requests_to("POST", "/_aliases") == []
-    assert sorted(cluster.indices) == ["test-solution-v1"]
-    assert cluster.aliases() == {"test-solution": ["test-solution-v1"]}
+    assert sorted(cluster.indices) == ["test-case-v1", "test-solution-v1"]
+    assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
     assert sorted(cluster.docs("test-solution")) == ["1"]
 
 
@@ -505,7 +585,7 @@ def test_crash_of_the_document_source_mid_rebuild_cleans_up_and_propagates(backe
 
     with pytest.raises(RuntimeError, match="crash mid-rebuild"):
         backend.rebuild(broken())
-    assert sorted(cluster.indices) == ["test-solution-v1"]
+    assert sorted(cluster.indices) == ["test-case-v1", "test-solution-v1"]
     backend.index([make_doc(5)])
     assert sorted(cluster.docs("test-solution")) == ["1", "5"]
 
@@ -515,8 +595,8 @@ def test_failed_alias_swap_deletes_the_new_indexes(backend, cluster):
     cluster.fail("POST", "/_aliases", 500)
     with pytest.raises(SearchUnavailable):
         backend.rebuild([make_doc(3)])
-    assert sorted(cluster.indices) == ["test-solution-v1"]
-    assert cluster.aliases() == {"test-solution": ["test-solution-v1"]}
+    assert sorted(cluster.indices) == ["test-case-v1", "test-solution-v1"]
+    assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
 
 
 def test_rebuild_numbers_past_leftover_indexes(backend, cluster):
@@ -544,12 +624,14 @@ def test_failures_in_every_chunk_are_collected(cluster, sleeps):
     backend = ElasticsearchBackend(
         client=cluster.client(), analyzer=ANALYZER, index_prefix="test", chunk_size=2
     )
+    backend.create()
     cluster.refuse_item("1")
     cluster.refuse_item("5")
     with pytest.raises(BulkFailed) as raised:
         backend.index([make_doc(n) for n in range(1, 6)])
     assert sorted(failure["index"]["_id"] for failure in raised.value.failures) == ["1", "5"]
     assert len(cluster.requests_to("PUT", "/_bulk")) == 3
+    assert not isinstance(raised.value, IndexMissing)
 
 
 def test_items_rejected_with_429_are_retried_with_backoff(backend, cluster, bulk_helper_sleeps):
@@ -603,9 +685,12 @@ def test_connection_error_that_persists_becomes_search_unavailable(backend, clus
         lambda b: b.stats(),
         lambda b: b.clear(),
         lambda b: b.index([make_doc(9)]),
+        lambda b: b.delete("solution", [9]),
         lambda b: b.rebuild([make_doc(9)]),
+        lambda b: b.create(),
+        lambda b: b.leftovers(),
     ],
-    ids=["search", "suggest", "stats", "clear", "index", "rebuild"],
+    ids=["search", "suggest", "stats", "clear", "index", "delete", "rebuild", "create", "leftovers"],
 )
 def test_unreachable_cluster_is_search_unavailable(backend, cluster, call):
     cluster.fail(".*", ".*", TransportConnectionError("connection refused"), times=None)
@@ -654,14 +739,14 @@ def test_suggest_searches_both_aliases(backend, cluster):
     assert backend.suggest("视觉", limit=2) == ["视觉质检", "视觉检测"]
     (sent,) = cluster.requests_to("POST", "/test-solution,test-case/_search")
     assert sent.body == queries.suggest_body("视觉", 2)
-    assert sent.params == {"ignore_unavailable": "true"}
+    assert sent.params == {}
 
 
 def test_delete_ignores_unknown_ids_and_waits_for_refresh(backend, cluster):
     backend.index([make_doc(1), make_doc(2)])
     backend.delete("solution", [1, 999])
     assert sorted(cluster.docs("test-solution")) == ["2"]
-    assert cluster.requests_to("PUT", "/_bulk")[-1].params == {"refresh": "wait_for"}
+    assert cluster.requests_to("PUT", "/_bulk")[-1].params == {"refresh": "wait_for", "require_alias": "true"}
 
 
 def test_clear_empties_both_kinds_and_keeps_the_indexes(backend, cluster):
@@ -681,8 +766,9 @@ def test_drop_indexes_names_every_index_of_the_prefix(backend, cluster):
     backend.drop_indexes()
     assert sorted(cluster.indices) == ["other-solution-v1"]
     assert cluster.requests_to("DELETE", ".*")[-1].path == "/test-case-v1,test-solution-v1"
-    backend.index([make_doc(2)])
-    assert cluster.aliases()["test-solution"] == ["test-solution-v1"]
+    with pytest.raises(IndexMissing):
+        backend.index([make_doc(2)])
+    assert sorted(cluster.indices) == ["other-solution-v1"]
 
 
 def test_unknown_kind_is_refused_before_any_request(backend, cluster):
@@ -785,6 +871,7 @@ def test_a_backend_with_vectors_writes_them_weighs_words_and_counts_vectors(clus
     backend = ElasticsearchBackend(
         client=cluster.client(), analyzer=ANALYZER, index_prefix="test", vectors=VECTORS
     )
+    backend.create()
     vector = np.array([0.5, 0.5, 0.5, 0.5], dtype=np.float32)
     backend.index([make_doc(1, vector=vector), make_doc(2)])
     assert cluster.docs("test-solution")["1"]["embedding"] == [0.5, 0.5, 0.5, 0.5]

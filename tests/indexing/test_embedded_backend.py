@@ -8,6 +8,7 @@ import pytest
 
 from indexing import embedded_backend
 from indexing.analysis import Analyzer
+from indexing.base import IndexMissing
 from indexing.embedded_backend import LAYOUT, EmbeddedBackend, schema_layout
 from indexing.vocabulary import FIELDS, FieldSpec, FieldType, layout_digest
 from marketplace.config import default_config
@@ -29,10 +30,17 @@ def created(index_dir, analyzer, **options) -> EmbeddedBackend:
 
 
 @pytest.fixture
-def backend(tmp_path, analyzer):
-    backend = created(tmp_path / "index", analyzer)
+def bare_backend(tmp_path, analyzer):
+    """A backend on a directory where no index exists."""
+    backend = EmbeddedBackend(tmp_path / "index", analyzer)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def backend(bare_backend):
+    bare_backend.create()
+    return bare_backend
 
 
 class TestEmbeddedBackend(BackendContract):
@@ -44,19 +52,23 @@ def _write_from_another_process(index_dir: str, doc_id: int) -> None:
     backend.index([doc(doc_id, title="另一进程写入的方案")])
 
 
-def test_reads_and_writes_never_create_a_missing_index(tmp_path, analyzer):
-    """Without ``CURRENT`` every call is IndexMissing and nothing appears on disk; a rebuild creates it."""
-    from indexing.base import IndexMissing
-
-    backend = EmbeddedBackend(tmp_path / "index", analyzer)
-    for call in (lambda: backend.index([doc(1)]), lambda: backend.delete("solution", [1]), backend.stats):
+def test_reads_and_writes_put_nothing_on_disk_without_an_index(bare_backend, tmp_path):
+    """Failing calls (IndexMissing, see the contract) leave no directory behind; a rebuild creates it."""
+    for call in (lambda: bare_backend.index([doc(1)]), lambda: search(bare_backend), bare_backend.stats):
         with pytest.raises(IndexMissing):
             call()
-    with pytest.raises(IndexMissing):
-        search(backend)
     assert not (tmp_path / "index").exists()
-    assert backend.rebuild(iter([doc(1)])) == 1
-    assert ids(search(backend)) == [1]
+    assert bare_backend.rebuild(iter([doc(1)])) == 1
+    assert ids(search(bare_backend)) == [1]
+
+
+def test_a_partial_version_is_a_leftover_until_cleaned(backend, tmp_path):
+    """A version directory without its build records, as a killed rebuild leaves it; never the live one."""
+    backend.index([doc(1)])
+    (tmp_path / "index" / "v20261207-1-2").mkdir()
+    assert backend.leftovers() == ["v20261207-1-2"]
+    assert backend.remove_leftovers() == ["v20261207-1-2"]
+    assert backend.leftovers() == [] and ids(search(backend)) == [1]
 
 
 def test_writes_of_another_process_are_seen_at_the_next_search(backend, tmp_path):
