@@ -26,7 +26,8 @@ def upgrade():
     sa.Column('vector', sa.LargeBinary(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_item_embeddings')),
-    sa.UniqueConstraint('kind', 'item_id', 'model_id', name='uq_item_embeddings_kind_item_model')
+    sa.UniqueConstraint('kind', 'item_id', 'model_id', name='uq_item_embeddings_kind_item_model'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('item_embeddings', schema=None) as batch_op:
         batch_op.create_index(
