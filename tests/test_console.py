@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from marketplace.auth.service import find_user
 from marketplace.console.formatting import amount, amount_range
 from tests.console_helpers import account, csrf_token, post_form, sign_in
-from tests.factories import provider_payload
+from tests.factories import PASSWORD, provider_payload
 
 
 def text_of(response) -> str:
@@ -424,3 +425,30 @@ def test_forms_work_over_https_where_the_referrer_is_checked(app, client):
         "/login", data=form, base_url="https://localhost", headers={"Referer": "https://localhost/login"}
     )
     assert same.status_code == 302
+
+
+def test_an_admin_disables_and_enables_an_account_and_nobody_else_can(app, client):
+    provider = account(app, "provider", "p2@example.cn")
+    with app.app_context():
+        provider_id = find_user(provider).id
+    sign_in(client, provider)
+    other = account(app, "enterprise", "e2@example.cn")
+    with app.app_context():
+        other_id = find_user(other).id
+    post_form(client, f"/accounts/{other_id}/disable", {}, page="/provider")
+    assert "此操作仅限平台管理员" in text_of(client.get("/provider"))
+    assert client.post("/api/v1/auth/token", json={"email": other, "password": PASSWORD}).status_code == 200
+    post_form(client, "/logout", {}, page="/provider")
+
+    sign_in(client, account(app, "admin", "admin@example.cn"))
+    page = client.get("/accounts").get_data(as_text=True)
+    assert_labelled(page)
+    assert f'action="/accounts/{provider_id}/disable"' in page
+    post_form(client, f"/accounts/{provider_id}/disable", {}, page="/accounts")
+    assert "已停用" in text_of(client.get("/accounts"))
+    refused = client.post("/api/v1/auth/token", json={"email": provider, "password": PASSWORD})
+    assert refused.status_code == 401
+    post_form(client, f"/accounts/{provider_id}/enable", {}, page="/accounts")
+    assert "已重新启用" in text_of(client.get("/accounts"))
+    enabled = client.post("/api/v1/auth/token", json={"email": provider, "password": PASSWORD})
+    assert enabled.status_code == 200

@@ -170,8 +170,11 @@ def list_accounts(actor: User, args: dict) -> dict:
 def set_account_active(actor: User, account_id: int, active: bool) -> User:
     """Disable an account (its tokens stop, it cannot sign in) or enable it again (admins).
 
+    :raises Forbidden: for anyone but an admin.
     :raises Conflict: for the admin's own account, or an account its holder deleted.
     """
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("此操作仅限平台管理员")
     user = get_or_404(User, account_id, "账号")
     if user.id == actor.id:
         raise Conflict("不能停用或启用自己的账号")

@@ -21,6 +21,7 @@ from marketplace.solutions.schemas import SolutionSchema
 
 TRANSITIONS = {"solution": solutions.transition_solution, "case": cases.transition_case}
 DONE = {"approve": "已通过，已公开发布", "reject": "已驳回，服务商会看到驳回理由"}
+ACCOUNT_DONE = {"disable": "已停用，该账号的登录凭证全部失效", "enable": "已重新启用"}
 
 
 @bp.route("/review")
@@ -72,3 +73,16 @@ def accounts():
         page=args["page"],
         pages=max(1, -(-page["total"] // args["per_page"])),
     )
+
+
+@bp.route("/accounts/<int:account_id>/<any(disable, enable):action>", methods=["POST"])
+def account_state(account_id: int, action: str):
+    """Disable an account or enable it again, as the API's account actions do."""
+    actor = require_user()
+    try:
+        user = accounts_service.set_account_active(actor, account_id, action == "enable")
+    except APIError as error:
+        flash(field_errors(error)[0], "error")
+    else:
+        flash(f"{user.email}：{ACCOUNT_DONE[action]}", "success")
+    return redirect(url_for("console.accounts"))
