@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from marketplace import create_app
 from marketplace.assessments.models import Assessment, AssessmentKind
@@ -46,6 +46,7 @@ TARGET_LEVEL = 2
 TIERS = ("none", "innovative", "specialized", "little_giant")
 ODD_SOLUTION_BODIES = (
     {"level_uplifts": [{"scenario": "quality"}]},
+    {"level_uplifts": [{"from_level": 1, "to_level": 2}]},
     {"outcome_claims": [{"metric": "检出率"}]},
     {"outcome_claims": [{"metric": "检出率", "value": 99, "unit": "%", "source_type": "city_accepted"}]},
     {"price_min_cny": "三万"},
@@ -68,6 +69,13 @@ ODD_CASE_BODIES = (
     {"city": "福州市", "province": "浙江省"},
 )
 
+
+STORED_EVIDENCE = {
+    ("solutions", "level_uplifts"): {"scenario", "from_level", "to_level"},
+    ("solutions", "outcome_claims"): {"metric", "value", "unit", "source_type"},
+    ("cases", "metrics"): {"name", "before", "after", "unit", "source_type"},
+}
+"""The keys every stored nested object must have, as the API's create documents them."""
 
 SEEDED = (("注塑件视觉检测一体机", "p1"), ("车间能耗监测平台", "p2"))
 REVIEWED_TAG = "视觉质检"
@@ -385,6 +393,17 @@ class Marketplace(RuleBasedStateMachine):
         text = self._public_text()
         leaked = sorted(secret for secret in self.secret if secret and secret in text)
         assert not leaked, leaked
+
+    @invariant()
+    def stored_evidence_is_complete(self):
+        """Every nested object in the store is whole, whatever partial body a PATCH sent."""
+        with self.app.app_context():
+            for table, column in STORED_EVIDENCE:
+                rows = db.session.execute(text(f"SELECT id, {column} FROM {table}")).all()
+                for row_id, raw in rows:
+                    for item in json.loads(raw or "[]") if isinstance(raw, str | None) else raw:
+                        missing = STORED_EVIDENCE[table, column] - set(item)
+                        assert not missing, (table, row_id, column, item)
 
     @invariant()
     def pages_answer_as_their_status_says(self):
