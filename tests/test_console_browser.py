@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.extensions import db
-from tests.conftest import BASE_CONFIG
+from tests.conftest import BASE_CONFIG, create_index
 from tests.console_helpers import account
 from tests.factories import (
     PASSWORD,
@@ -103,7 +103,10 @@ def live(sqlite_template, tmp_path_factory):
     folder = tmp_path_factory.mktemp("live")
     store = folder / "store.sqlite3"
     shutil.copy(sqlite_template, store)
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{store}", "INSTANCE_PATH": str(folder)})
+    # A live server drains the outbox on a timer as production does, so no write waits on another.
+    config = {**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{store}", "INSTANCE_PATH": str(folder)}
+    app = create_app({**config, "INDEX_DRAIN_INTERVAL": 0.5})
+    create_index(app)
     catalog = build_catalog(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -111,6 +114,7 @@ def live(sqlite_template, tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, "folder": folder, **catalog}
     server.shutdown()
     thread.join(5)
+    app.extensions["background_tasks"]["index-drain"].stop()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

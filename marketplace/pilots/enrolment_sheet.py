@@ -334,8 +334,8 @@ def import_enrolment_sheet(actor: User, city: str, data: bytes) -> dict:
     """Enrol every row of ``data`` in one transaction, or nothing if any row has a problem.
 
     :returns: the report of :func:`preview_enrolment_sheet`, with ``imported`` true.
-    :raises Unprocessable: if any row has a problem: ``errors.rows`` maps each such row number to
-        ``{field: [messages]}``; or on ``file`` as the preview does. Nothing is written.
+    :raises Unprocessable: if any row has a problem, naming each as ``rows[<row>].<field>`` in the
+        flat error shape; or on ``file`` as the preview does. Nothing is written.
     :raises Conflict: if another request enrolled one of the enterprises meanwhile; nothing is written.
     :raises Forbidden: for providers and enterprises; :raises NotFound: for another city's office.
     """

@@ -195,7 +195,7 @@ class EnrolmentSheetImport(MethodView):
     @blp.arguments(EnrolmentSheetUploadSchema, location="files")
     @blp.response(200, EnrolmentSheetReportSchema)
     def post(self, files, city):
-        """Enrol every row in one transaction; a 422 names each bad row in ``errors.rows``."""
+        """Enrol every row in one transaction; a 422 names each bad row as ``rows[<row>].<field>``."""
         return enrolment_sheet.import_enrolment_sheet(current_user(), city, files["file"].read())
 
 
