@@ -1,6 +1,6 @@
 """The console in a real browser: headless Chromium (Debian's package) drives a live server.
 
-Each journey runs against one server on a SQLite store with a small catalog and a trained model.
+Each journey runs against one gunicorn server on a SQLite store with a small catalog and a trained model.
 Screenshots of every page visited, at 1280 px and at 390 px, are saved under
 ``CONSOLE_SCREENSHOTS`` (default ``build/screenshots``) to be looked at.
 
@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.extensions import db
@@ -32,6 +30,7 @@ from tests.factories import (
     provider_payload,
     solution_payload,
 )
+from tests.gunicorn import gunicorn, server_config
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER_PATH", "/usr/bin/chromedriver"))
@@ -99,22 +98,17 @@ def build_catalog(app) -> dict:
 
 @pytest.fixture(scope="module")
 def live(sqlite_template, tmp_path_factory):
-    """A live server (werkzeug, threaded) over a catalog; yields its base URL and the catalog."""
+    """A live gunicorn (gunicorn.conf.py, two workers) over a catalog; yields its URL and the catalog."""
     folder = tmp_path_factory.mktemp("live")
-    store = folder / "store.sqlite3"
-    shutil.copy(sqlite_template, store)
-    # A live server drains the outbox on a timer as production does, so no write waits on another.
-    config = {**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{store}", "INSTANCE_PATH": str(folder)}
-    app = create_app({**config, "INDEX_DRAIN_INTERVAL": 0.5})
+    config = {**BASE_CONFIG, **server_config(folder), "INDEX_DRAIN_INTERVAL": 2}
+    shutil.copy(sqlite_template, config["DATABASE_URL"].removeprefix("sqlite:///"))
+    app = create_app(config)
     create_index(app)
     catalog = build_catalog(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, "folder": folder, **catalog}
-    server.shutdown()
-    thread.join(5)
-    app.extensions["background_tasks"]["index-drain"].stop()
+    with app.app_context():
+        db.engine.dispose()
+    with gunicorn(config, folder / "gunicorn.log", workers=2) as (port, _):
+        yield {"url": f"http://127.0.0.1:{port}", "app": app, "folder": folder, **catalog}
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
