@@ -81,14 +81,20 @@ def app_spec(directory: Path) -> str:
 
 
 def instance_env(directory: Path, workers: int) -> dict:
-    """The environment of every process of the scratch instance (server and commands)."""
-    return server_env(
+    """The environment of every process of the scratch instance (server and commands).
+
+    The server keeps ``gunicorn.conf.py``'s own worker class and threads (the harness pins
+    ``THREADS=1`` for its search figures): slow clients are measured against what ships.
+    """
+    env = server_env(
         directory,
         workers,
         FLASK_APP=app_spec(directory),
         AUTH_RATE_LIMIT="10000/minute",
         INDEX_PROCESSES="2",
     )
+    del env["THREADS"]
+    return env
 
 
 def flask(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -761,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": (
             f"Scratch instance: SQLite store and embedded index with the demo catalog and "
             f"{options.synthetic:,} synthetic solutions, built with the `flask` commands; gunicorn "
-            f"`-c gunicorn.conf.py` with WORKERS={options.workers} sync workers, APP_ENV=production, "
+            f"`-c gunicorn.conf.py` with WORKERS={options.workers} (its default worker class and threads), "
+            f"APP_ENV=production, "
             f"default `INDEX_DRAIN_INTERVAL` and `INDEX_LAG_BOUND_SECONDS`; index away {options.outage:g} s, "
             f"writer held {options.hold:g} s, {options.slow_connections} slow clients for "
             f"{options.slow_seconds:g} s, {options.kills} worker kills during {options.burst} "
