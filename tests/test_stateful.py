@@ -24,31 +24,30 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select, text
 
 from marketplace import create_app
 from marketplace.assessments.models import Assessment, AssessmentKind
+from marketplace.evidence import SOURCE_TYPES
 from marketplace.extensions import db
-from marketplace.models import Enterprise
+from marketplace.models import Enterprise, Role, User
 from marketplace.pilots.models import PilotEnrolment, PilotSubIndustry
 from tests.conftest import BASE_CONFIG, _migrate, create_index
 from tests.factories import World, case_payload, level_payload, solution_payload
 
-EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("STATEFUL_EXAMPLES", "40"))
 STEPS = int(os.environ.get("STATEFUL_STEPS", "20"))
+SHRINK = os.environ.get("STATEFUL_SHRINK", "1") != "0"
+"""``STATEFUL_SHRINK=0`` reports the first failing run as found, unshrunk (``tests/stateful_mutants.py``)."""
 PAGES_CHECKED = 4
 CITY = "苏州市"
 PILOT = f"/api/v1/cities/{CITY}/pilot"
 TARGET_LEVEL = 2
 TIERS = ("none", "innovative", "specialized", "little_giant")
 ODD_SOLUTION_BODIES = (
-    {"level_uplifts": [{"scenario": "quality"}]},
-    {"level_uplifts": [{"from_level": 1, "to_level": 2}]},
-    {"outcome_claims": [{"metric": "检出率"}]},
-    {"outcome_claims": [{"metric": "检出率", "value": 99, "unit": "%", "source_type": "city_accepted"}]},
     {"price_min_cny": "三万"},
     {"tags": "视觉质检"},
     {"tags": [None]},
@@ -61,8 +60,6 @@ ODD_SOLUTION_BODIES = (
     {},
 )
 ODD_CASE_BODIES = (
-    {"metrics": [{"name": "合格率"}]},
-    {"metrics": [{"name": "合格率", "before": 1, "after": 2, "unit": "%", "source_type": "city_accepted"}]},
     {"level_before": 4, "level_after": 1},
     {"solution_ids": ["一"]},
     {"summary": "\u202e反向\u0007"},
@@ -76,6 +73,40 @@ STORED_EVIDENCE = {
     ("cases", "metrics"): {"name", "before", "after", "unit", "source_type"},
 }
 """The keys every stored nested object must have, as the API's create documents them."""
+EVIDENCE_VALUES = {
+    "scenario": st.just("quality"),
+    "from_level": st.just(1),
+    "to_level": st.just(2),
+    "metric": st.just("检出率"),
+    "name": st.just("合格率"),
+    "value": st.just(99.5),
+    "before": st.just(92),
+    "after": st.just(99),
+    "unit": st.just("%"),
+    "source_type": st.sampled_from(SOURCE_TYPES),
+}
+
+
+def evidence_body(table: str) -> st.SearchStrategy[dict]:
+    """A body with one nested evidence object, whole or lacking keys a create requires, and
+    claiming any source, the city's acceptance included."""
+
+    def body(spec: tuple[str, list[str]]) -> st.SearchStrategy[dict]:
+        column, keys = spec
+        values = st.fixed_dictionaries({key: EVIDENCE_VALUES[key] for key in keys})
+        kept = st.just(keys) | st.sets(st.sampled_from(keys), max_size=len(keys) - 1)
+        return st.tuples(values, kept).map(
+            lambda drawn: {column: [{key: drawn[0][key] for key in sorted(drawn[1])}]}
+        )
+
+    columns = sorted(
+        (column, sorted(keys)) for (owner, column), keys in STORED_EVIDENCE.items() if owner == table
+    )
+    return st.sampled_from(columns).flatmap(body)
+
+
+ODD_SOLUTION = st.none() | st.sampled_from(ODD_SOLUTION_BODIES)
+ODD_CASE = st.none() | st.sampled_from(ODD_CASE_BODIES)
 
 SEEDED = (("注塑件视觉检测一体机", "p1"), ("车间能耗监测平台", "p2"))
 REVIEWED_TAG = "视觉质检"
@@ -171,6 +202,10 @@ class Marketplace(RuleBasedStateMachine):
         """The two providers' headers by name."""
         return {"p1": self.world.provider, "p2": self.world.other_provider}
 
+    def author(self, known: dict) -> dict:
+        """The headers of whoever wrote a solution or case the machine knows."""
+        return self.world.office if known["owner"] == "office" else self.providers()[known["owner"]]
+
     @initialize()
     def pilot_sub_industry(self):
         """苏州市 defines one 细分行业 over C292, where its enterprise belongs."""
@@ -185,7 +220,7 @@ class Marketplace(RuleBasedStateMachine):
 
     # --- solutions -------------------------------------------------------------------------
 
-    @rule(owner=st.sampled_from(["p1", "p2"]), odd=st.none() | st.sampled_from(ODD_SOLUTION_BODIES))
+    @rule(owner=st.sampled_from(["p1", "p2"]), odd=ODD_SOLUTION | evidence_body("solutions"))
     def create_solution(self, owner, odd):
         """A provider lists a solution; an odd body is refused whole."""
         secret = self.token("tag")
@@ -201,13 +236,13 @@ class Marketplace(RuleBasedStateMachine):
         self.solutions[response.json["id"]] = {"owner": owner, "status": "draft", "data": response.json}
 
     @precondition(lambda self: self.solutions)
-    @rule(data=st.data(), odd=st.none() | st.sampled_from(ODD_SOLUTION_BODIES))
+    @rule(data=st.data(), odd=ODD_SOLUTION)
     def patch_solution(self, data, odd):
         """Its provider edits a solution: new tags, or a partial odd body."""
         sid = data.draw(st.sampled_from(sorted(self.solutions)))
         known = self.solutions[sid]
         body = {"tags": [self.token("tag")]} if odd is None else dict(odd)
-        response = self.call("patch", f"/api/v1/solutions/{sid}", self.providers()[known["owner"]], json=body)
+        response = self.call("patch", f"/api/v1/solutions/{sid}", self.author(known), json=body)
         if response.status_code == 200:
             if response.json["status"] != "published":
                 self.sent |= {*response.json["tags"], response.json["title"]}
@@ -233,10 +268,15 @@ class Marketplace(RuleBasedStateMachine):
 
     # --- cases -----------------------------------------------------------------------------
 
-    @rule(data=st.data(), odd=st.none() | st.sampled_from(ODD_CASE_BODIES))
+    @rule(data=st.data(), odd=ODD_CASE | evidence_body("cases"))
     def office_case(self, data, odd):
-        """The 苏州市 office publishes a case that used some solutions (published ones only)."""
-        chosen = data.draw(st.lists(st.sampled_from(sorted(self.solutions) or [0]), max_size=3, unique=True))
+        """The 苏州市 office publishes a case that used some solutions (published ones only: a case
+        naming any other is refused)."""
+        published = sorted(i for i, s in self.solutions.items() if s["status"] == "published")
+        chosen = data.draw(
+            st.lists(st.sampled_from(published or [0]), min_size=1, max_size=3, unique=True)
+            | st.lists(st.sampled_from(sorted(self.solutions) or [0]), max_size=3, unique=True)
+        )
         body = case_payload(title=f"案例{self.token('c')}", solution_ids=[i for i in chosen if i])
         if odd is not None:
             body |= odd
@@ -260,6 +300,38 @@ class Marketplace(RuleBasedStateMachine):
         submitted = self.call("post", f"/api/v1/cases/{case_id}/submit", self.world.provider)
         if submitted.status_code == 200:
             self.cases[case_id]["status"] = submitted.json["status"]
+
+    @precondition(lambda self: self.cases)
+    @rule(data=st.data(), odd=ODD_CASE)
+    def patch_case(self, data, odd):
+        """Its author edits a case: a new title, or a partial odd body. A provider's edit of a
+        published case goes back to review; the office's edit is its own review."""
+        case_id = data.draw(st.sampled_from(sorted(self.cases)))
+        known = self.cases[case_id]
+        body = {"title": f"案例{self.token('pc')}"} if odd is None else dict(odd)
+        response = self.call("patch", f"/api/v1/cases/{case_id}", self.author(known), json=body)
+        if response.status_code != 200:
+            assert response.status_code in (409, 422), response.json
+            return
+        known["status"], known["title"] = response.json["status"], response.json["title"]
+        (self.reviewed if known["owner"] == "office" else self.sent).add(known["title"])
+
+    @rule(data=st.data(), table=st.sampled_from(["solutions", "cases"]))
+    def edit_evidence(self, data, table):
+        """An author sets one piece of evidence on a solution or case: whole or lacking keys, and
+        claiming any source, the city's acceptance included."""
+        items = self.solutions if table == "solutions" else self.cases
+        if not items:
+            return
+        item_id = data.draw(st.sampled_from(sorted(items)))
+        known = items[item_id]
+        response = self.call(
+            "patch", f"/api/v1/{table}/{item_id}", self.author(known), json=data.draw(evidence_body(table))
+        )
+        if response.status_code == 200:
+            known["status"] = response.json["status"]
+        else:
+            assert response.status_code in (409, 422), response.json
 
     @precondition(lambda self: self.cases)
     @rule(data=st.data(), action=st.sampled_from(["approve", "reject", "archive", "promote"]))
@@ -395,15 +467,21 @@ class Marketplace(RuleBasedStateMachine):
         assert not leaked, leaked
 
     @invariant()
-    def stored_evidence_is_complete(self):
-        """Every nested object in the store is whole, whatever partial body a PATCH sent."""
+    def stored_evidence_is_whole_and_vouched_for(self):
+        """Every nested object in the store is whole, whatever partial body a PATCH sent, and every
+        number marked city-accepted names the office or admin who accepted it."""
         with self.app.app_context():
+            vouchers = set(
+                db.session.scalars(select(User.id).where(User.role.in_([Role.CITY_OFFICE, Role.ADMIN])))
+            )
             for table, column in STORED_EVIDENCE:
                 rows = db.session.execute(text(f"SELECT id, {column} FROM {table}")).all()
                 for row_id, raw in rows:
                     for item in json.loads(raw or "[]") if isinstance(raw, str | None) else raw:
                         missing = STORED_EVIDENCE[table, column] - set(item)
                         assert not missing, (table, row_id, column, item)
+                        if item.get("source_type") == "city_accepted":
+                            assert item.get("accepted_by") in vouchers, (table, row_id, column, item)
 
     @invariant()
     def pages_answer_as_their_status_says(self):
@@ -483,6 +561,7 @@ def test_marketplace_state_machine(template):
         stateful_step_count=STEPS,
         deadline=None,
         database=None,
+        phases=tuple(phase for phase in Phase if SHRINK or phase is not Phase.shrink),
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     run("runTest").runTest()
