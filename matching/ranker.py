@@ -70,7 +70,7 @@ class PriorRanker(BaseEstimator):
         self,
         need_weights: dict[str, float] | None = None,
         structure_weights: dict[str, float] | None = None,
-        tiers: int = 4,
+        tiers: int = 5,
         structure_weight: float = 1.0,
     ):
         self.need_weights = need_weights
