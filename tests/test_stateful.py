@@ -202,6 +202,15 @@ class Marketplace(RuleBasedStateMachine):
         """The two providers' headers by name."""
         return {"p1": self.world.provider, "p2": self.world.other_provider}
 
+    def published_solutions(self) -> list[int]:
+        """The ids of the solutions the machine knows to be published."""
+        return sorted(i for i, known in self.solutions.items() if known["status"] == "published")
+
+    def solution_pools(self) -> list[list[int]]:
+        """All known solutions and, if any, the published ones: drawing a pool first picks a
+        published solution, where an edit or a case matters most, half the time."""
+        return [pool for pool in (sorted(self.solutions), self.published_solutions()) if pool]
+
     def author(self, known: dict) -> dict:
         """The headers of whoever wrote a solution or case the machine knows."""
         return self.world.office if known["owner"] == "office" else self.providers()[known["owner"]]
@@ -238,8 +247,9 @@ class Marketplace(RuleBasedStateMachine):
     @precondition(lambda self: self.solutions)
     @rule(data=st.data(), odd=ODD_SOLUTION)
     def patch_solution(self, data, odd):
-        """Its provider edits a solution: new tags, or a partial odd body."""
-        sid = data.draw(st.sampled_from(sorted(self.solutions)))
+        """Its provider edits a solution (a published one goes offline until approved again, and
+        its cases must not show the edit): new tags, or an odd body."""
+        sid = data.draw(st.one_of([st.sampled_from(pool) for pool in self.solution_pools()]))
         known = self.solutions[sid]
         body = {"tags": [self.token("tag")]} if odd is None else dict(odd)
         response = self.call("patch", f"/api/v1/solutions/{sid}", self.author(known), json=body)
@@ -272,12 +282,11 @@ class Marketplace(RuleBasedStateMachine):
     def office_case(self, data, odd):
         """The 苏州市 office publishes a case that used some solutions (published ones only: a case
         naming any other is refused)."""
-        published = sorted(i for i, s in self.solutions.items() if s["status"] == "published")
+        pools = self.solution_pools()
         chosen = data.draw(
-            st.lists(st.sampled_from(published or [0]), min_size=1, max_size=3, unique=True)
-            | st.lists(st.sampled_from(sorted(self.solutions) or [0]), max_size=3, unique=True)
+            st.one_of([st.lists(st.sampled_from(pool), max_size=3, unique=True) for pool in pools])
         )
-        body = case_payload(title=f"案例{self.token('c')}", solution_ids=[i for i in chosen if i])
+        body = case_payload(title=f"案例{self.token('c')}", solution_ids=chosen)
         if odd is not None:
             body |= odd
         response = self.call("post", "/api/v1/cases", self.world.office, json=body)
@@ -416,8 +425,7 @@ class Marketplace(RuleBasedStateMachine):
     @rule(data=st.data(), message=st.sampled_from(["想了解报价", "\x00控制", "能否上门演示？"]))
     def inquire(self, data, message):
         """The enterprise asks about a published solution."""
-        published = sorted(i for i, s in self.solutions.items() if s["status"] == "published")
-        sid = data.draw(st.sampled_from(published))
+        sid = data.draw(st.sampled_from(self.published_solutions()))
         response = self.call(
             "post", f"/api/v1/solutions/{sid}/inquiries", self.world.enterprise, json={"message": message}
         )
