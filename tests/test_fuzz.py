@@ -337,3 +337,37 @@ def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):
     assert any(statement.startswith("DELETE FROM feedback_events") for statement in writes.take())
     assert app.test_client().get("/api/v1/solutions/1").status_code == 200
     assert writes.take() == []
+
+
+POSITIVE_EXAMPLES_PER_OPERATION = 20
+positive_schema = schemathesis.openapi.from_dict(_openapi_document()).exclude(
+    path="/api/v1/industries", method="GET"
+)
+positive_schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE],
+    max_examples=POSITIVE_EXAMPLES_PER_OPERATION,
+    deterministic=True,
+    database="none",
+)
+positive_schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
+for _hook in (flatmap_path_parameters, flatmap_body, flatmap_case):
+    positive_schema.hook(_hook)
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+@positive_schema.parametrize()
+@settings(suppress_health_check=list(HealthCheck), deadline=None)
+def test_document_accepts_what_it_declares_valid(case, store, seeded_store, fuzzed_app):
+    """Positive data only: a request valid by the document is never refused as malformed (400/413/422)."""
+    app, _ = fuzzed_app
+    role = case.headers.pop(ROLE_HEADER, None) or _caller_of_explicit_case(case)
+    case.headers.update(seeded_store[1][role])
+    response = case.call(app=app)
+    try:
+        case.validate_response(response, checks=POSITIVE_CHECKS)
+    except Exception as failure:
+        failure.add_note(f"Caller: {role} {ROLE_ACCOUNTS.get(role, '')} on the seeded demo store")
+        raise
+
+
+POSITIVE_CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.positive_data_acceptance]

@@ -146,7 +146,7 @@ class MeasureSchema(BaseSchema):
     """How a 成效 measure is compared."""
 
     unit = fields.String()
-    better = fields.String(metadata={"description": "lower | higher"})
+    better = fields.String(metadata={"description": "哪个方向为改善：lower 越低越好、higher 越高越好"})
     compare = fields.String(metadata={"description": "ratio 按比例 | points 按差值"})
     bands = fields.List(fields.Nested(BandSchema))
 

@@ -101,7 +101,7 @@ class AccountQueryArgsSchema(PageArgsSchema):
     """Filters of the admins' account list."""
 
     role = fields.String(validate=one_of(list(Role)))
-    email = Text(validate=text(1, 254), metadata={"description": "part of the e-mail address"})
+    email = Text(validate=text(1, 254), metadata={"description": "邮箱中的一段文字"})
 
 
 class PasswordChangeSchema(BaseSchema):

@@ -25,16 +25,15 @@ class ReadinessSchema(BaseSchema):
     status = fields.String()
     store = fields.String()
     index = fields.String()
-    index_lag = fields.Integer(metadata={"description": "outbox rows not yet applied to the index"})
+    index_lag = fields.Integer(metadata={"description": "尚未写入搜索索引的变更条数"})
     index_documents = fields.Dict(keys=fields.String(), values=fields.Integer())
     index_analysis_current = fields.Boolean(
-        metadata={"description": "false: the index was built with another analysis; run flask index rebuild"}
+        metadata={"description": "false：索引是用另一套分词规则建立的，需运行 flask index rebuild"}
     )
     vectors_missing = fields.Integer(
         allow_none=True,
         metadata={
-            "description": "published items without a vector yet (found by their words only until embedded); "
-            "null when embeddings are off"
+            "description": "尚无语义向量的已发布条目数（向量生成前只能按关键词找到）；未启用语义检索时为 null"
         },
     )
 
