@@ -245,10 +245,20 @@ class ErrorSchema(Schema):
     """The one error shape, as the OpenAPI document shows it."""
 
     code = fields.Integer(required=True, metadata={"description": "HTTP 状态码，与响应的状态码相同"})
-    status = fields.String(required=True, metadata={"description": "HTTP 状态短语（英文），如 Unprocessable Entity"})
+    status = fields.String(
+        required=True, metadata={"description": "HTTP 状态短语（英文），如 Unprocessable Entity"}
+    )
     message = fields.String(required=True, metadata={"description": "出了什么问题，中文，可直接展示给用户"})
     errors = fields.Dict(
-        keys=fields.String(), required=True, metadata={"description": "按字段列出的问题：键是字段路径（如 industries[0]、level_uplifts[0].scenario；整个请求的问题为 _request），值是中文说明列表；没有字段问题时为 {}"}
+        keys=fields.String(),
+        required=True,
+        metadata={
+            "description": (
+                "按字段列出的问题：键是字段路径（如 industries[0]、"
+                "level_uplifts[0].scenario；整个请求的问题为 _request）"
+                "，值是中文说明列表；没有字段问题时为 {}"
+            )
+        },
     )
 
 

@@ -20,7 +20,14 @@ class Me(MethodView):
     @blp.arguments(AccountDeletionSchema)
     @blp.response(204)
     def delete(self, data):
-        """Delete the signed-in account, confirmed by its password (see README, Roles)."""
+        """注销当前账号
+
+        须提供当前密码确认。账号注销后不能再登录，个人信息被清除；已发布的方案和案例按平台规则保留或下架。
+
+        ---
+
+        Delete the signed-in account, confirmed by its password (see README, Roles).
+        """
         service.delete_account(current_user(), data["password"])
 
 
@@ -31,5 +38,13 @@ class Export(MethodView):
     @authenticated(blp)
     @blp.response(200, AccountExportSchema)
     def get(self):
-        """Export the account, its profile, listings, inquiries, assessments and recommendation history."""
+        """导出本人数据
+
+        导出当前账号的全部数据：账号、公司或企业资料、方案、案例、咨询（含回复）、评测、收到的推荐和行为记录
+        。
+
+        ---
+
+        Export the account, its profile, listings, inquiries, assessments and recommendation history.
+        """
         return service.export_account(current_user())

@@ -51,7 +51,9 @@ class AccountExportSchema(BaseSchema):
     solutions = fields.List(fields.Nested(SolutionSchema))
     cases = fields.List(fields.Nested(CaseSchema), metadata={"description": "本账号撰写的案例"})
     enterprise = fields.Nested(EnterpriseSchema, allow_none=True)
-    inquiries = fields.List(fields.Nested(InquirySchema), metadata={"description": "本账号的咨询，含往来回复"})
+    inquiries = fields.List(
+        fields.Nested(InquirySchema), metadata={"description": "本账号的咨询，含往来回复"}
+    )
     assessments = fields.List(fields.Nested(AssessmentSchema))
     recommendations = fields.List(fields.Nested(RecommendationRecordSchema))
     feedback = fields.List(fields.Nested(FeedbackRecordSchema))

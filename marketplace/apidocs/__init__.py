@@ -36,9 +36,13 @@ CREDIT_CODE_PATTERN = "^[0-9A-HJ-NPQRTUWXY]{18}$"
 STATUS_BY_PHRASE = {status.phrase: status.value for status in HTTPStatus}
 SUCCESS_DESCRIPTIONS = {"200": "成功", "201": "已创建", "204": "成功，无响应体"}
 TAXONOMY_COMPONENTS = {
-    "IndustryCode": "GB/T 4754-2017 国民经济行业分类中制造业（门类 C）的代码，任一层级均可，如 C、C29、C292、C2929",
+    "IndustryCode": (
+        "GB/T 4754-2017 国民经济行业分类中制造业（门类 C）的代码，任一层级均可，如 C、C29、C292、C2929"
+    ),
     "ScenarioCode": "16 个数字化场景之一的代码，见 GET /api/v1/scenarios",
-    "CityName": "地级市（或直辖市）全称，如 福州市、厦门市、淄博市、十堰市；服务端也接受简称（福州 → 福州市）",
+    "CityName": (
+        "地级市（或直辖市）全称，如 福州市、厦门市、淄博市、十堰市；服务端也接受简称（福州 → 福州市）"
+    ),
     "ProvinceName": "省级行政区全称，如 福建省、山东省、湖北省；服务端也接受简称（福建 → 福建省）",
 }
 
@@ -116,6 +120,13 @@ def document_field(self, field: fields.Field, ret: dict, **kwargs) -> dict:
 class ExamplesPlugin(BasePlugin):
     """Put the examples of ``examples.json`` on their operations: request body, query, path, response."""
 
+    def response_helper(self, response, **kwargs) -> dict:
+        """Describe the shared error responses in Chinese, with the message the server gives."""
+        status = STATUS_BY_PHRASE.get(response.get("description"))
+        if status in DEFAULT_MESSAGES:
+            response["description"] = DEFAULT_MESSAGES[status]
+        return response
+
     def path_helper(self, path=None, operations=None, parameters=None, **kwargs) -> None:
         """Describe the path's parameters, with an example value from one of its operations."""
         from marketplace.apidocs.glossary import PATH_DESCRIPTIONS
@@ -167,7 +178,3 @@ def init_apidocs(app: Flask, api, plugin) -> None:
         api.spec.components.schema(name, schema)
     plugin.converter.add_attribute_function(document_field)
     api.spec.components.schemas.pop("PaginationMetadata", None)  # flask-smorest's; this API pages in the body
-    for response in api.spec.components.responses.values():
-        status = STATUS_BY_PHRASE.get(response.get("description"))
-        if status in DEFAULT_MESSAGES:
-            response["description"] = DEFAULT_MESSAGES[status]

@@ -61,7 +61,10 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "industries": "适用行业：GB/T 4754-2017 制造业行业代码，上级代码包含其下各级",
     "size": "企业规模：micro 微型、small 小型、medium 中型",
     "above_scale": "是否为规模以上工业企业（规上）",
-    "tier": "企业自报的梯度：none 无、innovative 创新型中小企业、specialized 专精特新、little_giant 专精特新“小巨人”",
+    "tier": (
+        "企业自报的梯度：none 无、innovative 创新型中小企业、"
+        "specialized 专精特新、little_giant 专精特新“小巨人”"
+    ),
     "verified_tier": "城市主管部门核实的梯度；null = 待核实",
     "tier_verified_by": "核实梯度的账号编号",
     "tier_verified_at": "梯度核实时间",
@@ -270,7 +273,10 @@ SCHEMA_FIELD_DESCRIPTIONS: dict[str, str] = {
     "Case.enterprise_name": "改造企业名称",
     "Case.provider_id": "作者为服务商时的服务商编号；否则为 null",
     "Metric.name": "指标名称，如 漏检率",
-    "Metric.source_type": "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、city_accepted 城市验收（只有案例所在城市的主管部门或管理员能标记）",
+    "Metric.source_type": (
+        "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、"
+        "city_accepted 城市验收（只有案例所在城市的主管部门或管理员能标记）"
+    ),
     "OutcomeClaim.value": "声称的数值",
     "OutcomeClaim.note": "补充说明，如测算口径",
     "Promotion.id": "推广编号",
@@ -406,7 +412,9 @@ SCHEMA_FIELD_DESCRIPTIONS: dict[str, str] = {
     "PilotEnterprise.tier": "企业自报的梯度（未经核实）",
     "PilotEnterprisePage.items": "本页企业",
     "ProjectBrief.id": "改造项目编号",
-    "ProjectBrief.status": "项目阶段：diagnosis 诊断评估、filing 备案审核、implementation 改造实施、accepted 竣工验收",
+    "ProjectBrief.status": (
+        "项目阶段：diagnosis 诊断评估、filing 备案审核、implementation 改造实施、accepted 竣工验收"
+    ),
     "ShowcaseCard.title": "样板案例标题",
     "ShowcaseCard.measures": "改造前后的成效指标",
     "ShowcaseCard.promoted": "是否正在本市推广",
@@ -416,7 +424,9 @@ SCHEMA_FIELD_DESCRIPTIONS: dict[str, str] = {
     "MeasureRow.after": "改造后数值",
     "ProviderProject.id": "改造项目编号",
     "ProviderProject.title": "项目名称",
-    "ProviderProject.status": "项目阶段：diagnosis 诊断评估、filing 备案审核、implementation 改造实施、accepted 竣工验收",
+    "ProviderProject.status": (
+        "项目阶段：diagnosis 诊断评估、filing 备案审核、implementation 改造实施、accepted 竣工验收"
+    ),
     "ProviderActivity.name": "服务商名称",
     "ProviderActivity.city": "服务商所在城市",
     "ProviderActivity.projects_total": "在本市的改造项目数",
@@ -427,12 +437,16 @@ SCHEMA_FIELD_DESCRIPTIONS: dict[str, str] = {
     "Project.city": "项目所在城市（企业所在城市）",
     "Project.title": "项目名称",
     "Project.note": "最近一次推进时的说明",
-    "Project.status": "项目阶段：diagnosis 诊断评估 → filing 备案审核 → implementation 改造实施 → accepted 竣工验收",
+    "Project.status": (
+        "项目阶段：diagnosis 诊断评估 → filing 备案审核 → implementation 改造实施 → accepted 竣工验收"
+    ),
     "ProjectOutcome.id": "改造项目编号",
     "ProjectOutcome.city": "项目所在城市（企业所在城市）",
     "ProjectOutcome.title": "项目名称",
     "ProjectOutcome.note": "最近一次推进时的说明",
-    "ProjectOutcome.status": "项目阶段：diagnosis 诊断评估 → filing 备案审核 → implementation 改造实施 → accepted 竣工验收",
+    "ProjectOutcome.status": (
+        "项目阶段：diagnosis 诊断评估 → filing 备案审核 → implementation 改造实施 → accepted 竣工验收"
+    ),
     "ProjectPage.items": "本页改造项目",
     "Advance.note": "推进说明，如 已完成现场验收",
     "Showcase.id": "推广编号",

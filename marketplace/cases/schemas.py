@@ -35,7 +35,12 @@ class MetricSchema(BaseSchema):
     source_type = fields.String(
         load_default="vendor_claimed",
         validate=one_of(SOURCE_TYPES),
-        metadata={"description": "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、city_accepted 城市验收（只有案例所在城市的主管部门或管理员能标记）"},
+        metadata={
+            "description": (
+                "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、"
+                "city_accepted 城市验收（只有案例所在城市的主管部门或管理员能标记）"
+            )
+        },
     )
     accepted_by = fields.Integer(dump_only=True, metadata={"description": "标记城市验收的账号编号"})
     accepted_by_name = fields.String(dump_only=True)
@@ -108,7 +113,10 @@ class CaseQueryArgsSchema(PageArgsSchema):
 
     city = fields.List(City())
     province = fields.List(Province())
-    industry = fields.List(IndustryCode(), metadata={"description": "行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）"})
+    industry = fields.List(
+        IndustryCode(),
+        metadata={"description": ("行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）")},
+    )
     scenario = fields.List(ScenarioCode())
     solution_id = fields.List(Id())
     provider_id = fields.List(Id())

@@ -41,7 +41,10 @@ IF_MATCH_PARAMETER = {
     "schema": {"type": "string"},
     "description": "本次修改所基于版本的 ETag（读取时响应头 ETag 的值）；已被他人修改时返回 412",
 }
-ETAG_HEADER = {"description": "该资源当前存储的版本，修改时放入 If-Match 请求头", "schema": {"type": "string"}}
+ETAG_HEADER = {
+    "description": "该资源当前存储的版本，修改时放入 If-Match 请求头",
+    "schema": {"type": "string"},
+}
 
 
 def if_match() -> frozenset[str] | None:

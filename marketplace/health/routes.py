@@ -44,7 +44,14 @@ class Health(MethodView):
 
     @blp.response(200, LivenessSchema)
     def get(self):
-        """Answer while the process is alive."""
+        """存活检查
+
+        进程在运行就返回 200。
+
+        ---
+
+        Answer while the process is alive.
+        """
         return {"status": "ok"}
 
 
@@ -55,5 +62,12 @@ class Ready(MethodView):
     @may_answer(blp, 503)
     @blp.response(200, ReadinessSchema)
     def get(self):
-        """Check the store and the index; 503 if either is down."""
+        """就绪检查
+
+        检查数据库和搜索索引；任一不可用时返回 503。
+
+        ---
+
+        Check the store and the index; 503 if either is down.
+        """
         return service.readiness()

@@ -266,7 +266,11 @@ class RuleSchema(TallySchema):
     target_share = fields.Float()
     required = fields.Integer(metadata={"description": "按目标需达标的企业数"})
     needed = fields.Integer(metadata={"description": "还需达到二级的企业数"})
-    status = fields.String(metadata={"description": "目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）"})
+    status = fields.String(
+        metadata={
+            "description": ("目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）")
+        }
+    )
 
 
 class LevelCountSchema(BaseSchema):
@@ -313,7 +317,11 @@ class ProgressSchema(BaseSchema):
     main_group = fields.Nested(RuleSchema, metadata={"description": "规上及专精特新（含小巨人），目标 90%"})
     little_giant = fields.Nested(RuleSchema, metadata={"description": "专精特新“小巨人”，目标 100%"})
     below_scale = fields.Nested(TallySchema, metadata={"description": "规下企业，目标为“明显提升”"})
-    status = fields.String(metadata={"description": "目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）"})
+    status = fields.String(
+        metadata={
+            "description": ("目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）")
+        }
+    )
     retrofit = fields.Nested(RetrofitCountsSchema)
 
 
@@ -394,7 +402,13 @@ class EnrolmentSheetUploadSchema(BaseSchema):
 class SheetProblemSchema(BaseSchema):
     """One problem of one row."""
 
-    field = fields.String(metadata={"description": "出问题的字段：credit_code 统一社会信用代码、name 企业名称、sub_industry 细分行业"})
+    field = fields.String(
+        metadata={
+            "description": (
+                "出问题的字段：credit_code 统一社会信用代码、name 企业名称、sub_industry 细分行业"
+            )
+        }
+    )
     column = fields.String(
         metadata={"description": "the template's header of that field, e.g. 统一社会信用代码"}
     )

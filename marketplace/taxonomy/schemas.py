@@ -69,7 +69,9 @@ class IndustrySchema(BaseSchema):
 
     code = fields.String()
     name = fields.String()
-    level = fields.String(metadata={"description": "层级：section 门类、division 大类、group 中类、class 小类"})
+    level = fields.String(
+        metadata={"description": ("层级：section 门类、division 大类、group 中类、class 小类")}
+    )
     level_name = fields.String(metadata={"description": "门类|大类|中类|小类"})
     parent = fields.String(allow_none=True)
     standard = fields.String()
@@ -113,9 +115,7 @@ class IndustryQueryArgsSchema(BaseSchema):
     page = fields.Integer(load_default=1, validate=between(1, 10_000))
     per_page = fields.Integer(
         validate=between(1, 100),
-        metadata={
-            "description": f"每页条数；不填时列表全部返回，搜索（q）每页 {SEARCH_PAGE_SIZE} 条"
-        },
+        metadata={"description": f"每页条数；不填时列表全部返回，搜索（q）每页 {SEARCH_PAGE_SIZE} 条"},
     )
 
 
