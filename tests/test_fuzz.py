@@ -19,6 +19,7 @@ BOOKKEEPING_TABLES).
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
 import zlib
@@ -32,6 +33,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.config import PositiveDataAcceptanceConfig
 from sqlalchemy import event, select
 
 from marketplace import create_app
@@ -340,6 +342,28 @@ def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):
 
 
 POSITIVE_EXAMPLES_PER_OPERATION = 20
+UNDECLARABLE_RULES = {
+    r"(new_)?password": r"该密码过于常见|密码不能是或包含邮箱地址|密码不能包含账号名称|密码不正确",
+    "current_password": "当前密码不正确",
+    "Idempotency-Key": "该幂等键已用于",
+    r"level_uplifts\[\d+\]\.to_level": "目标等级应高于起始等级",
+    "level_uplifts": "等级提升的场景须在方案场景之中",
+    "price_max_cny": "最高报价不能低于最低报价",
+    "city": "不属于",
+    "ends_on": "结束日期已过|结束日期不能早于开始日期|推广期不能超过",
+    "mode": "语义检索未启用",
+    "page": "最多可翻阅前",
+    "file": ".",
+    r"enterprise_id|provider_id|solution_id|request_id|solution_ids\[\d+\]": "不存在",
+}
+"""What a request valid by the document may still be refused for (422), by field and message.
+
+Each rule is stated in the field's description or the operation's, but JSON Schema cannot express
+it: a password list or the account's current password, a key's earlier use, a comparison between
+two fields, a date relative to today, a server without embeddings, ``page × per_page``, the
+contents of an uploaded file, and rows that must exist. Any other refusal of positive data fails.
+"""
+
 positive_schema = schemathesis.openapi.from_dict(_openapi_document()).exclude(
     path="/api/v1/industries", method="GET"
 )
@@ -350,8 +374,35 @@ positive_schema.config.generation.update(
     database="none",
 )
 positive_schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
+positive_schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
+    expected_statuses=[*PositiveDataAcceptanceConfig().expected_statuses, "412"]
+)
 for _hook in (flatmap_path_parameters, flatmap_body, flatmap_case):
     positive_schema.hook(_hook)
+
+
+def _credit_codes():
+    """Valid 统一社会信用代码 (the document's ``credit-code`` format): 17 characters and their check."""
+    from marketplace.common.credit_code import ALPHABET, check_character
+
+    return st.text(ALPHABET, min_size=17, max_size=17).map(lambda first17: first17 + check_character(first17))
+
+
+schemathesis.openapi.format("credit-code", _credit_codes())
+
+
+def _refused_for_an_undeclarable_rule(response) -> bool:
+    """A 422 whose every message is one of :data:`UNDECLARABLE_RULES`."""
+    if response.status_code != 422:
+        return False
+    errors = response.json().get("errors") or {}
+    return bool(errors) and all(
+        any(
+            re.fullmatch(field_rule, field) and all(re.search(message_rule, m) for m in messages)
+            for field_rule, message_rule in UNDECLARABLE_RULES.items()
+        )
+        for field, messages in errors.items()
+    )
 
 
 @pytest.mark.parametrize("store", ["sqlite"])
@@ -363,6 +414,9 @@ def test_document_accepts_what_it_declares_valid(case, store, seeded_store, fuzz
     role = case.headers.pop(ROLE_HEADER, None) or _caller_of_explicit_case(case)
     case.headers.update(seeded_store[1][role])
     response = case.call(app=app)
+    hypothesis.event(f"{role} → {response.status_code}")
+    if _refused_for_an_undeclarable_rule(response):
+        return
     try:
         case.validate_response(response, checks=POSITIVE_CHECKS)
     except Exception as failure:

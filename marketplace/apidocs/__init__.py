@@ -24,6 +24,7 @@ from apispec import BasePlugin
 from flask import Flask
 from marshmallow import Schema, fields
 
+from marketplace.common.schemas import MAX_ID
 from marketplace.errors import DEFAULT_MESSAGES
 
 HERE = Path(__file__).resolve().parent
@@ -76,10 +77,80 @@ def taxonomy_schemas(seed_dir: str) -> dict[str, dict]:
     }
 
 
+def assessment_schemas(seed_dir: str) -> dict[str, dict]:
+    """The answer sheet of the digital-level indicator, as the server checks it, as component schemas."""
+    from marketplace.assessments.indicator import load_indicator
+
+    indicator = load_indicator(seed_dir)
+    choices = {
+        item.code: {
+            "type": "string",
+            "enum": [option.code for option in item.options],
+            "description": f"{item.name}：" + "；".join(f"{o.code} {o.label}" for o in item.options),
+        }
+        for item in indicator.choice_items
+    }
+    measures = {
+        item.code: {
+            "allOf": [{"$ref": "#/components/schemas/MeasureValues"}],
+            "description": f"{item.name}（{item.measure.unit}）"
+            + ("；按比例比较，改造前数值须大于 0" if item.measure.compare == "ratio" else ""),
+            **(
+                {"properties": {"before": {"type": "number", "minimum": 0, "exclusiveMinimum": True}}}
+                if item.measure.compare == "ratio"
+                else {}
+            ),
+        }
+        for item in indicator.measure_items
+    }
+    levels = {
+        code: {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 4,
+            "description": "约束性场景" if constraint else "指导性场景",
+        }
+        for code, constraint in indicator.scenarios.items()
+    }
+    return {
+        "AssessmentAnswers": {
+            "type": "object",
+            "description": "数字化基础、数字化管理的每道题都须作答：题目代码 → 选项代码",
+            "properties": choices,
+            "required": list(choices),
+            "additionalProperties": False,
+        },
+        "AssessmentMeasures": {
+            "type": "object",
+            "description": "数字化成效指标：指标代码 → 改造前/本期数值；可只填已知的，未填的计 0 分",
+            "properties": measures,
+            "additionalProperties": False,
+        },
+        "ScenarioLevels": {
+            "type": "object",
+            "description": "16 个场景都须填写等级 0–4（0 = 未达一级）：场景代码 → 等级",
+            "properties": levels,
+            "required": list(levels),
+            "additionalProperties": False,
+        },
+    }
+
+
+FIELD_COMPONENTS = {
+    ("AssessmentSchema", "answers"): "AssessmentAnswers",
+    ("AssessmentSchema", "measures"): "AssessmentMeasures",
+    ("AssessmentSchema", "scenario_levels"): "ScenarioLevels",
+}
+"""Fields whose values the server checks against the indicator, by schema and name."""
+
+
 def field_component(field: fields.Field) -> str | None:
     """The component schema a field's values must belong to, if the server checks them against a table."""
     from marketplace.taxonomy.schemas import City, IndustryCode, Province, ScenarioCode
 
+    named = FIELD_COMPONENTS.get((type(field.parent).__name__, field.name))
+    if named is not None:
+        return named
     for cls, name in (
         (IndustryCode, "IndustryCode"),
         (ScenarioCode, "ScenarioCode"),
@@ -103,7 +174,8 @@ def document_field(self, field: fields.Field, ret: dict, **kwargs) -> dict:
     extra: dict = {}
     component = field_component(field)
     if component is not None:
-        ret.pop("type", None)
+        for key in ("type", "additionalProperties"):
+            ret.pop(key, None)
         extra["allOf"] = [{"$ref": f"#/components/schemas/{component}"}]
     elif isinstance(field, Text):
         multiline = "\n" in field.allowed_controls
@@ -138,6 +210,8 @@ class ExamplesPlugin(BasePlugin):
         for parameter in parameters or []:
             if isinstance(parameter, dict) and parameter.get("in") == "path":
                 parameter.setdefault("description", PATH_DESCRIPTIONS.get(parameter["name"], ""))
+                if parameter.get("schema", {}).get("type") == "integer":
+                    parameter["schema"]["maximum"] = MAX_ID  # ids are 32-bit in every store
                 if parameter["name"] in values:
                     parameter["example"] = values[parameter["name"]]
 
@@ -152,29 +226,37 @@ class ExamplesPlugin(BasePlugin):
 
 
 def attach_examples(operation: dict, example: dict) -> None:
-    """Attach one operation's examples: ``path``, ``query``, ``body`` and ``response`` (status and body)."""
-    values = {**example.get("path", {}), **example.get("query", {})}
+    """Attach one operation's examples: ``query`` values, ``body`` and ``response`` (status and body).
+
+    A query value for a repeatable parameter is shown as a list. A text response (a CSV download) is
+    shown on its ``text/*`` media types only, a JSON one on ``application/json``.
+    """
     for parameter in operation.get("parameters", []):
-        if isinstance(parameter, dict) and parameter.get("name") in values:
-            parameter["example"] = values[parameter["name"]]
-    body = operation.get("requestBody", {}).get("content", {})
+        if isinstance(parameter, dict) and parameter.get("name") in example.get("query", {}):
+            value = example["query"][parameter["name"]]
+            if parameter.get("schema", {}).get("type") == "array" and not isinstance(value, list):
+                value = [value]
+            parameter["example"] = value
     if "body" in example:
-        for media in body.values():
+        for media in operation.get("requestBody", {}).get("content", {}).values():
             media["example"] = example["body"]
     for code, response in operation.get("responses", {}).items():
-        if isinstance(response, dict) and code in SUCCESS_DESCRIPTIONS:
+        if isinstance(response, dict) and str(code) in SUCCESS_DESCRIPTIONS:
             if response.get("description") == HTTPStatus(int(code)).phrase:
-                response["description"] = SUCCESS_DESCRIPTIONS[code]
-    status = str(example["status"])
-    content = operation.get("responses", {}).get(status, {})
-    if isinstance(content, dict) and "response" in example:
-        for media in content.get("content", {}).values():
-            media["example"] = example["response"]
+                response["description"] = SUCCESS_DESCRIPTIONS[str(code)]
+    responses = operation.get("responses", {})
+    response = responses.get(str(example["status"]), responses.get(example["status"]))
+    if isinstance(response, dict) and "response" in example:
+        text = isinstance(example["response"], str)
+        for media_type, media in response.get("content", {}).items():
+            if media_type.startswith("text/") if text else media_type == "application/json":
+                media["example"] = example["response"]
 
 
 def init_apidocs(app: Flask, api, plugin) -> None:
     """Teach the app's OpenAPI document: components of code tables, field text and constraints, examples."""
-    for name, schema in taxonomy_schemas(app.config["SEED_DATA_DIR"]).items():
+    seed_dir = app.config["SEED_DATA_DIR"]
+    for name, schema in {**taxonomy_schemas(seed_dir), **assessment_schemas(seed_dir)}.items():
         api.spec.components.schema(name, schema)
     plugin.converter.add_attribute_function(document_field)
     api.spec.components.schemas.pop("PaginationMetadata", None)  # flask-smorest's; this API pages in the body

@@ -83,7 +83,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "price_max_cny": "最高报价（元），不低于最低报价",
     "deploy_days": "部署周期（天）",
     "delivery_modes": "交付方式：saas 云服务、on_premise 本地部署、edge 边缘部署、hardware_bundle 软硬一体",
-    "level_uplifts": "方案声称能带来的场景等级提升",
+    "level_uplifts": "方案声称能带来的场景等级提升；每条的场景须在 scenarios 之中",
     "outcome_claims": "方案声称的成效数字，每条注明来源",
     "status": "状态",
     "review_note": "审核意见（驳回理由）；没有为 null",
@@ -518,7 +518,7 @@ QUERY_DESCRIPTIONS: dict[str, str] = {
 
 PATH_DESCRIPTIONS: dict[str, str] = {
     "code": "行业代码（GB/T 4754-2017），如 C2929",
-    "city": "城市名称（地级市全称，如 福州市；简称如 福州 也可）；非中文字符须 URL 编码",
+    "city": "城市名称（地级市全称，如 福州市；简称如 福州 也可）；中文须做 URL 编码",
     "account_id": "账号编号",
     "provider_id": "服务商编号",
     "solution_id": "方案编号",
