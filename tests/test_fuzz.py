@@ -14,6 +14,13 @@ restore per item, which costs more than the fuzz itself). An item passes when no
 committed a write (seen from the engine's own events, so the failure names the statements) other
 than the bookkeeping it exists for (a failed sign-in's record, a reserved idempotency key:
 BOOKKEEPING_TABLES).
+
+The document's promise, positive data only: a second item per operation sends requests that are
+valid by the document (its examples, then generated ones), as the same callers on the same store.
+An item passes when the server never refuses one as malformed (400, 413 or 422: schemathesis'
+``positive_data_acceptance`` check) and never answers 5xx, except for the rules JSON Schema cannot
+state (UNDECLARABLE_RULES). A refusal outside them means the document must declare a constraint the
+server enforces, or the server must accept what the document allows.
 """
 
 from __future__ import annotations
@@ -343,25 +350,35 @@ def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):
 
 POSITIVE_EXAMPLES_PER_OPERATION = 20
 UNDECLARABLE_RULES = {
-    r"(new_)?password": r"该密码过于常见|密码不能是或包含邮箱地址|密码不能包含账号名称|密码不正确",
+    r"(new_)?password": "该密码过于常见|密码不能是或包含邮箱地址|密码不能包含账号名称|密码不正确",
     "current_password": "当前密码不正确",
     "Idempotency-Key": "该幂等键已用于",
     r"level_uplifts\[\d+\]\.to_level": "目标等级应高于起始等级",
     "level_uplifts": "等级提升的场景须在方案场景之中",
+    "level_after": "改造后等级不能低于改造前等级",
     "price_max_cny": "最高报价不能低于最低报价",
-    "city": "不属于",
+    "city": "不属于|城市主管部门账号必须指定城市|管理员账号不属于某个城市",
     "ends_on": "结束日期已过|结束日期不能早于开始日期|推广期不能超过",
+    "started_on": "启动日期不能晚于今天",
+    r"(outcome_claims|metrics)\[\d+\]\.source_type": "只有.*可以标记为城市验收",
     "mode": "语义检索未启用",
     "page": "最多可翻阅前",
     "file": ".",
-    r"enterprise_id|provider_id|solution_id|request_id|solution_ids\[\d+\]": "不存在",
+    r"enterprise_id|provider_id|solution_id|request_id|item_id|solution_ids(\[\d+\])?": (
+        "不存在|尚未纳入|不在此次推荐结果中|未发布"
+    ),
+    "enterprise_ids": "企业不存在或不在|不在该细分行业的行业代码范围内",
+    "needs": "请先在企业档案中填写改造需求",
+    "_request": "请先创建",
 }
 """What a request valid by the document may still be refused for (422), by field and message.
 
 Each rule is stated in the field's description or the operation's, but JSON Schema cannot express
 it: a password list or the account's current password, a key's earlier use, a comparison between
-two fields, a date relative to today, a server without embeddings, ``page × per_page``, the
-contents of an uploaded file, and rows that must exist. Any other refusal of positive data fails.
+two fields, a field that the role makes required, a date relative to today, what the caller's role
+may declare, a server without embeddings, ``page × per_page``, the contents of an uploaded file,
+rows that must exist (or be published, enrolled, in the city, under the 细分行业's codes), and a
+profile the caller must have made first. Any other refusal of positive data fails.
 """
 
 positive_schema = schemathesis.openapi.from_dict(_openapi_document()).exclude(

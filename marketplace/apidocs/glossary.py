@@ -132,7 +132,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "score": "相关度得分，越大越相关；仅用于排序",
     "highlight": "标题、简介中命中关键词的片段，命中处以 <em> 包围",
     "facets": "分面计数：每个筛选值下的结果数（某一分面的计数不受该分面自身筛选的影响）",
-    "mode": "关键词匹配方式：keyword 关键词、hybrid 关键词与语义混合",
+    "mode": "关键词匹配方式：keyword 关键词、hybrid 关键词与语义混合、semantic 语义",
     "delivery_mode": "交付方式",
     "count": "数量",
     # assessments
@@ -506,7 +506,11 @@ QUERY_DESCRIPTIONS: dict[str, str] = {
     "deploy_days_max": "部署周期上限（天）",
     "city": "城市，可重复（任一匹配）",
     "province": "省份，可重复（任一匹配）",
-    "sort": "排序：relevance 相关度（默认）或其他可选值",
+    "sort": (
+        "排序：relevance 相关度（默认；没有检索词时按最新）"
+        "、newest 最新、price_asc 最低报价从低到高、deploy_days "
+        "部署周期从短到长"
+    ),
     "prefix": "要补全的开头文字，如 注塑",
     "format": "文件格式",
     "level_after_min": "改造后等级下限：只列出改造后达到该等级的案例",
