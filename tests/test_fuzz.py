@@ -26,6 +26,7 @@ server enforces, or the server must accept what the document allows.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -349,6 +350,10 @@ def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):
 
 
 POSITIVE_EXAMPLES_PER_OPERATION = 20
+POSITIVE_PHASES = os.environ.get("FUZZ_POSITIVE_PHASES", "examples,fuzzing").split(",")
+"""The document's examples and 20 generated requests per operation: about a minute on two cores.
+``FUZZ_POSITIVE_PHASES=examples,coverage,fuzzing`` adds schemathesis' boundary values (every
+length, range and enum edge), which takes about three minutes."""
 UNDECLARABLE_RULES = {
     r"(new_)?password": "该密码过于常见|密码不能是或包含邮箱地址|密码不能包含账号名称|密码不正确",
     "current_password": "当前密码不正确",
@@ -390,7 +395,7 @@ positive_schema.config.generation.update(
     deterministic=True,
     database="none",
 )
-positive_schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
+positive_schema.config.phases.update(phases=POSITIVE_PHASES)
 positive_schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
     expected_statuses=[*PositiveDataAcceptanceConfig().expected_statuses, "412"]
 )

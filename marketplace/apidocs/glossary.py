@@ -46,7 +46,7 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "is_active": "账号是否可用；停用后不能登录，已签发的令牌失效",
     "deleted_at": "账号注销时间；未注销为 null",
     "access_token": "访问令牌，放在请求头 Authorization: Bearer <令牌> 中",
-    "token_type": "令牌类型，固定为 bearer",
+    "token_type": "令牌类型，固定为 Bearer",
     "expires_in": "令牌有效期（秒）",
     "current_password": "当前密码，用于确认本人操作",
     "new_password": "新密码：至少 10 个字符，不能全为空白，不能是常见密码，不能包含邮箱或账号名称",
