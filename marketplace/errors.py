@@ -192,7 +192,13 @@ def _flatten_locations(messages: dict, schema: Schema | None) -> dict[str, list[
 
 
 def handle_api_error(error: APIError):
-    """Render a service error."""
+    """Render a service error, discarding what the request changed in the session and did not commit.
+
+    A service may refuse after it has set attributes (a rule across fields checked on the merged
+    row); left in the session, they would be flushed by the next query of the request (the search
+    outbox's, after it) and break a constraint there, a 500 instead of this answer.
+    """
+    db.session.rollback()
     return error_response(error.status_code, error.message, error.errors, error.headers)
 
 
@@ -213,7 +219,8 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_validation_error(error: ValidationError):
-    """Render a marshmallow error raised outside request parsing."""
+    """Render a marshmallow error raised outside request parsing; uncommitted changes are discarded."""
+    db.session.rollback()
     return error_response(422, None, error.messages)
 
 

@@ -447,3 +447,20 @@ def test_document_accepts_what_it_declares_valid(case, store, seeded_store, fuzz
 
 
 POSITIVE_CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.positive_data_acceptance]
+
+
+def test_a_refused_edit_leaves_nothing_for_a_later_query_to_flush(seeded_store, fuzzed_app):
+    """Found by the positive run: a PATCH refused by a rule across fields (422) had already set the
+    row's attributes; the search outbox's query after the view flushed them into the CHECK
+    constraint on the levels, and the request died with a 500. A refusal now rolls the session back.
+    """
+    app, writes = fuzzed_app
+    client = app.test_client()
+    before = client.get("/api/v1/cases/65").json
+    edit = {"title": "江门某企业设备联网", "solution_ids": [1], "level_before": 4, "level_after": 3}
+    response = client.patch("/api/v1/cases/65", json=edit, headers=seeded_store[1]["admin"])
+    assert response.status_code == 422, response.json
+    assert set(response.json["errors"]) == {"level_after"}
+    assert writes.take() == []
+    after = client.get("/api/v1/cases/65").json
+    assert (after["title"], after["level_before"]) == (before["title"], before["level_before"])
