@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
     from apispec.ext.marshmallow import MarshmallowPlugin
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from marketplace.apidocs import ExamplesPlugin, init_apidocs
+    from marketplace.apidocs import ApiDocsPlugin, init_apidocs
     from marketplace.auth.limits import limiter
     from marketplace.auth.security import init_security
     from marketplace.common.reading import init_request_loading
@@ -98,7 +98,7 @@ def register_extensions(app: Flask) -> None:
         app,
         spec_kwargs={
             "marshmallow_plugin": plugin,
-            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin(), ExamplesPlugin()],
+            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin(), ApiDocsPlugin()],
         },
     )
     api.spec.components.security_scheme(

@@ -220,13 +220,28 @@ def test_every_operation_is_explained_in_chinese(spec):
             assert CHINESE.search(parameter.get("description", "")), (method, path, parameter["name"])
 
 
+def _undescribed(schema, where: str):
+    """The properties under ``schema``, at any depth, without a Chinese description."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _undescribed(item, where)
+        return
+    if not isinstance(schema, dict):
+        return
+    for key, prop in schema.get("properties", {}).items():
+        if not CHINESE.search(prop.get("description", "")):
+            yield f"{where}.{key}"
+        yield from _undescribed(prop, f"{where}.{key}")
+    for key in ("items", "allOf", "anyOf", "oneOf", "additionalProperties"):
+        yield from _undescribed(schema.get(key), where)
+
+
 def test_every_property_is_described_in_chinese(spec):
-    """Every property of every schema has a Chinese description."""
+    """Every property of every schema, nested ones included, has a Chinese description."""
     undescribed = [
-        f"{name}.{key}"
+        found
         for name, schema in spec["components"]["schemas"].items()
-        for key, prop in schema.get("properties", {}).items()
-        if not CHINESE.search(prop.get("description", ""))
+        for found in _undescribed(schema, name)
     ]
     assert undescribed == []
 

@@ -6,7 +6,7 @@ Text that integrators read lives here in three tables, each in one place:
 - :data:`marketplace.apidocs.glossary.FIELD_DESCRIPTIONS`, the Chinese description of every field
   that does not carry its own ``metadata={"description": ...}``;
 - ``examples.json``, one request and one response per operation, taken from the demo catalog
-  (``scripts/openapi-examples`` captures them from a seeded store).
+  (``scripts/openapi_examples.py`` captures them from a seeded store).
 
 Operation summaries and descriptions stay in the views' docstrings, as flask-smorest reads them.
 Constraints that marshmallow's own validators express reach the document through apispec; the
@@ -77,6 +77,14 @@ def taxonomy_schemas(seed_dir: str) -> dict[str, dict]:
     }
 
 
+RATIO_BASELINE = {
+    "type": "number",
+    "minimum": 0,
+    "exclusiveMinimum": True,
+    "description": "改造前（基期）数值；按比例比较的指标须大于 0",
+}
+
+
 def assessment_schemas(seed_dir: str) -> dict[str, dict]:
     """The answer sheet of the digital-level indicator, as the server checks it, as component schemas."""
     from marketplace.assessments.indicator import load_indicator
@@ -96,7 +104,7 @@ def assessment_schemas(seed_dir: str) -> dict[str, dict]:
             "description": f"{item.name}（{item.measure.unit}）"
             + ("；按比例比较，改造前数值须大于 0" if item.measure.compare == "ratio" else ""),
             **(
-                {"properties": {"before": {"type": "number", "minimum": 0, "exclusiveMinimum": True}}}
+                {"properties": {"before": RATIO_BASELINE}}
                 if item.measure.compare == "ratio"
                 else {}
             ),
@@ -189,8 +197,8 @@ def document_field(self, field: fields.Field, ret: dict, **kwargs) -> dict:
     return extra
 
 
-class ExamplesPlugin(BasePlugin):
-    """Put the examples of ``examples.json`` on their operations: request body, query, path, response."""
+class ApiDocsPlugin(BasePlugin):
+    """Chinese descriptions of responses and path parameters, and the examples of ``examples.json``."""
 
     def response_helper(self, response, **kwargs) -> dict:
         """Describe the shared error responses in Chinese, with the message the server gives."""
@@ -219,10 +227,13 @@ class ExamplesPlugin(BasePlugin):
         """Attach the examples of each of ``operations`` at ``path``."""
         table = operation_examples()
         for method, operation in (operations or {}).items():
+            for code, response in operation.get("responses", {}).items():
+                if isinstance(response, dict) and str(code) in SUCCESS_DESCRIPTIONS:
+                    if response.get("description") == HTTPStatus(int(code)).phrase:
+                        response["description"] = SUCCESS_DESCRIPTIONS[str(code)]
             example = table.get(f"{method.upper()} {path}")
-            if example is None:
-                continue
-            attach_examples(operation, example)
+            if example is not None:
+                attach_examples(operation, example)
 
 
 def attach_examples(operation: dict, example: dict) -> None:
@@ -240,10 +251,6 @@ def attach_examples(operation: dict, example: dict) -> None:
     if "body" in example:
         for media in operation.get("requestBody", {}).get("content", {}).values():
             media["example"] = example["body"]
-    for code, response in operation.get("responses", {}).items():
-        if isinstance(response, dict) and str(code) in SUCCESS_DESCRIPTIONS:
-            if response.get("description") == HTTPStatus(int(code)).phrase:
-                response["description"] = SUCCESS_DESCRIPTIONS[str(code)]
     responses = operation.get("responses", {})
     response = responses.get(str(example["status"]), responses.get(example["status"]))
     if isinstance(response, dict) and "response" in example:
