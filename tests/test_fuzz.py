@@ -349,9 +349,9 @@ def test_the_write_check_sees_a_write_committed_before_an_error(fuzzed_app):
     assert writes.take() == []
 
 
-POSITIVE_EXAMPLES_PER_OPERATION = 20
+POSITIVE_EXAMPLES_PER_OPERATION = 15
 POSITIVE_PHASES = os.environ.get("FUZZ_POSITIVE_PHASES", "examples,fuzzing").split(",")
-"""The document's examples and 20 generated requests per operation: about a minute on two cores.
+"""The document's examples and 15 generated requests per operation: about a minute on two cores.
 ``FUZZ_POSITIVE_PHASES=examples,coverage,fuzzing`` adds schemathesis' boundary values (every
 length, range and enum edge), which takes about three minutes."""
 UNDECLARABLE_RULES = {
