@@ -344,3 +344,20 @@ def test_introduction_covers_what_an_integrator_needs(spec):
         assert needed in intro, needed
     error_example = json.loads(re.search(r"```json\n(.*?)```", intro, re.S).group(1))
     assert _problems(spec, {"$ref": "#/components/schemas/Error"}, error_example) == []
+
+
+def test_rate_limited_operations_declare_their_headers(spec):
+    """An operation that may answer 429 declares the X-RateLimit headers; the 429 declares Retry-After."""
+    limited = [
+        (path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and "429" in operation["responses"]
+    ]
+    assert {path for path, _ in limited} >= {"/api/v1/auth/token", "/api/v1/recommendations"}
+    for path, operation in limited:
+        success = next(response for code, response in operation["responses"].items() if code.startswith("2"))
+        assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
+            success["headers"]
+        ), path
+    assert "Retry-After" in spec["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]

@@ -36,6 +36,12 @@ and tabs) and no surrounding whitespace, which the server strips before it check
 CREDIT_CODE_PATTERN = "^[0-9A-HJ-NPQRTUWXY]{18}$"
 STATUS_BY_PHRASE = {status.phrase: status.value for status in HTTPStatus}
 SUCCESS_DESCRIPTIONS = {"200": "成功", "201": "已创建", "204": "成功，无响应体"}
+RATE_LIMIT_HEADERS = {
+    "X-RateLimit-Limit": "当前计数窗口的限额（次）",
+    "X-RateLimit-Remaining": "当前窗口内还可调用的次数",
+    "X-RateLimit-Reset": "当前窗口重置的时间（Unix 时间戳，秒）",
+}
+RETRY_AFTER = {"description": "需要等待的秒数", "schema": {"type": "integer", "minimum": 0}}
 TAXONOMY_COMPONENTS = {
     "IndustryCode": (
         "GB/T 4754-2017 国民经济行业分类中制造业（门类 C）的代码，任一层级均可，如 C、C29、C292、C2929"
@@ -205,6 +211,8 @@ class ApiDocsPlugin(BasePlugin):
         status = STATUS_BY_PHRASE.get(response.get("description"))
         if status in DEFAULT_MESSAGES:
             response["description"] = DEFAULT_MESSAGES[status]
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            response.setdefault("headers", {})["Retry-After"] = RETRY_AFTER
         return response
 
     def path_helper(self, path=None, operations=None, parameters=None, **kwargs) -> None:
@@ -227,10 +235,15 @@ class ApiDocsPlugin(BasePlugin):
         """Attach the examples of each of ``operations`` at ``path``."""
         table = operation_examples()
         for method, operation in (operations or {}).items():
+            limited = "429" in {str(code) for code in operation.get("responses", {})}
             for code, response in operation.get("responses", {}).items():
                 if isinstance(response, dict) and str(code) in SUCCESS_DESCRIPTIONS:
                     if response.get("description") == HTTPStatus(int(code)).phrase:
                         response["description"] = SUCCESS_DESCRIPTIONS[str(code)]
+                    if limited:
+                        headers = response.setdefault("headers", {})
+                        for name, description in RATE_LIMIT_HEADERS.items():
+                            headers[name] = {"description": description, "schema": {"type": "integer"}}
             example = table.get(f"{method.upper()} {path}")
             if example is not None:
                 attach_examples(operation, example)
