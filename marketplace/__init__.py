@@ -31,11 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 def derived_config(config) -> dict:
     """Translate the flat keys into what the extensions read."""
+    from marketplace.apidocs import intro as api_intro
+
     return {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(config["DATABASE_URL"]),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "API_TITLE": "中小企业数字化转型方案撮合平台 API",
         "API_VERSION": "v1",
+        "API_SPEC_OPTIONS": {"info": {"description": api_intro()}},
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
@@ -68,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     from apispec.ext.marshmallow import MarshmallowPlugin
     from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from marketplace.apidocs import ApiDocsPlugin, init_apidocs
     from marketplace.auth.limits import limiter
     from marketplace.auth.security import init_security
     from marketplace.common.reading import init_request_loading
@@ -94,12 +98,13 @@ def register_extensions(app: Flask) -> None:
         app,
         spec_kwargs={
             "marshmallow_plugin": plugin,
-            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin()],
+            "extra_plugins": [IdempotencyHeaderPlugin(), ErrorResponsesPlugin(), ApiDocsPlugin()],
         },
     )
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+    init_apidocs(app, api, plugin)
     init_security(app)
     init_idempotency(app)
     init_search(app)

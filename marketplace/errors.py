@@ -192,7 +192,13 @@ def _flatten_locations(messages: dict, schema: Schema | None) -> dict[str, list[
 
 
 def handle_api_error(error: APIError):
-    """Render a service error."""
+    """Render a service error, discarding what the request changed in the session and did not commit.
+
+    A service may refuse after it has set attributes (a rule across fields checked on the merged
+    row); left in the session, they would be flushed by the next query of the request (the search
+    outbox's, after it) and break a constraint there, a 500 instead of this answer.
+    """
+    db.session.rollback()
     return error_response(error.status_code, error.message, error.errors, error.headers)
 
 
@@ -213,7 +219,8 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_validation_error(error: ValidationError):
-    """Render a marshmallow error raised outside request parsing."""
+    """Render a marshmallow error raised outside request parsing; uncommitted changes are discarded."""
+    db.session.rollback()
     return error_response(422, None, error.messages)
 
 
@@ -244,11 +251,21 @@ def handle_unexpected_error(error: Exception):
 class ErrorSchema(Schema):
     """The one error shape, as the OpenAPI document shows it."""
 
-    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
-    status = fields.String(required=True, metadata={"description": "HTTP status phrase"})
-    message = fields.String(required=True, metadata={"description": "What went wrong, in Chinese"})
+    code = fields.Integer(required=True, metadata={"description": "HTTP 状态码，与响应的状态码相同"})
+    status = fields.String(
+        required=True, metadata={"description": "HTTP 状态短语（英文），如 Unprocessable Entity"}
+    )
+    message = fields.String(required=True, metadata={"description": "出了什么问题，中文，可直接展示给用户"})
     errors = fields.Dict(
-        keys=fields.String(), required=True, metadata={"description": "Messages per offending field"}
+        keys=fields.String(),
+        required=True,
+        metadata={
+            "description": (
+                "按字段列出的问题：键是字段路径（如 industries[0]、"
+                "level_uplifts[0].scenario；整个请求的问题为 _request）"
+                "，值是中文说明列表；没有字段问题时为 {}"
+            )
+        },
     )
 
 

@@ -130,7 +130,12 @@ class IdempotencyHeaderPlugin(BasePlugin):
                 "in": "header",
                 "name": HEADER,
                 "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 255,
+                    "pattern": f"^{VALID_KEY.pattern}$",
+                },
                 "description": "重试时携带同一值：24 小时内同一调用方的同一请求只创建一次，返回首次的响应",
             }
         )

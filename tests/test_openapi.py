@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from http import HTTPStatus
 
+import jsonschema_rs
 import pytest
 
 EXPECTED_OPERATIONS = {
@@ -175,3 +178,186 @@ def test_error_responses_are_documented_in_the_one_shape(spec):
     industries = spec["paths"]["/api/v1/industries"]["get"]["responses"]
     assert "401" not in industries and "403" not in industries
     assert spec["paths"]["/api/v1/solutions/{solution_id}"]["get"]["security"] == [{}, {"bearerAuth": []}]
+
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _operations(spec):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method, path, operation, [*item.get("parameters", []), *operation.get("parameters", [])]
+
+
+def _json_schema(schema):
+    """An OpenAPI 3.0 schema as Draft 4 JSON Schema: ``nullable`` becomes a ``null`` alternative."""
+    if isinstance(schema, list):
+        return [_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: _json_schema(value) for key, value in schema.items() if key != "nullable"}
+    if schema.get("nullable"):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def _problems(spec, schema, instance) -> list[str]:
+    """What is wrong with ``instance`` by ``schema`` of the document (refs resolved in the document)."""
+    root = {**_json_schema(schema), "components": _json_schema(spec["components"])}
+    return [
+        f"{error.instance_path}: {error.message}"
+        for error in jsonschema_rs.Draft4Validator(root).iter_errors(instance)
+    ]
+
+
+def test_every_operation_is_explained_in_chinese(spec):
+    """Every operation has a Chinese summary and a Chinese description; every parameter is described."""
+    for method, path, operation, parameters in _operations(spec):
+        assert CHINESE.search(operation.get("summary", "")), (method, path)
+        assert CHINESE.search(operation.get("description", "")), (method, path)
+        for parameter in parameters:
+            assert CHINESE.search(parameter.get("description", "")), (method, path, parameter["name"])
+
+
+def _undescribed(schema, where: str):
+    """The properties under ``schema``, at any depth, without a Chinese description."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _undescribed(item, where)
+        return
+    if not isinstance(schema, dict):
+        return
+    for key, prop in schema.get("properties", {}).items():
+        if not CHINESE.search(prop.get("description", "")):
+            yield f"{where}.{key}"
+        yield from _undescribed(prop, f"{where}.{key}")
+    for key in ("items", "allOf", "anyOf", "oneOf", "additionalProperties"):
+        yield from _undescribed(schema.get(key), where)
+
+
+def test_every_property_is_described_in_chinese(spec):
+    """Every property of every schema, nested ones included, has a Chinese description."""
+    undescribed = [
+        found
+        for name, schema in spec["components"]["schemas"].items()
+        for found in _undescribed(schema, name)
+    ]
+    assert undescribed == []
+
+
+def test_every_operation_has_examples_the_document_accepts(spec):
+    """A request example where the operation takes a body or query, and a response example, all valid."""
+    for method, path, operation, parameters in _operations(spec):
+        where = f"{method.upper()} {path}"
+        query = [parameter for parameter in parameters if parameter["in"] == "query"]
+        if query:
+            shown = [parameter for parameter in query if "example" in parameter]
+            assert shown, f"{where}: no query parameter has an example"
+        for parameter in parameters:
+            if "example" in parameter:
+                assert not _problems(spec, parameter["schema"], parameter["example"]), (
+                    where,
+                    parameter["name"],
+                )
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            assert "example" in media, f"{where}: no {media_type} request example"
+            assert _problems(spec, media["schema"], media["example"]) == [], where
+        success = [code for code in operation["responses"] if code.startswith("2")]
+        assert len(success) == 1, where
+        response = operation["responses"][success[0]]
+        if success[0] == "204":
+            continue
+        examples = {
+            media_type: media for media_type, media in response["content"].items() if "example" in media
+        }
+        assert examples, f"{where}: no response example"
+        for media_type, media in examples.items():
+            if media_type == "application/json":
+                assert _problems(spec, media["schema"], media["example"]) == [], where
+
+
+def test_examples_come_from_the_demo_catalog(spec):
+    """The examples name demo rows and the pilot cities, not placeholders."""
+    text = json.dumps(spec["paths"], ensure_ascii=False)
+    for city in ("福州市", "厦门市"):
+        assert city in text
+    assert "汲能" in text and "string" not in json.dumps(
+        spec["paths"]["/api/v1/solutions"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    )
+
+
+def test_price_filter_says_it_compares_the_lowest_price(spec):
+    """``price_max_cny`` filters on the lowest price; the document says so."""
+    for path in ("/api/v1/solutions", "/api/v1/search/solutions"):
+        parameters = spec["paths"][path]["get"]["parameters"]
+        price = next(parameter for parameter in parameters if parameter["name"] == "price_max_cny")
+        assert "最低报价" in price["description"], path
+
+
+def test_constraints_that_code_enforces_are_declared(spec):
+    """Codes checked against tables are enums; user text and credit codes have their patterns."""
+    schemas = spec["components"]["schemas"]
+    assert "C2929" in schemas["IndustryCode"]["enum"] and "福州市" in schemas["CityName"]["enum"]
+    assert len(schemas["ScenarioCode"]["enum"]) == 16
+    solution = schemas["Solution"]["properties"]
+    assert solution["industries"]["items"]["allOf"] == [{"$ref": "#/components/schemas/IndustryCode"}]
+    assert _problems(spec, solution["title"], " 前后有空格 ") and not _problems(
+        spec, solution["title"], "视觉质检"
+    )
+    assert _problems(spec, solution["title"], "换行\n不行") and not _problems(
+        spec, solution["description"], "换行\n可以"
+    )
+    code = schemas["Enterprise"]["properties"]["credit_code"]
+    assert not _problems(spec, code, "913501124702766267") and _problems(spec, code, "91350112470276626I")
+    assert set(schemas["AssessmentAnswers"]["required"]) >= {"network", "strategy"}
+
+
+def test_introduction_covers_what_an_integrator_needs(spec):
+    """``info.description``: sign-in, roles, errors (a valid example), paging, limits, lifecycle, labels."""
+    from marketplace.models import CasePromotion
+
+    intro = spec["info"]["description"]
+    for needed in (
+        "POST /api/v1/auth/token",
+        "Authorization: Bearer",
+        "`provider`",
+        "`enterprise`",
+        "`city_office`",
+        "`admin`",
+        "`page`",
+        "`per_page`",
+        '"total"',
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "Retry-After",
+        "draft",
+        "pending_review",
+        "published",
+        "rejected",
+        "archived",
+        "重新审核通过前不对外展示",
+        "自报的值从不显示为核实",
+        CasePromotion(city="福州市").label,
+    ):
+        assert needed in intro, needed
+    error_example = json.loads(re.search(r"```json\n(.*?)```", intro, re.S).group(1))
+    assert _problems(spec, {"$ref": "#/components/schemas/Error"}, error_example) == []
+
+
+def test_rate_limited_operations_declare_their_headers(spec):
+    """An operation that may answer 429 declares the X-RateLimit headers; the 429 declares Retry-After."""
+    limited = [
+        (path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and "429" in operation["responses"]
+    ]
+    assert {path for path, _ in limited} >= {"/api/v1/auth/token", "/api/v1/recommendations"}
+    for path, operation in limited:
+        success = next(response for code, response in operation["responses"].items() if code.startswith("2"))
+        assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
+            success["headers"]
+        ), path
+    assert "Retry-After" in spec["components"]["responses"]["TOO_MANY_REQUESTS"]["headers"]

@@ -20,7 +20,16 @@ class Me(MethodView):
     @blp.arguments(AccountDeletionSchema)
     @blp.response(204)
     def delete(self, data):
-        """Delete the signed-in account, confirmed by its password (see README, Roles)."""
+        """注销当前账号
+
+        须提供当前密码确认（密码不对返回 422）。企业资料及与之相关的数据一并删除；
+        服务商公司保留但去掉联系方式，
+        其方案全部下架；推荐记录和行为记录删除。账号本身匿名化并停用，令牌全部失效，该邮箱可以重新注册。
+
+        ---
+
+        Delete the signed-in account, confirmed by its password (see README, Roles).
+        """
         service.delete_account(current_user(), data["password"])
 
 
@@ -31,5 +40,13 @@ class Export(MethodView):
     @authenticated(blp)
     @blp.response(200, AccountExportSchema)
     def get(self):
-        """Export the account, its profile, listings, inquiries, assessments and recommendation history."""
+        """导出本人数据
+
+        导出当前账号的全部数据：账号、公司或企业资料、方案、案例、咨询（含回复）、评测、收到的推荐和行为记录
+        。
+
+        ---
+
+        Export the account, its profile, listings, inquiries, assessments and recommendation history.
+        """
         return service.export_account(current_user())

@@ -49,9 +49,11 @@ class AccountExportSchema(BaseSchema):
     account = fields.Nested(UserSchema, required=True)
     provider = fields.Nested(ProviderSchema, allow_none=True)
     solutions = fields.List(fields.Nested(SolutionSchema))
-    cases = fields.List(fields.Nested(CaseSchema), metadata={"description": "cases the account authored"})
+    cases = fields.List(fields.Nested(CaseSchema), metadata={"description": "本账号撰写的案例"})
     enterprise = fields.Nested(EnterpriseSchema, allow_none=True)
-    inquiries = fields.List(fields.Nested(InquirySchema), metadata={"description": "with their replies"})
+    inquiries = fields.List(
+        fields.Nested(InquirySchema), metadata={"description": "本账号的咨询，含往来回复"}
+    )
     assessments = fields.List(fields.Nested(AssessmentSchema))
     recommendations = fields.List(fields.Nested(RecommendationRecordSchema))
     feedback = fields.List(fields.Nested(FeedbackRecordSchema))

@@ -75,6 +75,7 @@ class AssessmentSchema(BaseSchema):
     assessed_on = fields.Date(
         load_default=date.today,
         validate=validate.Range(min=date(2000, 1, 1), error="评测日期不能早于 2000-01-01"),
+        metadata={"pattern": r"^[2-9]\d{3}-", "description": "评测日期，不早于 2000-01-01；不填为今天"},
     )
     answers = fields.Dict(
         keys=fields.String(),
@@ -146,7 +147,7 @@ class MeasureSchema(BaseSchema):
     """How a 成效 measure is compared."""
 
     unit = fields.String()
-    better = fields.String(metadata={"description": "lower | higher"})
+    better = fields.String(metadata={"description": "哪个方向为改善：lower 越低越好、higher 越高越好"})
     compare = fields.String(metadata={"description": "ratio 按比例 | points 按差值"})
     bands = fields.List(fields.Nested(BandSchema))
 

@@ -12,7 +12,8 @@ from marketplace.taxonomy.schemas import City
 
 def new_password(**kwargs) -> fields.String:
     """A password being chosen; :func:`check_new_password` applies the rules that need the account."""
-    return fields.String(required=True, load_only=True, metadata={"minLength": MIN_LENGTH}, **kwargs)
+    declared = {"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH, "pattern": r"\S"}  # not all blank
+    return fields.String(required=True, load_only=True, metadata=declared, **kwargs)
 
 
 def check_new_password(data: dict, field: str = "password") -> None:
@@ -101,7 +102,7 @@ class AccountQueryArgsSchema(PageArgsSchema):
     """Filters of the admins' account list."""
 
     role = fields.String(validate=one_of(list(Role)))
-    email = Text(validate=text(1, 254), metadata={"description": "part of the e-mail address"})
+    email = Text(validate=text(1, 254), metadata={"description": "邮箱中的一段文字"})
 
 
 class PasswordChangeSchema(BaseSchema):

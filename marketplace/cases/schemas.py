@@ -35,9 +35,14 @@ class MetricSchema(BaseSchema):
     source_type = fields.String(
         load_default="vendor_claimed",
         validate=one_of(SOURCE_TYPES),
-        metadata={"description": "city_accepted only by the office of the case's city or an admin"},
+        metadata={
+            "description": (
+                "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、"
+                "city_accepted 城市验收（只有案例所在城市的主管部门或管理员能标记）"
+            )
+        },
     )
-    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "标记城市验收的账号编号"})
     accepted_by_name = fields.String(dump_only=True)
     accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
@@ -108,12 +113,15 @@ class CaseQueryArgsSchema(PageArgsSchema):
 
     city = fields.List(City())
     province = fields.List(Province())
-    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    industry = fields.List(
+        IndustryCode(),
+        metadata={"description": ("行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）")},
+    )
     scenario = fields.List(ScenarioCode())
     solution_id = fields.List(Id())
     provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))
-    promoted = fields.Boolean(metadata={"description": "only cases with a running promotion"})
+    promoted = fields.Boolean(metadata={"description": "true：只列出正在城市推广中的案例"})
     level_after_min = fields.Integer(validate=between(0, 4))
 
 

@@ -39,9 +39,12 @@ IF_MATCH_PARAMETER = {
     "name": "If-Match",
     "required": False,
     "schema": {"type": "string"},
-    "description": "the ETag of the version this write is based on; a stale one answers 412",
+    "description": "本次修改所基于版本的 ETag（读取时响应头 ETag 的值）；已被他人修改时返回 412",
 }
-ETAG_HEADER = {"description": "the stored version of the resource", "schema": {"type": "string"}}
+ETAG_HEADER = {
+    "description": "该资源当前存储的版本，修改时放入 If-Match 请求头",
+    "schema": {"type": "string"},
+}
 
 
 def if_match() -> frozenset[str] | None:

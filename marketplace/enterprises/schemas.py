@@ -89,7 +89,10 @@ class EnterpriseQueryArgsSchema(PageArgsSchema):
     """Filters of the enterprise list (admins and city offices)."""
 
     city = fields.List(City())
-    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    industry = fields.List(
+        IndustryCode(),
+        metadata={"description": ("行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）")},
+    )
     size = fields.List(fields.String(validate=one_of(SIZES)))
     tier = fields.List(fields.String(validate=one_of(TIERS)))
     above_scale = fields.Boolean()

@@ -25,16 +25,15 @@ class ReadinessSchema(BaseSchema):
     status = fields.String()
     store = fields.String()
     index = fields.String()
-    index_lag = fields.Integer(metadata={"description": "outbox rows not yet applied to the index"})
+    index_lag = fields.Integer(metadata={"description": "尚未写入搜索索引的变更条数"})
     index_documents = fields.Dict(keys=fields.String(), values=fields.Integer())
     index_analysis_current = fields.Boolean(
-        metadata={"description": "false: the index was built with another analysis; run flask index rebuild"}
+        metadata={"description": "false：索引是用另一套分词规则建立的，需运行 flask index rebuild"}
     )
     vectors_missing = fields.Integer(
         allow_none=True,
         metadata={
-            "description": "published items without a vector yet (found by their words only until embedded); "
-            "null when embeddings are off"
+            "description": "尚无语义向量的已发布条目数（向量生成前只能按关键词找到）；未启用语义检索时为 null"
         },
     )
 
@@ -45,7 +44,14 @@ class Health(MethodView):
 
     @blp.response(200, LivenessSchema)
     def get(self):
-        """Answer while the process is alive."""
+        """存活检查
+
+        进程在运行就返回 200。
+
+        ---
+
+        Answer while the process is alive.
+        """
         return {"status": "ok"}
 
 
@@ -56,5 +62,12 @@ class Ready(MethodView):
     @may_answer(blp, 503)
     @blp.response(200, ReadinessSchema)
     def get(self):
-        """Check the store and the index; 503 if either is down."""
+        """就绪检查
+
+        检查数据库和搜索索引；任一不可用时返回 503。
+
+        ---
+
+        Check the store and the index; 503 if either is down.
+        """
         return service.readiness()

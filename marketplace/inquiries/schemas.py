@@ -13,7 +13,7 @@ class InquiryCreateSchema(BaseSchema):
 
     message = Text(required=True, multiline=True, validate=text(2, 2000))
     request_id = Text(
-        validate=text(36, 36), metadata={"description": "the recommendation list it came from, if any"}
+        validate=text(36, 36), metadata={"description": "如果咨询来自某次推荐，填那次推荐的 request_id"}
     )
 
 
@@ -51,7 +51,7 @@ class InquirySchema(BaseSchema):
         attribute="status_changed_by_id",
         dump_only=True,
         allow_none=True,
-        metadata={"description": "the account that last changed the status"},
+        metadata={"description": "最近一次改变状态的账号编号"},
     )
     replies = fields.List(fields.Nested(ReplySchema), dump_only=True)
     created_at = fields.DateTime(dump_only=True)

@@ -60,7 +60,15 @@ class Dashboard(MethodView):
     @blp.arguments(BasisArgsSchema, location="query")
     @blp.response(200, DashboardSchema)
     def get(self, args, city):
-        """Where each 细分行业 stands against the 90%/100% targets (the city's office and admins)."""
+        """试点看板（本市主管部门或管理员）
+
+        各细分行业相对试点目标（规上及专精特新 90%、小巨人 100% 达到二级）的进展、改造项目进度、
+        服务商表现和推广中的样板。默认只认现场评定（basis=onsite）。
+
+        ---
+
+        Where each 细分行业 stands against the 90%/100% targets (the city's office and admins).
+        """
         return dashboard.dashboard(current_user(), city, args["basis"])
 
 
@@ -72,7 +80,14 @@ class Export(MethodView):
     @blp.doc(responses=EXPORT_DOC)
     @blp.arguments(ExportArgsSchema, location="query")
     def get(self, args, city):
-        """Download the enterprises with levels and gaps as CSV or XLSX (the city's office and admins)."""
+        """导出本市试点企业（CSV 或 XLSX）
+
+        每家纳入企业一行：细分行业、规模、梯度、首次和最近一次评测的等级、距二级的差距、改造项目阶段。
+
+        ---
+
+        Download the enterprises with levels and gaps as CSV or XLSX (the city's office and admins).
+        """
         rows = standings.export_rows(current_user(), city, args["basis"])
         return export.export_response(rows, city, args["format"])
 
@@ -85,7 +100,15 @@ class PilotEnterprises(MethodView):
     @blp.arguments(PilotEnterpriseQueryArgsSchema, location="query")
     @blp.response(200, PilotEnterprisePageSchema)
     def get(self, args, city):
-        """List enrolled enterprises with first and latest levels and the gap to 二级."""
+        """列出本市纳入试点的企业
+
+        含首次和最近一次评测的等级、距二级的差距和改造项目，可按细分行业、是否达标等筛选，分页返回。
+        本市主管部门或管理员可调用。
+
+        ---
+
+        List enrolled enterprises with first and latest levels and the gap to 二级.
+        """
         return standings.pilot_enterprises(current_user(), city, args)
 
 
@@ -96,14 +119,28 @@ class SubIndustries(MethodView):
     @authenticated(blp)
     @blp.response(200, SubIndustrySchema(many=True))
     def get(self, city):
-        """List the city's 细分行业."""
+        """列出本市的细分行业
+
+        每个细分行业含城市自己的名称、对应的行业代码、改造目标数和已纳入的企业。本市主管部门或管理员可调用。
+
+        ---
+
+        List the city's 细分行业.
+        """
         return enrolment.list_sub_industries(current_user(), city)
 
     @authenticated(blp)
     @blp.arguments(SubIndustrySchema)
     @blp.response(201, SubIndustrySchema)
     def post(self, data, city):
-        """Define a 细分行业: the city's label, its GB/T codes and the retrofit target."""
+        """新建细分行业
+
+        名称用城市自己的表述，行业代码为 GB/T 4754-2017 代码，改造目标为企业数。本市主管部门或管理员可调用。
+
+        ---
+
+        Define a 细分行业: the city's label, its GB/T codes and the retrofit target.
+        """
         return enrolment.create_sub_industry(current_user(), city, data)
 
 
@@ -114,14 +151,28 @@ class SubIndustryById(MethodView):
     @authenticated(blp)
     @blp.response(200, SubIndustrySchema)
     def get(self, city, sub_industry_id):
-        """Get a 细分行业 with its enrolled enterprises."""
+        """查看一个细分行业
+
+        含已纳入企业的编号。本市主管部门或管理员可调用。
+
+        ---
+
+        Get a 细分行业 with its enrolled enterprises.
+        """
         return enrolment.get_sub_industry(current_user(), city, sub_industry_id)
 
     @authenticated(blp)
     @blp.arguments(SubIndustrySchema(partial=True))
     @blp.response(200, SubIndustrySchema)
     def patch(self, data, city, sub_industry_id):
-        """Change a 细分行业's label, codes or retrofit target."""
+        """修改细分行业
+
+        只需提交要修改的字段。已纳入企业的行业须仍落在新的行业代码之下。本市主管部门或管理员可调用。
+
+        ---
+
+        Change a 细分行业's label, codes or retrofit target.
+        """
         return enrolment.update_sub_industry(current_user(), city, sub_industry_id, data)
 
 
@@ -133,7 +184,14 @@ class Enrolments(MethodView):
     @blp.arguments(EnrolmentSchema)
     @blp.response(200, SubIndustrySchema)
     def post(self, data, city, sub_industry_id):
-        """Enrol enterprises of the city whose industry falls under the 细分行业's codes."""
+        """将企业纳入细分行业
+
+        企业须为本市企业，其行业须落在细分行业的代码之下；已纳入的保持不变。本市主管部门或管理员可调用。
+
+        ---
+
+        Enrol enterprises of the city whose industry falls under the 细分行业's codes.
+        """
         return enrolment.enrol(current_user(), city, sub_industry_id, data["enterprise_ids"])
 
 
@@ -144,7 +202,14 @@ class Enrolment(MethodView):
     @authenticated(blp)
     @blp.response(204)
     def delete(self, city, sub_industry_id, enterprise_id):
-        """Take an enterprise without retrofit project out of the 细分行业."""
+        """将企业移出细分行业
+
+        已有改造项目的企业不能移出（409）。本市主管部门或管理员可调用。
+
+        ---
+
+        Take an enterprise without retrofit project out of the 细分行业.
+        """
         enrolment.unenrol(current_user(), city, sub_industry_id, enterprise_id)
 
 
@@ -163,7 +228,12 @@ class EnrolmentSheetTemplate(MethodView):
     """The blank list for bulk enrolment."""
 
     @authenticated(blp)
-    @blp.doc(summary="下载批量纳入模板（XLSX 或 CSV）", responses=TEMPLATE_DOC)
+    @blp.doc(
+        summary="下载批量纳入模板（XLSX 或 CSV）",
+        description="模板的表头为 统一社会信用代码、企业名称、细分行业；XLSX 另附本市的细分行业和填写说明。"
+        "本市主管部门或管理员可调用。",
+        responses=TEMPLATE_DOC,
+    )
     @blp.arguments(SheetTemplateArgsSchema, location="query")
     def get(self, args, city):
         """The headers 统一社会信用代码, 企业名称, 细分行业 (the city's office and admins)."""
@@ -178,7 +248,11 @@ class EnrolmentSheetPreview(MethodView):
     """Check a list before importing it."""
 
     @authenticated(blp, Role.CITY_OFFICE, Role.ADMIN)
-    @blp.doc(summary="预览批量纳入：逐行列出问题，不写入任何数据")
+    @blp.doc(
+        summary="预览批量纳入：逐行列出问题，不写入任何数据",
+        description="上传按模板填写的 XLSX 或 CSV（UTF-8 或 GBK），逐行给出匹配到的企业、细分行业和问题。"
+        "文件无法读取（编码无法识别、找不到表头）时返回 422。本市主管部门或管理员可调用。",
+    )
     @blp.arguments(EnrolmentSheetUploadSchema, location="files")
     @blp.response(200, EnrolmentSheetReportSchema)
     def post(self, files, city):
@@ -191,7 +265,11 @@ class EnrolmentSheetImport(MethodView):
     """Import a checked list."""
 
     @authenticated(blp, Role.CITY_OFFICE, Role.ADMIN)
-    @blp.doc(summary="批量纳入：全部行无误才导入，任一行有问题则不写入任何数据")
+    @blp.doc(
+        summary="批量纳入：全部行无误才导入，任一行有问题则不写入任何数据",
+        description="与预览相同的检查；全部行都没有问题时，一次纳入全部企业（已纳入的保持不变），"
+        "否则什么也不写入并返回逐行问题。本市主管部门或管理员可调用。",
+    )
     @blp.arguments(EnrolmentSheetUploadSchema, location="files")
     @blp.response(200, EnrolmentSheetReportSchema)
     def post(self, files, city):
@@ -207,14 +285,29 @@ class Projects(MethodView):
     @blp.arguments(ProjectQueryArgsSchema, location="query")
     @blp.response(200, ProjectPageSchema)
     def get(self, args):
-        """List projects: a city office its city's, a provider or enterprise its own, admins all."""
+        """列出改造项目
+
+        城市主管部门看到本市的，服务商和企业看到自己参与的，管理员看到全部；可按阶段、细分行业、
+        服务商筛选，分页返回。
+
+        ---
+
+        List projects: a city office its city's, a provider or enterprise its own, admins all.
+        """
         return projects.list_projects(current_user(), args)
 
     @authenticated(blp)
     @blp.arguments(ProjectSchema)
     @blp.response(201, ProjectOutcomeSchema)
     def post(self, data):
-        """Open a project at 诊断评估 for an enrolled enterprise of the office's city."""
+        """为纳入试点的本市企业立项改造项目（城市主管部门）
+
+        项目从“诊断评估”阶段开始；企业须已纳入本市的细分行业。
+
+        ---
+
+        Open a project at 诊断评估 for an enrolled enterprise of the office's city.
+        """
         return projects.create_project(current_user(), data)
 
 
@@ -225,7 +318,14 @@ class ProjectById(MethodView):
     @authenticated(blp)
     @blp.response(200, ProjectOutcomeSchema)
     def get(self, project_id):
-        """Get a project with its level before and after (its city's office, admins, the parties)."""
+        """查看一个改造项目
+
+        含改造前后的等级。本市主管部门、管理员和项目双方可见。
+
+        ---
+
+        Get a project with its level before and after (its city's office, admins, the parties).
+        """
         return projects.show_project(current_user(), project_id)
 
 
@@ -237,7 +337,14 @@ class AdvanceProject(MethodView):
     @blp.arguments(AdvanceSchema)
     @blp.response(200, ProjectOutcomeSchema)
     def post(self, data, project_id):
-        """Move to the next stage: 诊断评估 → 备案审核 → 改造实施 → 竣工验收.
+        """推进改造项目到下一阶段
+
+        阶段依次为 诊断评估 → 备案审核 → 改造实施 → 竣工验收。竣工验收须有一次日期在项目开始之后、
+        且在改造实施期间或之后的现场评定。本市主管部门或管理员可调用。
+
+        ---
+
+        Move to the next stage: 诊断评估 → 备案审核 → 改造实施 → 竣工验收.
 
         Acceptance needs an on-site assessment dated after the start and during or after implementation.
         """
@@ -252,5 +359,12 @@ class ShowcaseProject(MethodView):
     @blp.arguments(ShowcaseSchema)
     @blp.response(201, CaseSchema)
     def post(self, data, project_id):
-        """Make the project's benchmark case (once) and promote it in the city, in one call."""
+        """把竣工项目做成样板案例并在本市推广
+
+        一次调用完成：由项目生成案例（每个项目一次）并设定推广期。本市主管部门可调用。
+
+        ---
+
+        Make the project's benchmark case (once) and promote it in the city, in one call.
+        """
         return showcase.showcase_project(current_user(), project_id, data)

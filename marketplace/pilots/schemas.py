@@ -225,7 +225,7 @@ class MeasureRowSchema(BaseSchema):
     unit = fields.String()
     before = fields.Float()
     after = fields.Float()
-    better = fields.String(metadata={"description": "lower | higher"})
+    better = fields.String(metadata={"description": "哪个方向为改善：lower 越低越好、higher 越高越好"})
     improvement = fields.Float(allow_none=True, metadata={"description": "改善幅度，正数为改善"})
 
 
@@ -266,7 +266,11 @@ class RuleSchema(TallySchema):
     target_share = fields.Float()
     required = fields.Integer(metadata={"description": "按目标需达标的企业数"})
     needed = fields.Integer(metadata={"description": "还需达到二级的企业数"})
-    status = fields.String(metadata={"description": "met | not_met | not_applicable"})
+    status = fields.String(
+        metadata={
+            "description": ("目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）")
+        }
+    )
 
 
 class LevelCountSchema(BaseSchema):
@@ -313,7 +317,11 @@ class ProgressSchema(BaseSchema):
     main_group = fields.Nested(RuleSchema, metadata={"description": "规上及专精特新（含小巨人），目标 90%"})
     little_giant = fields.Nested(RuleSchema, metadata={"description": "专精特新“小巨人”，目标 100%"})
     below_scale = fields.Nested(TallySchema, metadata={"description": "规下企业，目标为“明显提升”"})
-    status = fields.String(metadata={"description": "met | not_met | not_applicable"})
+    status = fields.String(
+        metadata={
+            "description": ("目标状态：met 已达标、not_met 未达标、not_applicable 不适用（范围内没有企业）")
+        }
+    )
     retrofit = fields.Nested(RetrofitCountsSchema)
 
 
@@ -394,7 +402,13 @@ class EnrolmentSheetUploadSchema(BaseSchema):
 class SheetProblemSchema(BaseSchema):
     """One problem of one row."""
 
-    field = fields.String(metadata={"description": "credit_code | name | sub_industry"})
+    field = fields.String(
+        metadata={
+            "description": (
+                "出问题的字段：credit_code 统一社会信用代码、name 企业名称、sub_industry 细分行业"
+            )
+        }
+    )
     column = fields.String(
         metadata={"description": "the template's header of that field, e.g. 统一社会信用代码"}
     )
@@ -404,7 +418,7 @@ class SheetProblemSchema(BaseSchema):
 class EnrolmentSheetRowSchema(BaseSchema):
     """One data row as read and judged."""
 
-    row = fields.Integer(metadata={"description": "the row number the spreadsheet shows"})
+    row = fields.Integer(metadata={"description": "行号，与表格软件中显示的一致"})
     credit_code = fields.String()
     name = fields.String()
     sub_industry = fields.String(
@@ -423,15 +437,15 @@ class EnrolmentSheetRowSchema(BaseSchema):
 class EnrolmentSheetReportSchema(BaseSchema):
     """What an enrolment sheet holds and what importing it does."""
 
-    file_format = fields.String(metadata={"description": "xlsx | csv"})
+    file_format = fields.String(metadata={"description": "文件格式：xlsx 或 csv"})
     encoding = fields.String(
-        allow_none=True, metadata={"description": "a CSV's encoding: utf-8, gb18030, utf-16"}
+        allow_none=True, metadata={"description": "CSV 的编码：utf-8、gb18030 或 utf-16；XLSX 为 null"}
     )
     total = fields.Integer()
     valid = fields.Integer()
     invalid = fields.Integer()
     to_enrol = fields.Integer()
     unchanged = fields.Integer()
-    can_import = fields.Boolean(metadata={"description": "true when no row has a problem"})
-    imported = fields.Boolean(metadata={"description": "false for a preview"})
+    can_import = fields.Boolean(metadata={"description": "true：所有行都没有问题，可以导入"})
+    imported = fields.Boolean(metadata={"description": "是否已导入；预览为 false"})
     rows = fields.List(fields.Nested(EnrolmentSheetRowSchema))

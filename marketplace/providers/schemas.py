@@ -35,7 +35,7 @@ class ProviderQueryArgsSchema(PageArgsSchema):
 
     province = Province()
     city = City()
-    name = Text(validate=text(1, 100), metadata={"description": "part of the company name"})
+    name = Text(validate=text(1, 100), metadata={"description": "公司名称中的一段文字"})
 
 
 ProviderPageSchema = page_schema(ProviderSchema)

@@ -30,7 +30,15 @@ class Recommendations(MethodView):
     @blp.arguments(RecommendationRequestSchema)
     @blp.response(200, RecommendationsSchema)
     def post(self, data):
-        """Recommend solutions and benchmark cases, each with plain reasons."""
+        """推荐方案和样板案例
+
+        根据行业、需求描述、场景、预算和所在城市推荐，每条附中文推荐理由，并给出达到目标等级的场景规划。
+        不需要登录；返回的 `request_id` 用于关联后续咨询和行为事件。有频率限制。
+
+        ---
+
+        Recommend solutions and benchmark cases, each with plain reasons.
+        """
         limit = data.pop("limit")
         return service.recommend(service.profile_from_args(data), limit, current_user())
 
@@ -44,7 +52,14 @@ class EnterpriseRecommendations(MethodView):
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, enterprise_id):
-        """Recommend for a profile (its owner, admins, and its city's office)."""
+        """为一家企业推荐
+
+        按企业资料和最近一次评测推荐方案和样板案例。本企业、本市主管部门和管理员可调用。
+
+        ---
+
+        Recommend for a profile (its owner, admins, and its city's office).
+        """
         return service.recommend_for_enterprise(current_user(), enterprise_id, args["limit"])
 
 
@@ -57,7 +72,14 @@ class SimilarSolutions(MethodView):
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, solution_id):
-        """Solutions and cases like this published solution."""
+        """与该方案相似的方案和案例
+
+        只对已发布的方案可用。
+
+        ---
+
+        Solutions and cases like this published solution.
+        """
         return service.similar("solution", solution_id, current_user(), args["limit"])
 
 
@@ -70,7 +92,14 @@ class SimilarCases(MethodView):
     @blp.arguments(LimitArgsSchema, location="query")
     @blp.response(200, RecommendationsSchema)
     def get(self, args, case_id):
-        """Solutions and cases like this published case."""
+        """与该案例相似的方案和案例
+
+        只对已发布的案例可用。
+
+        ---
+
+        Solutions and cases like this published case.
+        """
         return service.similar("case", case_id, current_user(), args["limit"])
 
 
@@ -84,5 +113,13 @@ class Events(MethodView):
     @blp.arguments(EventSchema)
     @blp.response(201, EventSchema)
     def post(self, data):
-        """Log an impression, click, favourite, inquiry or not-interested on a served item."""
+        """上报推荐条目上的用户行为
+
+        曝光、点击、收藏、咨询或不感兴趣，用于改进推荐。须带推荐返回的 `request_id`。不需要登录；
+        有频率限制。
+
+        ---
+
+        Log an impression, click, favourite, inquiry or not-interested on a served item.
+        """
         return service.log_event(current_user(), data)

@@ -14,7 +14,9 @@ ITEM_TYPES = ("solution", "case")
 class RecommendationRequestSchema(BaseSchema):
     """What an enterprise tells about itself and what it needs."""
 
-    industry = IndustryCode(required=True, metadata={"description": "GB/T 4754-2017 code, any level"})
+    industry = IndustryCode(
+        required=True, metadata={"description": "所属行业：GB/T 4754-2017 制造业行业代码，任一层级"}
+    )
     needs = Text(
         required=True, multiline=True, validate=text(2, 1000), metadata={"description": "需求，用自己的话说"}
     )
@@ -81,7 +83,11 @@ class LevelPlanSchema(BaseSchema):
     """What it takes to reach 二级."""
 
     target_level = fields.Integer()
-    basis = fields.String(metadata={"description": "latest_assessment | level_rule"})
+    basis = fields.String(
+        metadata={
+            "description": ("规划依据：latest_assessment 最近一次评测、level_rule 等级规则（没有评测时）")
+        }
+    )
     min_scenarios = fields.Integer()
     min_constraint_scenarios = fields.Integer()
     scenarios = fields.List(fields.Nested(PlanScenarioSchema))

@@ -21,7 +21,10 @@ class SearchArgsSchema(PageArgsSchema):
     q = Text(
         load_default="", validate=text(0, 200), metadata={"description": "用户原话，如「注塑件 外观缺陷」"}
     )
-    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    industry = fields.List(
+        IndustryCode(),
+        metadata={"description": ("行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）")},
+    )
     scenario = fields.List(ScenarioCode())
     tag = fields.List(Text(validate=text(1, 50)))
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
@@ -77,7 +80,7 @@ class HitSchema(BaseSchema):
     highlight = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
-        metadata={"description": "title/summary with <em> around matches, HTML-escaped"},
+        metadata={"description": "标题、简介中命中关键词的片段，已做 HTML 转义，命中处以 <em> 包围"},
     )
 
 
@@ -114,12 +117,17 @@ class CaseHitSchema(HitSchema):
 class SolutionSearchSchema(BaseSchema):
     """A page of solution hits with facets."""
 
-    mode = fields.String(metadata={"description": "how the words were matched: keyword, hybrid or semantic"})
+    mode = fields.String(
+        metadata={"description": ("关键词匹配方式：keyword 关键词、hybrid 关键词与语义混合、semantic 语义")}
+    )
     total = fields.Integer()
     page = fields.Integer()
     per_page = fields.Integer()
     items = fields.List(Prebuilt(SolutionHitSchema))
-    facets = Prebuilt(FacetsSchema, metadata={"description": "built by the search service as plain data"})
+    facets = Prebuilt(
+        FacetsSchema,
+        metadata={"description": "分面计数：每个筛选值下的结果数；某一分面的计数不受该分面自身筛选的影响"},
+    )
 
 
 class CaseSearchSchema(SolutionSearchSchema):

@@ -46,10 +46,16 @@ class OutcomeClaimSchema(BaseSchema):
     source_type = fields.String(
         required=True,
         validate=one_of(SOURCE_TYPES),
-        metadata={"description": "city_accepted only by a city office or an admin (see accept)"},
+        metadata={
+            "description": (
+                "数字来源：vendor_claimed 服务商自述、third_party 第三方检测、"
+                "city_accepted 城市验收（只有城市主管部门或管理员能标记，"
+                "见 accept 操作）"
+            )
+        },
     )
     note = Text(multiline=True, validate=text(0, 200))
-    accepted_by = fields.Integer(dump_only=True, metadata={"description": "the account that accepted it"})
+    accepted_by = fields.Integer(dump_only=True, metadata={"description": "标记城市验收的账号编号"})
     accepted_by_name = fields.String(dump_only=True)
     accepted_at = fields.String(dump_only=True, metadata={"format": "date-time"})
 
@@ -85,17 +91,25 @@ class SolutionSchema(BaseSchema):
 class SolutionQueryArgsSchema(PageArgsSchema):
     """Filters of the solution list; repeated values are ORed, different filters ANDed."""
 
-    industry = fields.List(IndustryCode(), metadata={"description": "a code includes its children"})
+    industry = fields.List(
+        IndustryCode(),
+        metadata={"description": ("行业代码，可重复；上级代码包含其下各级（C29 包含 C292、C2929）")},
+    )
     scenario = fields.List(ScenarioCode())
     tag = fields.List(Text(validate=text(1, 50)))
     delivery_mode = fields.List(fields.String(validate=one_of(DELIVERY_MODES)))
     provider_id = fields.List(Id())
     status = fields.List(fields.String(validate=one_of(ListingStatus)))
     price_max_cny = fields.Integer(
-        validate=between(0, MAX_PRICE_CNY), metadata={"description": "lowest price ≤ this"}
+        validate=between(0, MAX_PRICE_CNY),
+        metadata={
+            "description": ("价格上限（元）：只列出最低报价 price_min_cny ≤ 该值的方案（不看最高报价）")
+        },
     )
     deploy_days_max = fields.Integer(validate=between(1, 730))
-    mine = fields.Boolean(load_default=False, metadata={"description": "only the caller's own"})
+    mine = fields.Boolean(
+        load_default=False, metadata={"description": "true：只列出调用者自己的（任何状态）"}
+    )
 
 
 SolutionPageSchema = page_schema(SolutionSchema)

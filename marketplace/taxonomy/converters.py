@@ -23,4 +23,4 @@ class CityConverter(UnicodeConverter):
 
 def city_parameter(converter: CityConverter) -> dict:
     """How the OpenAPI document describes a city in a path."""
-    return {"type": "string", "example": "苏州市"}
+    return {"allOf": [{"$ref": "#/components/schemas/CityName"}], "example": "福州市"}

@@ -69,7 +69,9 @@ class IndustrySchema(BaseSchema):
 
     code = fields.String()
     name = fields.String()
-    level = fields.String(metadata={"description": "section|division|group|class"})
+    level = fields.String(
+        metadata={"description": ("层级：section 门类、division 大类、group 中类、class 小类")}
+    )
     level_name = fields.String(metadata={"description": "门类|大类|中类|小类"})
     parent = fields.String(allow_none=True)
     standard = fields.String()
@@ -85,7 +87,7 @@ class IndustryMatchSchema(BaseSchema):
             "description": "code 行业代码 | name 行业名称 | alias 行业俗称（如 注塑） | pinyin 拼音或首字母"
         }
     )
-    text = fields.String(metadata={"description": "the code, name or common name that matched"})
+    text = fields.String(metadata={"description": "命中的代码、名称或俗称"})
 
 
 class IndustryHitSchema(IndustrySchema):
@@ -94,7 +96,7 @@ class IndustryHitSchema(IndustrySchema):
     match = fields.Nested(
         IndustryMatchSchema,
         allow_none=True,
-        metadata={"description": "why it matched ``q``; null without ``q``"},
+        metadata={"description": "为什么与 q 匹配；没有 q 时为 null"},
     )
 
 
@@ -108,14 +110,12 @@ class IndustryQueryArgsSchema(BaseSchema):
             "example": "注塑",
         },
     )
-    under = IndustryCode(metadata={"description": "this code and everything below it"})
+    under = IndustryCode(metadata={"description": "只列出该代码及其下各级"})
     level = fields.String(validate=one_of(LEVELS))
     page = fields.Integer(load_default=1, validate=between(1, 10_000))
     per_page = fields.Integer(
         validate=between(1, 100),
-        metadata={
-            "description": f"entries per page; by default all of a list, {SEARCH_PAGE_SIZE} of a search"
-        },
+        metadata={"description": f"每页条数；不填时列表全部返回，搜索（q）每页 {SEARCH_PAGE_SIZE} 条"},
     )
 
 
@@ -127,7 +127,7 @@ class IndustryListSchema(BaseSchema):
     version = fields.String()
     total = fields.Integer()
     page = fields.Integer()
-    per_page = fields.Integer(allow_none=True, metadata={"description": "null: the whole list in one page"})
+    per_page = fields.Integer(allow_none=True, metadata={"description": "每页条数；null = 整个列表在一页中"})
     items = fields.List(fields.Nested(IndustryHitSchema))
 
 
