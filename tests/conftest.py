@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, make_url, text
 import tests.embedders  # noqa: F401 - registers EMBEDDINGS_BACKEND=test-hashing
 from marketplace import create_app, normalise_database_url
 from marketplace.extensions import db
+from marketplace.search.maintenance import BackgroundTask
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 BASE_CONFIG = {
@@ -36,6 +37,29 @@ BACKENDS = [
         ],
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _background_tasks_end_with_their_test(monkeypatch):
+    """Stop every background thread a test's apps started, when the test ends.
+
+    Left running, such a thread outlives its store and logs a traceback every interval; on
+    CPython 3.11 formatting a traceback parses source with :mod:`ast`, whose recursion counter is
+    shared by all threads (python/cpython#106905), so a parse in the test's own thread at the same
+    moment (werkzeug compiling an app's routes, Hypothesis describing a strategy) fails with
+    "SystemError: AST constructor recursion depth mismatch".
+    """
+    started: set[BackgroundTask] = set()
+    ensure_running = BackgroundTask.ensure_running
+
+    def recorded(task: BackgroundTask, app) -> None:
+        ensure_running(task, app)
+        started.add(task)
+
+    monkeypatch.setattr(BackgroundTask, "ensure_running", recorded)
+    yield
+    for task in started:
+        task.stop(timeout=5)
 
 
 def _migrate(url: str, instance: str) -> None:
