@@ -282,9 +282,13 @@ class Marketplace(RuleBasedStateMachine):
     def office_case(self, data, odd):
         """The 苏州市 office publishes a case that used some solutions (published ones only: a case
         naming any other is refused)."""
-        pools = self.solution_pools()
         chosen = data.draw(
-            st.one_of([st.lists(st.sampled_from(pool), max_size=3, unique=True) for pool in pools])
+            st.one_of(
+                [
+                    st.lists(st.sampled_from(pool), min_size=at_least, max_size=3, unique=True)
+                    for pool, at_least in zip(self.solution_pools(), (0, 1), strict=False)
+                ]
+            )
         )
         body = case_payload(title=f"案例{self.token('c')}", solution_ids=chosen)
         if odd is not None:
