@@ -12,10 +12,13 @@ published solutions), and then:
   not on what they say, so the latency and memory figures stand; relevance is measured elsewhere
   (docs/embeddings.md);
 * **rebuild**: ``rebuild_index()`` with the stored vectors attached;
-* **search over HTTP** through gunicorn (``gunicorn.conf.py``, sync workers), at concurrency 1:
+* **search over HTTP** through gunicorn (``gunicorn.conf.py``), at concurrency 1:
   ``mode=keyword``, the default (hybrid), ``mode=semantic``, hybrid with queries never seen before
   (so the model embeds each one), and ``/healthz`` of the same server; the bare Flask app of
   ``benchmarks/floor_app.py`` is served the same way as the floor;
+* **recommendations over HTTP** on the same store (the untrained prior, as a fresh catalog serves
+  it): the judged profiles of ``benchmarks/recommend_bench.py`` once each on fresh workers (every
+  request embeds its needs and misses every cache), then repeated (the steady state);
 * **memory**: VmRSS, RssFile and Pss of each worker after the run (the vector file is mapped, so
   its pages are the page cache's, shared by the workers).
 
@@ -41,6 +44,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 
+from benchmarks.recommend_bench import PostClient, request_bodies
 from benchmarks.search_bench import (
     SEARCH_PATH,
     GunicornServer,
@@ -71,6 +75,8 @@ NEEDS = [
 ]
 """Plain-words needs, the queries the hybrid default exists for; each run cycles through them."""
 SAMPLE_NOISE = 0.05
+RECOMMEND_COLD = "recommendations, first pass (each profile once: needs embedded, caches cold)"
+RECOMMEND_STEADY = "recommendations, steady state (the profiles again)"
 
 
 def _fill_vectors(app, sample: np.ndarray) -> int:
@@ -209,7 +215,8 @@ def measure(size: int, options: argparse.Namespace, base: Path | None) -> dict:
         with log.phase("rebuild_index() with vectors"), app.app_context(), timed() as rebuild:
             indexed = maintenance.rebuild_index()["indexed"]
             status = maintenance.index_status()
-        env = server_env(directory, options.workers)
+        env = server_env(directory, options.workers, RECOMMENDATION_RATE_LIMIT="1000000/minute")
+        bodies = request_bodies()
         urls = {
             "keyword": [_url({"q": need, "mode": "keyword"}) for need in NEEDS],
             "hybrid (default)": [_url({"q": need}) for need in NEEDS],
@@ -221,7 +228,12 @@ def measure(size: int, options: argparse.Namespace, base: Path | None) -> dict:
             GunicornServer("wsgi:app", env, directory / "gunicorn-app.log", "/healthz") as server,
             GunicornServer("benchmarks.floor_app:app", env, directory / "gunicorn-floor.log", "/") as floor,
         ):
-            with log.phase("search over HTTP, concurrency 1", lambda: server.pids() + floor.pids()):
+            with log.phase(
+                "search and recommendations over HTTP, concurrency 1", lambda: server.pids() + floor.pids()
+            ):
+                runs[RECOMMEND_COLD] = [
+                    run_http(server.port, bodies, len(bodies), 1, 0, server.pids(), PostClient)
+                ]
                 for repeat in range(options.repeat):
                     runs.setdefault("floor app /", []).append(
                         run_http(floor.port, ["/"], options.requests, 1, options.warmup, floor.pids())
@@ -237,6 +249,17 @@ def measure(size: int, options: argparse.Namespace, base: Path | None) -> dict:
                         runs.setdefault(name, []).append(
                             run_http(server.port, paths, options.requests, 1, options.warmup, server.pids())
                         )
+                    runs.setdefault(RECOMMEND_STEADY, []).append(
+                        run_http(
+                            server.port,
+                            bodies,
+                            options.requests,
+                            1,
+                            options.warmup,
+                            server.pids(),
+                            PostClient,
+                        )
+                    )
             memory = {f"app worker {n}": memory_of(pid) for n, pid in enumerate(server.worker_pids(), 1)}
             memory["app master"] = memory_of(server.process.pid)
             memory["floor worker 1"] = memory_of(floor.worker_pids()[0])
