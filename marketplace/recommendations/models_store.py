@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import joblib
 from flask import current_app
 from sqlalchemy import select, update
 
 from marketplace.extensions import db
-from marketplace.models import RankerModel
+from marketplace.models import ListingStatus, RankerModel, Solution
 from marketplace.recommendations.candidates import case_text, published_cases, solution_text
 from marketplace.search import engine
-from marketplace.search.documents import iter_published_rows
+from marketplace.search.documents import load_solutions
 from marketplace.taxonomy.service import taxonomy
 from matching.features import FEATURES
 from matching.matcher import Matcher
 from matching.ranker import PriorRanker
 
+log = logging.getLogger(__name__)
 RELOAD_SECONDS = 5.0
+FIT_SOLUTIONS = 4000
+"""At most this many published solutions, evenly spread over the catalog, fit the text models.
+
+A fit costs about 1.7 ms of CPU per text (docs/benchmarks.md): the whole of a 100,000-solution
+catalog would take minutes, far beyond a request's time; 4,000 take a few seconds at any size and
+cover every catalog the relevance figures were measured on whole."""
+SYNC_REFIT_SECONDS = 0.5
+"""A prior whose last fit took less than this is refitted in the request that finds the catalog
+changed; a slower one in the background (:func:`prior_matcher`)."""
 _loaded: dict[str, tuple[str, Matcher]] = {}
 _checked: dict[str, float] = {}
-_priors: dict[str, tuple[object, Matcher]] = {}
+_priors: dict[str, _Prior] = {}
+_refitting: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -35,9 +48,15 @@ def model_dir() -> Path:
 
 
 def catalog_texts() -> tuple[list[str], list[list[str]]]:
-    """Texts of published solutions and cases with their scenarios, plus each scenario's own names."""
+    """Texts of published solutions (at most :data:`FIT_SOLUTIONS`, evenly spread) and cases with
+    their scenarios, plus each scenario's own names."""
+    ids = db.session.scalars(
+        select(Solution.id).where(Solution.status == ListingStatus.PUBLISHED).order_by(Solution.id)
+    ).all()
+    if len(ids) > FIT_SOLUTIONS:
+        ids = [ids[n * len(ids) // FIT_SOLUTIONS] for n in range(FIT_SOLUTIONS)]
     texts, labels = [], []
-    for solution in iter_published_rows("solution"):
+    for solution in load_solutions(Solution.id.in_(ids)):
         texts.append(solution_text(solution))
         labels.append(solution.scenarios)
     for case in published_cases():
@@ -95,20 +114,56 @@ def prior_version() -> str:
     return "prior-" + hashlib.sha256(described.replace("''", "").encode()).hexdigest()[:10]
 
 
+class _Prior(NamedTuple):
+    generation: object
+    matcher: Matcher
+    seconds: float
+
+
 def prior_matcher() -> tuple[str, Matcher]:
     """The prior matcher of this process: text models fitted on the current catalog, no training.
 
-    It is refitted when the index generation changes (the catalog changed), so a freshly loaded
-    catalog is served before anyone runs ``flask matching train``.
+    The first call in a process fits it, so a freshly loaded catalog is served before anyone runs
+    ``flask matching train``. When the index generation has changed since (the catalog changed),
+    a prior that fitted in under :data:`SYNC_REFIT_SECONDS` is refitted at once; a slower one keeps
+    serving while one thread of the process refits it, so no request waits on a large catalog.
     """
     key, generation = current_app.instance_path, engine.cache_key()
     with _lock:
         cached = _priors.get(key)
-    if cached is None or cached[0] != generation or generation is None:
-        cached = (generation, fit_matcher())
-        with _lock:
-            _priors[key] = cached
-    return prior_version(), cached[1]
+    if cached is None or (cached.generation != generation and cached.seconds < SYNC_REFIT_SECONDS):
+        cached = _fit_prior(key, generation)
+    elif cached.generation != generation:
+        _refit_in_background(key)
+    return prior_version(), cached.matcher
+
+
+def _fit_prior(key: str, generation: object) -> _Prior:
+    started = time.monotonic()
+    fitted = _Prior(generation, fit_matcher(), time.monotonic() - started)
+    with _lock:
+        _priors[key] = fitted
+    return fitted
+
+
+def _refit_in_background(key: str) -> None:
+    with _lock:
+        if key in _refitting:
+            return
+        _refitting.add(key)
+    app = current_app._get_current_object()
+
+    def refit() -> None:
+        try:
+            with app.app_context():
+                _fit_prior(key, engine.cache_key())
+        except Exception:  # the fit in hand keeps serving; the next request after a change retries
+            log.exception("refitting the prior failed")
+        finally:
+            with _lock:
+                _refitting.discard(key)
+
+    threading.Thread(target=refit, name="prior-refit", daemon=True).start()
 
 
 def active_matcher() -> tuple[str, Matcher]:
