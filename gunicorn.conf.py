@@ -176,8 +176,10 @@ worker_class = JSONErrorThreadWorker if threads > 1 else JSONErrorSyncWorker
 
 
 def on_starting(server):
-    """Empty the metrics directory; load the read-only taxonomy and analysis chain once, before forking."""
+    """Empty the metrics directory; before forking, load the read-only taxonomy and analysis chain
+    and the preloaded app's matcher once, so that workers share them and no request fits one."""
     from marketplace.config import default_config
+    from marketplace.recommendations.models_store import warm_up as warm_up_matcher
     from marketplace.search.engine import warm_up
 
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
@@ -187,6 +189,9 @@ def on_starting(server):
         else:
             path.unlink()
     warm_up(default_config(".")["SEED_DATA_DIR"])
+    app = server.app.wsgi() if server.cfg.preload_app else None
+    if "sqlalchemy" in getattr(app, "extensions", {}):  # not the benchmarks' bare Flask floor
+        warm_up_matcher(app)
 
 
 def pre_fork(server, worker):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import joblib
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from marketplace.extensions import db
@@ -164,6 +164,18 @@ def _refit_in_background(key: str) -> None:
                 _refitting.discard(key)
 
     threading.Thread(target=refit, name="prior-refit", daemon=True).start()
+
+
+def warm_up(app: Flask) -> None:
+    """Load the active matcher, or fit the prior, in ``app``'s process now (gunicorn's master, before
+    it forks), so that its workers share it and none fits it inside a request."""
+    with app.app_context():
+        try:
+            active_matcher()
+        except Exception:  # no index or store yet: the first request prepares it, as without this
+            log.exception("the matcher could not be prepared before the workers start")
+        finally:
+            db.session.remove()
 
 
 def active_matcher() -> tuple[str, Matcher]:
