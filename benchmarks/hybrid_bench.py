@@ -297,8 +297,8 @@ def render(report: dict) -> str:
         f"Run {machine['date']} on {machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']:.1f} GiB, "
         f"Linux {machine['kernel']}, Python {machine['python']}; load average (1/5/15 min) at the start "
         f"{' / '.join(f'{v:.2f}' for v in machine['load_average'])}, at the end "
-        f"{' / '.join(f'{v:.2f}' for v in report['load_average_end'])}. The machine was shared with other "
-        "agents' work throughout: read latencies beside the load of their phase.",
+        f"{' / '.join(f'{v:.2f}' for v in report['load_average_end'])}. The machine may be shared with other "
+        "work: read each phase's latencies beside its load (the last table).",
         "",
         f"Command: `{report['command']}`. {report['settings']}",
         "",
