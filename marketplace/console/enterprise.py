@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
+from flask import flash, redirect, render_template, url_for
 
 from marketplace.auth.security import require_user
 from marketplace.console.blueprint import bp
-from marketplace.console.forms import field_errors, form_data
+from marketplace.console.forms import profile_form
 from marketplace.enterprises import service as enterprises
 from marketplace.enterprises.schemas import SIZES, TIERS, EnterpriseSchema
-from marketplace.errors import APIError
 from marketplace.models import Role
 from marketplace.pilots.labels import SIZE_NAMES, TIER_NAMES
 from marketplace.recommendations import service as recommendations
@@ -22,31 +20,24 @@ def enterprise_home():
     """The enterprise's private profile, created here once and edited after."""
     actor = require_user(Role.ENTERPRISE)
     profile = actor.enterprise
-    message, errors = None, {}
-    values = EnterpriseSchema().dump(profile) if profile else {}
-    if request.method == "POST":
-        values = request.form.to_dict()
-        schema = EnterpriseSchema(partial=profile is not None)
-        try:
-            data = schema.load(form_data(schema, request.form))
-            if profile is None:
-                enterprises.create_enterprise(actor, data)
-            else:
-                enterprises.update_enterprise(actor, profile.id, data)
-        except (ValidationError, APIError) as error:
-            message, errors = field_errors(error)
-        else:
-            flash("企业档案已保存（仅您本人、平台管理员和本市主管部门可见）", "success")
-            return redirect(url_for("console.enterprise_home"))
+    form = profile_form(
+        EnterpriseSchema,
+        profile,
+        lambda data: enterprises.create_enterprise(actor, data),
+        lambda profile_id, data: enterprises.update_enterprise(actor, profile_id, data),
+    )
+    if form.saved:
+        flash("企业档案已保存（仅您本人、平台管理员和本市主管部门可见）", "success")
+        return redirect(url_for("console.enterprise_home"))
     return render_template(
         "console/enterprise_home.html",
         profile=profile,
-        values=values,
-        errors=errors,
-        message=message,
+        values=form.values,
+        errors=form.errors,
+        message=form.message,
         size_options=[(size, SIZE_NAMES[size]) for size in SIZES],
         tier_options=[(tier, TIER_NAMES[tier]) for tier in TIERS],
-    ), (200 if message is None else 422)
+    ), (200 if form.message is None else 422)
 
 
 @bp.route("/enterprise/recommendations")

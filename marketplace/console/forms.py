@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
+from flask import request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
@@ -87,3 +91,36 @@ def _texts(value, path: str) -> list[str]:
     if isinstance(value, list | tuple):
         return [text for inner in value for text in _texts(inner, path)]
     return [f"{path}{value}"]
+
+
+class ProfileForm(NamedTuple):
+    """A one-per-account profile form after its request: what to show, and whether it was saved."""
+
+    values: dict
+    message: str | None
+    errors: dict[str, list[str]]
+    saved: bool
+
+
+def profile_form(
+    schema_class: type[Schema],
+    stored: object | None,
+    create: Callable[[dict], object],
+    update: Callable[[int, dict], object],
+) -> ProfileForm:
+    """Read a company's or an enterprise's profile form: on a POST, create the profile if there is
+    none yet, else update it (a partial update the service checks as a whole); the posted values
+    and their errors come back for the page."""
+    if request.method != "POST":
+        return ProfileForm(schema_class().dump(stored) if stored is not None else {}, None, {}, False)
+    schema = schema_class(partial=stored is not None)
+    try:
+        data = schema.load(form_data(schema, request.form))
+        if stored is None:
+            create(data)
+        else:
+            update(stored.id, data)
+    except (ValidationError, APIError) as error:
+        message, errors = field_errors(error)
+        return ProfileForm(request.form.to_dict(), message, errors, False)
+    return ProfileForm(request.form.to_dict(), None, {}, True)

@@ -9,7 +9,7 @@ from marketplace.auth.security import require_user
 from marketplace.cases import service as cases
 from marketplace.cases.schemas import CaseQueryArgsSchema, CaseSchema
 from marketplace.console.blueprint import bp
-from marketplace.console.forms import field_errors, form_data, rows
+from marketplace.console.forms import field_errors, form_data, profile_form, rows
 from marketplace.errors import APIError
 from marketplace.models import Role
 from marketplace.providers import service as providers
@@ -28,22 +28,15 @@ def provider_home():
     """我的公司: the company profile (created here once), and my solutions and cases with their status."""
     actor = require_user(Role.PROVIDER)
     company = actor.provider
-    message, errors = None, {}
-    values = ProviderSchema().dump(company) if company else {}
-    if request.method == "POST":
-        values = request.form.to_dict()
-        schema = ProviderSchema(partial=company is not None)
-        try:
-            data = schema.load(form_data(schema, request.form))
-            if company is None:
-                providers.create_provider(actor, data)
-            else:
-                providers.update_provider(actor, company.id, data)
-        except (ValidationError, APIError) as error:
-            message, errors = field_errors(error)
-        else:
-            flash("公司信息已保存", "success")
-            return redirect(url_for("console.provider_home"))
+    form = profile_form(
+        ProviderSchema,
+        company,
+        lambda data: providers.create_provider(actor, data),
+        lambda company_id, data: providers.update_provider(actor, company_id, data),
+    )
+    if form.saved:
+        flash("公司信息已保存", "success")
+        return redirect(url_for("console.provider_home"))
     own_solutions, own_cases = [], []
     if company is not None:
         own_solutions = solutions.list_solutions(
@@ -55,12 +48,12 @@ def provider_home():
     return render_template(
         "console/provider_home.html",
         company=company,
-        values=values,
-        errors=errors,
-        message=message,
+        values=form.values,
+        errors=form.errors,
+        message=form.message,
         solutions=SolutionSchema(many=True).dump(own_solutions),
         cases=CaseSchema(many=True).dump(own_cases),
-    ), (200 if message is None else 422)
+    ), (200 if form.message is None else 422)
 
 
 def solution_form_data(schema: SolutionSchema) -> dict:
