@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from flask_migrate import upgrade
@@ -40,7 +41,7 @@ BACKENDS = [
 
 
 @pytest.fixture(autouse=True)
-def _background_tasks_end_with_their_test(monkeypatch):
+def _background_tasks_end_with_their_test(monkeypatch, request):
     """Stop every background thread a test's apps started, when the test ends.
 
     Left running, such a thread outlives its store and logs a traceback every interval; on
@@ -54,12 +55,13 @@ def _background_tasks_end_with_their_test(monkeypatch):
 
     def recorded(task: BackgroundTask, app) -> None:
         ensure_running(task, app)
-        started.add(task)
+        if task not in started:
+            started.add(task)
+            # Finalizers run last-added first: this one before the teardown of the fixtures set
+            # up earlier, so the thread stops while its store is still there.
+            request.node.addfinalizer(lambda: task.stop(timeout=5))
 
     monkeypatch.setattr(BackgroundTask, "ensure_running", recorded)
-    yield
-    for task in started:
-        task.stop(timeout=5)
 
 
 def _migrate(url: str, instance: str) -> None:
@@ -132,10 +134,9 @@ def create_index(app) -> None:
         search_state().backend.create()
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    """The app on a fresh store, with an empty index."""
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
+def app_on_fresh_store(config: dict, database_url: str, tmp_path) -> Iterator:
+    """An app of ``config`` on a fresh store with an empty index; the store is emptied after."""
+    app = create_app({**config, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
     create_index(app)
     yield app
     with app.app_context():
@@ -143,6 +144,12 @@ def app(database_url, tmp_path):
             truncate_all()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app on a fresh store, with an empty index."""
+    yield from app_on_fresh_store(BASE_CONFIG, database_url, tmp_path)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from marketplace.models import ItemEmbedding
 from marketplace.search import engine, maintenance, vectors
 from marketplace.search.documents import iter_published
 from marketplace.taxonomy.service import taxonomy
-from tests.conftest import BASE_CONFIG, create_index, truncate_all
+from tests.conftest import BASE_CONFIG, app_on_fresh_store, create_index
 from tests.factories import assert_error
 
 HYBRID_CONFIG = {**BASE_CONFIG, "EMBEDDINGS_BACKEND": "test-hashing", "EMBEDDINGS_BACKGROUND": False}
@@ -22,14 +22,7 @@ HYBRID_CONFIG = {**BASE_CONFIG, "EMBEDDINGS_BACKEND": "test-hashing", "EMBEDDING
 @pytest.fixture
 def app(database_url, tmp_path):
     """The app with the test embedder and no background thread: tests embed the backlog themselves."""
-    app = create_app({**HYBRID_CONFIG, "DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path)})
-    create_index(app)
-    yield app
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            truncate_all()
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_fresh_store(HYBRID_CONFIG, database_url, tmp_path)
 
 
 def _energy(world, **overrides) -> int:
