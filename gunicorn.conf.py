@@ -176,11 +176,13 @@ worker_class = JSONErrorThreadWorker if threads > 1 else JSONErrorSyncWorker
 
 
 def on_starting(server):
-    """Empty the metrics directory; before forking, load the read-only taxonomy and analysis chain
-    and the preloaded app's matcher once, so that workers share them and no request fits one."""
+    """Empty the metrics directory; before forking, load the read-only taxonomy and analysis chain,
+    the preloaded app's matcher and its embedding model once, so that workers share them and no
+    request fits or loads one."""
     from marketplace.config import default_config
     from marketplace.recommendations.models_store import warm_up as warm_up_matcher
     from marketplace.search.engine import warm_up
+    from marketplace.search.vectors import warm_up as warm_up_embedder
 
     METRICS_DIR.mkdir(parents=True, exist_ok=True)
     for path in METRICS_DIR.iterdir():
@@ -192,6 +194,7 @@ def on_starting(server):
     app = server.app.wsgi() if server.cfg.preload_app else None
     if "sqlalchemy" in getattr(app, "extensions", {}):  # not the benchmarks' bare Flask floor
         warm_up_matcher(app)
+        warm_up_embedder(app)
 
 
 def pre_fork(server, worker):

@@ -263,7 +263,7 @@ def measure(size: int, options: argparse.Namespace, base: Path | None) -> dict:
             memory = {f"app worker {n}": memory_of(pid) for n, pid in enumerate(server.worker_pids(), 1)}
             memory["app master"] = memory_of(server.process.pid)
             memory["floor worker 1"] = memory_of(floor.worker_pids()[0])
-        vector_file = directory / "index" / status["version"] / "vectors" / "solution.f32"
+        vector_file = directory / "index" / status["version"] / "vectors" / "solution.i8"
         return {
             "size": size,
             "seed": seeded,

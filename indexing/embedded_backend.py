@@ -69,7 +69,7 @@ from indexing.documents import (
     word_weights,
 )
 from indexing.plan import SearchPlan, reciprocal_rank_fusion, search_plan
-from indexing.vectors import VectorLog
+from indexing.vectors import VALUES, VectorLog
 from indexing.vocabulary import (
     FACET_SIZE,
     FACETS,
@@ -139,7 +139,7 @@ def layout_with_vectors(vectors: VectorSpec | None) -> str:
     """The layout digest of an index holding ``vectors``: :data:`LAYOUT` when it holds none."""
     if vectors is None:
         return LAYOUT
-    return layout_digest([schema_layout(), {"vectors": [vectors.model_id, vectors.dimensions]}])
+    return layout_digest([schema_layout(), {"vectors": [vectors.model_id, vectors.dimensions, VALUES]}])
 
 
 def _day_number(day: date) -> int:

