@@ -239,9 +239,15 @@ class Analyzer:
         empty string gives empty lists.
         """
         normalised = self.normalise(text)
+        return AnalysedText(words=self._words(normalised, expand), bigrams=_bigrams(normalised))
+
+    def words(self, text: str) -> list[str]:
+        """The word tokens of :meth:`analyse` alone (no bigrams, no expansion): what text models read."""
+        return self._words(self.normalise(text), expand=False)
+
+    def _words(self, normalised: str, expand: bool) -> list[str]:
         tokens = (self._segmenter.cut_for_search if expand else self._segmenter.cut)(normalised)
-        words = list(filter(None, map(self._token_words.__getitem__, tokens)))
-        return AnalysedText(words=words, bigrams=_bigrams(normalised))
+        return list(filter(None, map(self._token_words.__getitem__, tokens)))
 
     def lexicon_terms(self, prefix: str) -> list[str]:
         """Return the lexicon terms and synonyms that start with ``prefix``, for completion.

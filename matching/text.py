@@ -28,7 +28,7 @@ class AnalyzerWords:
         self.seed_dir = seed_dir
 
     def __call__(self, text: str) -> list[str]:
-        return _analyzer(self.seed_dir).analyse(text).words
+        return _analyzer(self.seed_dir).words(text)
 
 
 class AnalyzerNormaliser(AnalyzerWords):

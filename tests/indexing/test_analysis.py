@@ -340,3 +340,10 @@ def test_normalise_is_idempotent(text):
 def test_highlight_never_raises(text, terms):
     fragment = Analyzer.from_seed_data(SEED_DIR).highlight(text, terms)
     assert fragment is None or "<em>" in fragment
+
+
+@given(texts)
+def test_words_are_the_analysed_words(text):
+    """``words`` (what the text models read) is ``analyse(...).words`` without computing bigrams."""
+    analyzer = Analyzer.from_seed_data(SEED_DIR)
+    assert analyzer.words(text) == analyzer.analyse(text).words
