@@ -21,7 +21,12 @@ from typing import Any
 
 from flask import current_app
 
-STORE_CACHE_SIZE = 20_000
+STORE_CACHE_SIZE = 40_000
+"""Entries per process. A recommendation files two per candidate (the candidate and its vector), so
+this holds some 20,000 items, as many as the matcher's text-vector cache (``VECTOR_CACHE_SIZE``).
+Measured at 100,000 solutions (docs/benchmarks.md): the 78 judged profiles touch 13,600 solutions,
+27,200 entries; at 20,000 entries the cache evicted what the next request needed, and a repeated
+profile cost ~90 ms of CPU instead of ~33."""
 
 
 class GenerationCache:
