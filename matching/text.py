@@ -59,9 +59,15 @@ class TextVectorizer(BaseEstimator):
 
     def fit(self, texts: Sequence[str], y=None) -> TextVectorizer:
         """Learn both vocabularies and their IDF from ``texts``."""
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: Sequence[str], y=None) -> sparse.csr_matrix:
+        """Learn as :meth:`fit` does and vectorise ``texts`` as :meth:`transform` would, analysing
+        each text once rather than twice."""
         self.word_vectorizer_ = TfidfVectorizer(
             analyzer=self.words, sublinear_tf=True, min_df=1, dtype=np.float32
-        ).fit(texts)
+        )
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=(2, 3),
@@ -70,13 +76,18 @@ class TextVectorizer(BaseEstimator):
             min_df=2,
             max_features=200_000,
             dtype=np.float32,
-        ).fit(texts)
-        return self
+        )
+        words = self.word_vectorizer_.fit_transform(texts)
+        return self._combined(words, self.char_vectorizer_.fit_transform(texts))
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Vectorise ``texts``; returns one L2-normalised row per text."""
-        words = normalize(self.word_vectorizer_.transform(texts)) * (1.0 - self.char_weight) ** 0.5
-        chars = normalize(self.char_vectorizer_.transform(texts)) * self.char_weight**0.5
+        words = self.word_vectorizer_.transform(texts)
+        return self._combined(words, self.char_vectorizer_.transform(texts))
+
+    def _combined(self, words: sparse.spmatrix, chars: sparse.spmatrix) -> sparse.csr_matrix:
+        words = normalize(words) * (1.0 - self.char_weight) ** 0.5
+        chars = normalize(chars) * self.char_weight**0.5
         return sparse.hstack([words, chars], format="csr")
 
 
@@ -85,8 +96,7 @@ class ScenarioClassifier(BaseEstimator):
 
     One logistic regression per scenario (one-vs-rest) over :class:`TextVectorizer` features, so
     "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use, or that
-    needs in plain words labelled with it use (:mod:`matching.intents`). The solver is liblinear:
-    with the ~900 corpus statements it fits in half lbfgs's time, with the same figures.
+    needs in plain words labelled with it use (:mod:`matching.intents`).
 
     :param vectorizer: a :class:`TextVectorizer`; a clone of it is fitted, so it stays as given.
     :param C: inverse regularisation strength of each logistic regression.
@@ -109,17 +119,14 @@ class ScenarioClassifier(BaseEstimator):
         :param sample_weight: each text's weight in the loss (None: all 1); the vocabulary is
             learnt from every text alike.
         """
-        self.vectorizer_ = clone(self.vectorizer).fit(texts)
+        self.vectorizer_ = clone(self.vectorizer)
+        X = self.vectorizer_.fit_transform(texts)
         self.binarizer_ = MultiLabelBinarizer().fit(labels)
         self.classes_ = list(self.binarizer_.classes_)
         model = LogisticRegression(
-            C=self.C,
-            solver="liblinear",
-            max_iter=2000,
-            class_weight="balanced",
-            random_state=self.random_state,
+            C=self.C, max_iter=2000, class_weight="balanced", random_state=self.random_state
         )
-        X, Y = self.vectorizer_.transform(texts), self.binarizer_.transform(labels)
+        Y = self.binarizer_.transform(labels)
         if sample_weight is None:
             self.model_ = OneVsRestClassifier(model).fit(X, Y)
             return self

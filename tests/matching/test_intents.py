@@ -89,3 +89,13 @@ def test_the_matcher_learns_its_scenario_intent_from_the_corpus_and_pickles():
     assert max(scores, key=scores.get) == "finance"
     assert scores["finance"] > plain.scenario_scores(profile)["finance"]
     assert taught.text_model_.transform(["老板"]).nnz == plain.text_model_.transform(["老板"]).nnz == 0
+
+
+def test_fitting_the_vectorizer_and_vectorising_at_once_gives_what_transform_gives():
+    """The classifier vectorises its training texts while it learns the vocabulary (each text is
+    analysed once); the rows must be those a need is later vectorised into."""
+    texts, _ = labelled_statements(INTENTS)
+    together = _vectorizer().fit_transform(CATALOG + texts)
+    fitted = _vectorizer().fit(CATALOG + texts)
+    assert together.shape == fitted.transform(CATALOG + texts).shape
+    assert abs(together - fitted.transform(CATALOG + texts)).max() < 1e-6
