@@ -1,6 +1,6 @@
 """Scenario intents from needs in plain words: the bundled corpus of labelled SME need statements.
 
-An enterprise says "老板出差，报销单全压着" where a catalog says "费控报销 移动审批": the catalog's
+An enterprise says "老板出差，报销单全压着" where a catalog says "OA 移动审批 流程审批": the catalog's
 own texts teach the scenario classifier product language only. The corpus
 (``seed_data/intents/scenario_needs.json``, provenance in the README beside it) holds statements
 written the way enterprises write, each labelled with one scenario of the taxonomy; the matcher

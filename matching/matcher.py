@@ -38,8 +38,9 @@ class Match:
 class Matcher(BaseEstimator):
     """Text similarity, dense similarity, a needs→scenario model and structured fit, combined by a ranker.
 
-    ``fit`` learns the text models from the catalog (published solutions and cases); the
-    candidates to rank come from the search index at request time, so no document matrix is held.
+    ``fit`` learns the text models from the catalog (published solutions and cases) and, for the
+    needs→scenario model, from the intent corpus (:mod:`matching.intents`); the candidates to rank
+    come from the search index at request time, so no document matrix is held.
     Vectors of candidates already seen are cached (bounded) per process.
 
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.

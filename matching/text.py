@@ -92,7 +92,7 @@ class TextVectorizer(BaseEstimator):
 
 
 class ScenarioClassifier(BaseEstimator):
-    """Maps needs in plain words to the indicator's scenarios, trained on the catalog's own labels.
+    """Maps needs in plain words to the indicator's scenarios, trained on labelled texts.
 
     One logistic regression per scenario (one-vs-rest) over :class:`TextVectorizer` features, so
     "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use, or that
