@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, clone
 
 from matching import features as f
+from matching.intents import labelled_statements
 from matching.ranker import LinearRanker, PriorRanker
 from matching.text import AnalyzerNormaliser, AnalyzerWords, ScenarioClassifier, TextVectorizer
 
@@ -37,8 +38,9 @@ class Match:
 class Matcher(BaseEstimator):
     """Text similarity, dense similarity, a needs→scenario model and structured fit, combined by a ranker.
 
-    ``fit`` learns the text models from the catalog (published solutions and cases); the
-    candidates to rank come from the search index at request time, so no document matrix is held.
+    ``fit`` learns the text models from the catalog (published solutions and cases) and, for the
+    needs→scenario model, from the intent corpus (:mod:`matching.intents`); the candidates to rank
+    come from the search index at request time, so no document matrix is held.
     Vectors of candidates already seen are cached (bounded) per process.
 
     :param seed_dir: the ``seed_data`` directory of the shared analysis chain.
@@ -49,6 +51,8 @@ class Matcher(BaseEstimator):
     :param min_relevance: the least text similarity, scenario probability or (a case) solution fit
         a candidate needs, unless its dense similarity reaches ``min_dense``.
     :param min_dense: the least embedder cosine that alone makes a candidate relevant.
+    :param intent_weight: the weight of one statement of the intent corpus (needs in plain words,
+        see :mod:`matching.intents`) against one catalog text in the scenario model's loss.
     :param random_state: seed for the classifiers.
     """
 
@@ -59,6 +63,7 @@ class Matcher(BaseEstimator):
         learner: LinearRanker | None = None,
         min_relevance: float = 0.1,
         min_dense: float = 0.3,
+        intent_weight: float = 1.0,
         random_state: int = 0,
     ):
         self.seed_dir = seed_dir
@@ -66,24 +71,35 @@ class Matcher(BaseEstimator):
         self.learner = learner
         self.min_relevance = min_relevance
         self.min_dense = min_dense
+        self.intent_weight = intent_weight
         self.random_state = random_state
 
     def _vectorizer(self) -> TextVectorizer:
         return TextVectorizer(AnalyzerWords(self.seed_dir), AnalyzerNormaliser(self.seed_dir))
 
-    def fit(self, texts: Sequence[str], scenarios: Sequence[Sequence[str]]) -> Matcher:
-        """Learn the text similarity and the needs→scenario model from the catalog's labelled texts.
+    def fit(
+        self,
+        texts: Sequence[str],
+        scenarios: Sequence[Sequence[str]],
+        intents: Mapping[str, Sequence[str]] | None = None,
+    ) -> Matcher:
+        """Learn the text similarity from the catalog's texts, and the needs→scenario model from them
+        and from the intent corpus.
 
+        :param intents: scenario code → needs in plain words (:func:`matching.intents.load_scenario_needs`);
+            they train the scenario model with ``intent_weight`` each, not the text similarity.
         :raises ValueError: if the ranker's prior does not weigh every feature; checked here, before
             the text models are fitted, rather than at the first request.
         """
         ranker = self.prior if self.prior is not None else PriorRanker()
         ranker.prior_weights()
         self._learner().prior_weights()
+        statements, labels = labelled_statements(intents or {})
         self.features_ = f.FEATURES
         self.text_model_ = self._vectorizer().fit(texts)
+        weights = [1.0] * len(texts) + [self.intent_weight] * len(statements)
         self.scenario_model_ = ScenarioClassifier(self._vectorizer(), random_state=self.random_state).fit(
-            texts, scenarios
+            [*texts, *statements], [*scenarios, *labels], weights if statements else None
         )
         self.rankers_ = {kind: clone(ranker) for kind in KINDS}
         return self

@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 from scipy import sparse
+from sklearn import config_context
 from sklearn.base import BaseEstimator, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -58,9 +59,15 @@ class TextVectorizer(BaseEstimator):
 
     def fit(self, texts: Sequence[str], y=None) -> TextVectorizer:
         """Learn both vocabularies and their IDF from ``texts``."""
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: Sequence[str], y=None) -> sparse.csr_matrix:
+        """Learn as :meth:`fit` does and vectorise ``texts`` as :meth:`transform` would, analysing
+        each text once rather than twice."""
         self.word_vectorizer_ = TfidfVectorizer(
             analyzer=self.words, sublinear_tf=True, min_df=1, dtype=np.float32
-        ).fit(texts)
+        )
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb",
             ngram_range=(2, 3),
@@ -69,21 +76,27 @@ class TextVectorizer(BaseEstimator):
             min_df=2,
             max_features=200_000,
             dtype=np.float32,
-        ).fit(texts)
-        return self
+        )
+        words = self.word_vectorizer_.fit_transform(texts)
+        return self._combined(words, self.char_vectorizer_.fit_transform(texts))
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Vectorise ``texts``; returns one L2-normalised row per text."""
-        words = normalize(self.word_vectorizer_.transform(texts)) * (1.0 - self.char_weight) ** 0.5
-        chars = normalize(self.char_vectorizer_.transform(texts)) * self.char_weight**0.5
+        words = self.word_vectorizer_.transform(texts)
+        return self._combined(words, self.char_vectorizer_.transform(texts))
+
+    def _combined(self, words: sparse.spmatrix, chars: sparse.spmatrix) -> sparse.csr_matrix:
+        words = normalize(words) * (1.0 - self.char_weight) ** 0.5
+        chars = normalize(chars) * self.char_weight**0.5
         return sparse.hstack([words, chars], format="csr")
 
 
 class ScenarioClassifier(BaseEstimator):
-    """Maps needs in plain words to the indicator's scenarios, trained on the catalog's own labels.
+    """Maps needs in plain words to the indicator's scenarios, trained on labelled texts.
 
     One logistic regression per scenario (one-vs-rest) over :class:`TextVectorizer` features, so
-    "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use.
+    "全靠老师傅拿眼看" can map to ``quality`` through the words that solutions for it use, or that
+    needs in plain words labelled with it use (:mod:`matching.intents`).
 
     :param vectorizer: a :class:`TextVectorizer`; a clone of it is fitted, so it stays as given.
     :param C: inverse regularisation strength of each logistic regression.
@@ -95,17 +108,31 @@ class ScenarioClassifier(BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, texts: Sequence[str], labels: Sequence[Sequence[str]]) -> ScenarioClassifier:
-        """Learn from texts, each with the scenario codes it is labelled with."""
-        self.vectorizer_ = clone(self.vectorizer).fit(texts)
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[Sequence[str]],
+        sample_weight: Sequence[float] | None = None,
+    ) -> ScenarioClassifier:
+        """Learn from texts, each with the scenario codes it is labelled with.
+
+        :param sample_weight: each text's weight in the loss (None: all 1); the vocabulary is
+            learnt from every text alike.
+        """
+        self.vectorizer_ = clone(self.vectorizer)
+        X = self.vectorizer_.fit_transform(texts)
         self.binarizer_ = MultiLabelBinarizer().fit(labels)
         self.classes_ = list(self.binarizer_.classes_)
         model = LogisticRegression(
             C=self.C, max_iter=2000, class_weight="balanced", random_state=self.random_state
         )
-        self.model_ = OneVsRestClassifier(model).fit(
-            self.vectorizer_.transform(texts), self.binarizer_.transform(labels)
-        )
+        Y = self.binarizer_.transform(labels)
+        if sample_weight is None:
+            self.model_ = OneVsRestClassifier(model).fit(X, Y)
+            return self
+        with config_context(enable_metadata_routing=True):
+            model.set_fit_request(sample_weight=True)
+            self.model_ = OneVsRestClassifier(model).fit(X, Y, sample_weight=np.asarray(sample_weight))
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -21,6 +21,7 @@ from marketplace.search import engine
 from marketplace.search.documents import load_solutions
 from marketplace.taxonomy.service import taxonomy
 from matching.features import FEATURES
+from matching.intents import load_scenario_needs
 from matching.matcher import Matcher
 from matching.ranker import PriorRanker
 
@@ -69,9 +70,11 @@ def catalog_texts() -> tuple[list[str], list[list[str]]]:
 
 
 def fit_matcher(random_state: int = 0) -> Matcher:
-    """Fit the text models on the current catalog, with the prior ranker."""
+    """Fit the text models on the current catalog and the bundled intent corpus, with the prior ranker."""
     texts, labels = catalog_texts()
-    return Matcher(current_app.config["SEED_DATA_DIR"], random_state=random_state).fit(texts, labels)
+    seed_dir = current_app.config["SEED_DATA_DIR"]
+    intents = load_scenario_needs(seed_dir, list(taxonomy().scenarios))
+    return Matcher(seed_dir, random_state=random_state).fit(texts, labels, intents)
 
 
 def save(matcher: Matcher, metrics: dict, activate: bool) -> RankerModel:

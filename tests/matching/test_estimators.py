@@ -63,6 +63,7 @@ ESTIMATORS: dict[str, tuple[Callable[[], BaseEstimator], tuple]] = {
             learner=LinearRanker(prior_strength=0.2),
             min_relevance=0.1,
             min_dense=0.4,
+            intent_weight=0.5,
             random_state=1,
         ),
         (TEXTS, LABELS),
