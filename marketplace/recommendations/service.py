@@ -140,9 +140,15 @@ def rank_lists(
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
         candidates = build(ids, key)
-        cosines = vectors.similarities(kind, [c.id for c in candidates], profile.needs, key)
+        embedded = vectors.stored_vectors(kind, [c.id for c in candidates], key)
         ranked[kind] = matcher.rank(
-            profile, candidates, ranked.get("solution"), ids, cosines, target_level=target_level()
+            profile,
+            candidates,
+            ranked.get("solution"),
+            ids,
+            vectors.similarities(embedded, profile.needs),
+            embedded,
+            target_level=target_level(),
         )
     return ranked["solution"], ranked["case"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 
@@ -178,17 +178,28 @@ def _cached(cache: CachedEmbeddings | None, texts: Sequence[str]) -> np.ndarray:
         raise ServiceUnavailable("语义检索服务暂不可用，请稍后再试") from error
 
 
-def similarities(kind: str, ids: Sequence[int], text: str, key: Hashable | None = None) -> dict[int, float]:
-    """The cosine of each item's stored vector to the query ``text``, by item id.
+def similarities(found: Mapping[int, np.ndarray], text: str) -> dict[int, float]:
+    """The cosine of each of ``found`` (item id → stored vector, :func:`stored_vectors`) to the query
+    ``text``; without words, nothing.
 
-    Items without a vector of the current model are left out; without embeddings or words, nothing.
+    :raises ServiceUnavailable: if the embedder cannot answer.
+    """
+    if not found or not text.strip():
+        return {}
+    scores = np.stack(list(found.values())) @ query_vector(text)
+    return {item_id: float(score) for item_id, score in zip(found, scores, strict=True)}
+
+
+def stored_vectors(kind: str, ids: Sequence[int], key: Hashable | None = None) -> dict[int, np.ndarray]:
+    """The stored unit vectors of the current model of the published items among ``ids``, by id.
+
+    Items without a vector of the current model are left out; without embeddings, nothing.
 
     :param key: the store generation (:func:`marketplace.search.engine.cache_key`) the vectors are
         cached under for this process; ``None`` reads them from the store.
-    :raises ServiceUnavailable: if the embedder cannot answer.
     """
     current = state().spec
-    if current is None or not text.strip() or not ids:
+    if current is None or not ids:
         return {}
 
     def load(missing: list[int]) -> dict[int, np.ndarray]:
@@ -199,13 +210,9 @@ def similarities(kind: str, ids: Sequence[int], text: str, key: Hashable | None 
             if vector is not None
         }
 
-    found = store_cache().get(
+    return store_cache().get(
         key, f"{kind} vector {current.model_id}", sorted(ids), load, partial(published_stamps, kind)
     )
-    if not found:
-        return {}
-    scores = np.stack(list(found.values())) @ query_vector(text)
-    return {item_id: float(score) for item_id, score in zip(found, scores, strict=True)}
 
 
 # -- the store ----------------------------------------------------------------------------

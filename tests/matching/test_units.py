@@ -25,7 +25,15 @@ from matching.features import (
     solution_fit,
     uplift_fit,
 )
-from matching.matcher import Match, Matcher, consensus_scores, diversify, relative_scores
+from matching.matcher import (
+    DENSE_CONSENSUS_FLOOR,
+    Match,
+    Matcher,
+    consensus_scores,
+    dense_consensus,
+    diversify,
+    relative_scores,
+)
 from matching.ranker import PRIOR_WEIGHTS, LinearRanker, PriorRanker
 from matching.reasons import Names, explain
 
@@ -134,25 +142,27 @@ def test_a_prior_that_does_not_weigh_every_feature_is_refused(prior, named):
         Matcher(SEED_DIR, learner=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
 
 
+TEXTS = [
+    "视觉检测 外观缺陷 黑点 划痕 工业相机 质检",
+    "AOI 光学检测 缺陷 漏检",
+    "能耗监测 电费 电表 节能",
+    "峰谷电价 用电分析 能源管理",
+    "排产 插单 交期 计划",
+    "APS 智能排产 订单 工序",
+]
+LABELS = [
+    ["quality"],
+    ["quality"],
+    ["energy"],
+    ["energy"],
+    ["planning_scheduling"],
+    ["planning_scheduling"],
+]
+
+
 def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
     """Enterprises name symptoms (电费越来越高), not scenarios; saved models go through pickling."""
-    texts = [
-        "视觉检测 外观缺陷 黑点 划痕 工业相机 质检",
-        "AOI 光学检测 缺陷 漏检",
-        "能耗监测 电费 电表 节能",
-        "峰谷电价 用电分析 能源管理",
-        "排产 插单 交期 计划",
-        "APS 智能排产 订单 工序",
-    ]
-    labels = [
-        ["quality"],
-        ["quality"],
-        ["energy"],
-        ["energy"],
-        ["planning_scheduling"],
-        ["planning_scheduling"],
-    ]
-    matcher = Matcher(SEED_DIR).fit(texts, labels)
+    matcher = Matcher(SEED_DIR).fit(TEXTS, LABELS)
     assert matcher.text_model_ and matcher.scenario_model_ and set(matcher.rankers_) == {"solution", "case"}
     restored = pickle.loads(pickle.dumps(matcher))
     scores = restored.scenario_scores(Profile(industry="C2929", needs="每个月电费越来越高"))
@@ -260,6 +270,39 @@ def test_consensus_is_the_cosine_to_the_centroid_of_the_surest_matches():
     scores = consensus_scores(vectors, vectors[[0]])
     assert scores == pytest.approx([1.0, 0.0, 0.6])
     assert consensus_scores(vectors, vectors[[]]).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_dense_consensus_is_the_excess_cosine_to_the_centroid_of_the_surest_matches_embeddings():
+    """By hand: a listing like the surest match scores 1, an unrelated one 0, one without a vector 0."""
+    items = [
+        Candidate(kind="solution", id=i, title="", text="", industries=(), scenarios=()) for i in range(4)
+    ]
+    embeddings = {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0]), 2: np.array([0.6, 0.8])}
+    scores = dense_consensus(items, items[:1], embeddings)
+    assert scores == pytest.approx(
+        [1.0, 0.0, (0.6 - DENSE_CONSENSUS_FLOOR) / (1 - DENSE_CONSENSUS_FLOOR), 0.0]
+    )
+    assert dense_consensus(items, items[3:], embeddings).tolist() == [0.0] * 4
+    assert dense_consensus(items, [], embeddings).tolist() == [0.0] * 4
+
+
+def test_a_solution_that_means_what_the_surest_match_means_ranks_above_one_that_does_not():
+    """Two listings share no word with the need and meet it equally by embedding; the one whose
+    stored embedding resembles the surest match's comes first, and only because of its embedding."""
+    matcher = Matcher(SEED_DIR).fit(TEXTS, LABELS)
+    profile = Profile(industry="C2929", needs="外观缺陷 视觉检测")
+
+    def solution(i, text):
+        return Candidate(kind="solution", id=i, title=text, text=text, industries=("C",), scenarios=())
+
+    sure, unlike, alike = solution(1, "视觉检测 外观缺陷"), solution(2, "甲乙丙"), solution(3, "丁戊己")
+    dense = {1: 0.6, 2: 0.35, 3: 0.35}
+    embeddings = {1: np.array([1.0, 0.0]), 2: np.array([0.0, 1.0]), 3: np.array([0.95, 0.312])}
+    words_only = matcher.rank(profile, [sure, unlike, alike], dense=dense, target_level=2)
+    assert [m.candidate.id for m in words_only] == [1, 2, 3]
+    meaning = matcher.rank(profile, [sure, unlike, alike], dense=dense, embeddings=embeddings, target_level=2)
+    assert [m.candidate.id for m in meaning] == [1, 3, 2]
+    assert meaning[1].components["consensus"] > meaning[2].components["consensus"]
 
 
 NEED_COLUMNS = [FEATURES.index(name) for name in NEED_FIT]
