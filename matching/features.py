@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from matching.constraints import stated_budget
+
 FEATURES = (
     "retrieval",
     "text",
@@ -32,7 +34,8 @@ class Profile:
     """An enterprise's request: its sub-industry, its needs in its own words, and its constraints.
 
     ``gap_scenarios`` are the scenarios it must lift to reach the target level (level-up planning,
-    against the indicator's target, 二级), if known.
+    against the indicator's target, 二级), if known. Without ``budget_max_cny``, a budget the needs
+    state in words ("五万以内", :func:`matching.constraints.stated_budget`) is the budget.
     """
 
     industry: str
@@ -43,6 +46,10 @@ class Profile:
     province: str | None = None
     digital_level: int | None = None
     gap_scenarios: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.budget_max_cny is None:
+            object.__setattr__(self, "budget_max_cny", stated_budget(self.needs))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Profile:

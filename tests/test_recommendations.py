@@ -86,6 +86,19 @@ def test_budget_trap_ranks_below_and_says_why(world, catalog):
     assert any("超出预算" in reason for reason in costly["reasons"])
 
 
+def test_a_budget_stated_in_the_needs_counts_as_stated(world, catalog):
+    """ "预算十万以内" in the owner's words ranks and explains like the budget field; the field wins."""
+    needs = NEEDS["needs"] + "，预算十万以内"
+    solutions = _recommend(world.client, needs=needs)["solutions"]
+    order = [item["id"] for item in solutions]
+    assert order.index(catalog["vision"]["id"]) < order.index(catalog["costly"]["id"])
+    costly = next(item for item in solutions if item["id"] == catalog["costly"]["id"])
+    assert any("超出预算" in reason for reason in costly["reasons"])
+    roomy = _recommend(world.client, needs=needs, budget_max_cny=1_000_000)["solutions"]
+    costly = next(item for item in roomy if item["id"] == catalog["costly"]["id"])
+    assert not any("超出预算" in reason for reason in costly["reasons"])
+
+
 def test_level_plan_for_an_enterprise_below_level_two(world, catalog):
     """Below 二级, the plan names the constraint scenarios to lift first."""
     body = _recommend(world.client, digital_level=1)
