@@ -1,9 +1,9 @@
 """Constraints an enterprise states in its own words rather than in the form's fields.
 
-An owner writes "钱不多，五万以内" or "预算二十万左右" in the needs and leaves the budget field empty;
-the judged catalogs' rubric (``tests/relevance/RUBRIC.md`` §3) counts such a budget as stated, and so
-does the matcher. Only an amount with a budget cue counts: "电费一个月二十多万" or "年产值五千万"
-state no budget.
+An owner writes "钱不多，五万以内", "一个月内必须能用" or "数据不能出厂" in the needs and leaves the
+form's fields empty; the judged catalogs' rubric (``tests/relevance/RUBRIC.md`` §3) counts such
+constraints as stated, and so does the matcher. Each needs a cue: "电费一个月二十多万" states no
+budget, "下个月该备多少货" no deadline.
 """
 
 from __future__ import annotations
@@ -28,6 +28,25 @@ _BUDGET = re.compile(
     rf"|{_amount(2)}[元块钱]?(?:以内|以下|之内|封顶)"
 )
 _UNITS = {"万": 10_000, "千": 1_000, "元": 1, "块": 1}
+_SPAN = rf"(?P<count>\d+|[{_DIGITS}]+|半)(?:个)?(?P<span>天|周|个?星期|个?礼拜|个?月)"
+_DEADLINE = re.compile(
+    # a window: 一个月内, 两周之内, 十天以内, 半个月前
+    rf"{_SPAN}(?:内|之内|以内|前|之前)"
+    # next week or month, then a need to be ready: 下个月就要用, 下个月客户来验厂, 下周之前
+    r"|(?P<next>下个?月|下周|下个?星期)[^，。；！？,.;!?]{0,4}?(?:就要|要用|必须|得用|之前|前|上线|用上|验厂|审核|检查|来查)"
+)
+_SPAN_DAYS = {"天": 1, "周": 7, "星期": 7, "礼拜": 7, "月": 30}
+ON_SITE, NO_SERVER = "on_site", "no_server"
+"""What :func:`stated_delivery` can find: the data must stay on site, or there is to be no server of
+the enterprise's own (a cloud service is wanted)."""
+_ON_SITE = re.compile(
+    r"不能?上云|不想上云|不放云|不能放(?:到|在)?云|不出厂|不能出厂|本地部署|私有化|内网|不(?:能|连|联)外网"
+    r"|(?:数据|资料|图纸|配方|工艺)[^，。；！？,.;!?]{0,6}不(?:能|许|准|可以|想)?(?:出厂|外传|传出去|传到外|上传|出去)"
+    r"|(?:数据|资料)[^，。；！？,.;!?]{0,4}(?:放|存|留)在?(?:本地|厂里|自己|公司)"
+)
+_NO_SERVER = re.compile(
+    r"不想[^，。；！？,.;!?]{0,6}(?:放|买|搞|装)服务器|没有服务器|不要服务器|没有(?:IT|it|网管|信息部)"
+)
 MAX_BUDGET_CNY = 100_000_000
 """A larger amount is not an SME's retrofit budget (the request field's bound too)."""
 
@@ -54,3 +73,27 @@ def _number(text: str) -> float | None:
         return float(cn2an.cn2an(text, "smart"))
     except ValueError:  # numerals out of order: 十十, 千百
         return None
+
+
+def stated_deadline_days(needs: str) -> int | None:
+    """The days within which ``needs`` says the item must be in use, or None (the shortest stated)."""
+    found = []
+    for match in _DEADLINE.finditer(needs):
+        if match.group("next"):
+            found.append(7 if "月" not in match.group("next") else 30)
+            continue
+        count = 0.5 if match.group("count") == "半" else _number(match.group("count"))
+        unit = match.group("span").lstrip("个")
+        if count:
+            found.append(max(1, round(count * _SPAN_DAYS[unit])))
+    return min(found) if found else None
+
+
+def stated_delivery(needs: str) -> str | None:
+    """:data:`ON_SITE` when ``needs`` says the data must stay on site ("数据不能出厂", "不能上云"),
+    :data:`NO_SERVER` when it wants no server of its own ("不想在厂里放服务器"), else None."""
+    if _NO_SERVER.search(needs):
+        return NO_SERVER
+    if _ON_SITE.search(needs):
+        return ON_SITE
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from matching.constraints import stated_budget
+from matching.constraints import NO_SERVER, ON_SITE, stated_budget, stated_deadline_days, stated_delivery
 
 FEATURES = (
     "retrieval",
@@ -19,6 +19,7 @@ FEATURES = (
     "locality",
     "evidence",
     "promotion",
+    "constraints",
     "solution_fit",
     "consensus",
 )
@@ -26,6 +27,10 @@ NEED_FIT = ("retrieval", "text", "dense", "scenario", "solution_fit", "consensus
 """Features that say whether an item addresses the need; the prior ranks by them first."""
 STRUCTURE = ("industry", "budget", "deploy", "uplift", "locality", "evidence", "promotion")
 """Features that say how well an item suits the enterprise; they reorder items that fit the need."""
+CONSTRAINTS = "constraints"
+"""Whether an item meets the deadline and the place of the data the needs state (1 when none is
+stated): the prior multiplies the structured fit by it, so an item that misses them goes to the end
+of its band of need fit, and a request that states none is ranked as if the feature did not exist."""
 PROMOTION_CAP = 1.0
 
 
@@ -35,7 +40,9 @@ class Profile:
 
     ``gap_scenarios`` are the scenarios it must lift to reach the target level (level-up planning,
     against the indicator's target, 二级), if known. Without ``budget_max_cny``, a budget the needs
-    state in words ("五万以内", :func:`matching.constraints.stated_budget`) is the budget.
+    state in words ("五万以内", :func:`matching.constraints.stated_budget`) is the budget; likewise
+    ``deadline_days`` ("一个月内必须能用") and ``delivery`` (:data:`~matching.constraints.ON_SITE`
+    for "数据不能出厂", :data:`~matching.constraints.NO_SERVER` for "不想在厂里放服务器").
     """
 
     industry: str
@@ -46,10 +53,17 @@ class Profile:
     province: str | None = None
     digital_level: int | None = None
     gap_scenarios: tuple[str, ...] = ()
+    deadline_days: int | None = None
+    delivery: str | None = None
 
     def __post_init__(self) -> None:
-        if self.budget_max_cny is None:
-            object.__setattr__(self, "budget_max_cny", stated_budget(self.needs))
+        for name, stated in (
+            ("budget_max_cny", stated_budget),
+            ("deadline_days", stated_deadline_days),
+            ("delivery", stated_delivery),
+        ):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, stated(self.needs))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Profile:
@@ -97,6 +111,7 @@ class Candidate:
     price_min_cny: int | None = None
     price_max_cny: int | None = None
     deploy_days: int | None = None
+    delivery_modes: tuple[str, ...] = ()
     city: str | None = None
     province: str | None = None
     provider_id: int | None = None
@@ -169,6 +184,29 @@ def deploy_speed(days: int | None) -> float:
     if days is None:
         return 0.5
     return 1.0 / (1.0 + max(days - 7, 0) / 50.0)
+
+
+def deadline_fit(deadline_days: int | None, days: int | None) -> float:
+    """1 when the item is in use within the stated deadline, falling to 0 at twice it; 1 without one."""
+    if deadline_days is None or days is None or days <= deadline_days:
+        return 1.0
+    return max(0.0, 1.0 - (days - deadline_days) / deadline_days)
+
+
+def delivery_fit(delivery: str | None, modes: tuple[str, ...]) -> float:
+    """1 when the item can be delivered as the needs require, else 0; 1 when nothing is required.
+
+    Data that must stay on site needs an on-premise delivery, or an edge or hardware delivery
+    without a cloud service (a SaaS platform with an edge box still sends the data out). No server
+    of one's own rules out an item that is delivered on premise only.
+    """
+    if not modes or delivery is None:
+        return 1.0
+    if delivery == ON_SITE:
+        return 1.0 if "on_premise" in modes or "saas" not in modes else 0.0
+    if delivery == NO_SERVER:
+        return 0.0 if set(modes) == {"on_premise"} else 1.0
+    return 1.0
 
 
 def lifts_to(uplift: tuple[str, int, int], target_level: int) -> bool:

@@ -227,6 +227,10 @@ class Matcher(BaseEstimator):
                 "industry": industry,
                 "budget": f.budget_fit(profile.budget_max_cny, candidate.price_min_cny),
                 "deploy": f.deploy_speed(candidate.deploy_days),
+                "constraints": min(
+                    f.deadline_fit(profile.deadline_days, candidate.deploy_days),
+                    f.delivery_fit(profile.delivery, candidate.delivery_modes),
+                ),
                 "uplift": f.uplift_fit(profile, candidate, target_level),
                 "locality": f.locality(profile, candidate),
                 "evidence": f.evidence(profile, candidate),

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from matching.features import FEATURES, NEED_FIT, STRUCTURE
+from matching.features import CONSTRAINTS, FEATURES, NEED_FIT, STRUCTURE
 
 PRIOR_WEIGHTS = {
     "retrieval": 0.9,
@@ -21,6 +21,7 @@ PRIOR_WEIGHTS = {
     "locality": 0.2,
     "evidence": 0.3,
     "promotion": 0.1,
+    "constraints": 0.8,
     "solution_fit": 1.5,
     "consensus": 1.5,
 }
@@ -109,9 +110,12 @@ class PriorRanker(BaseEstimator):
         return np.minimum(np.floor(self.need_fit(X) * self.tiers), self.tiers - 1)
 
     def structure_fit(self, X: np.ndarray) -> np.ndarray:
-        """Each row's structured fit, 0–1: the weighted mean of its structured features."""
+        """Each row's structured fit, 0–1: the weighted mean of its structured features, times its
+        :data:`~matching.features.CONSTRAINTS` (how well it meets a stated deadline and place of data)."""
+        X = np.asarray(X, dtype=float)
         weights = self._weights(self.structure_weights, STRUCTURE_WEIGHTS, STRUCTURE)
-        return np.clip(np.asarray(X, dtype=float) @ weights / max(weights.sum(), 1e-9), 0.0, 1.0)
+        mean = np.clip(X @ weights / max(weights.sum(), 1e-9), 0.0, 1.0)
+        return mean * X[:, FEATURES.index(CONSTRAINTS)]
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> PriorRanker:
         """Nothing to learn but the row width; returns ``self`` (the prior serves before any training)."""

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from matching.features import Candidate, Profile, lifts_to, local_cases
+from matching.constraints import NO_SERVER, ON_SITE
+from matching.features import Candidate, Profile, deadline_fit, delivery_fit, lifts_to, local_cases
 
 MAX_REASONS = 5
+DELIVERY_REASONS = {
+    ON_SITE: ("可本地部署，数据不出厂", "云端交付，数据须上传到服务商"),
+    NO_SERVER: ("开通即用，不用自建服务器", "须在厂内部署服务器"),
+}
+"""For a place of the data the needs state: what an item that meets it says, and one that does not."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +118,20 @@ def _solution_reasons(profile: Profile, candidate: Candidate, components: dict, 
             yield 0.7, f"起价在预算内（报价 {price_band(candidate)}）"
         else:
             yield 0.2, f"超出预算（报价 {price_band(candidate)}）"
-    if candidate.deploy_days is not None and candidate.deploy_days <= 30:
-        yield 0.4, f"约 {candidate.deploy_days} 天可上线"
+    days, deadline = candidate.deploy_days, profile.deadline_days
+    if days is not None and deadline is not None:
+        if deadline_fit(deadline, days) == 1.0:
+            yield 0.85, f"约 {days} 天可上线，赶得上您说的 {deadline} 天内"
+        else:
+            yield 0.25, f"上线约需 {days} 天，晚于您说的 {deadline} 天内"
+    elif days is not None and days <= 30:
+        yield 0.4, f"约 {days} 天可上线"
+    if profile.delivery in DELIVERY_REASONS and candidate.delivery_modes:
+        meets, misses = DELIVERY_REASONS[profile.delivery]
+        if delivery_fit(profile.delivery, candidate.delivery_modes) == 1.0:
+            yield 0.75, meets
+        else:
+            yield 0.25, misses
     lifted = [
         uplift
         for uplift in candidate.uplifts

@@ -99,6 +99,29 @@ def test_a_budget_stated_in_the_needs_counts_as_stated(world, catalog):
     assert not any("超出预算" in reason for reason in costly["reasons"])
 
 
+def test_a_deadline_and_a_place_for_the_data_in_the_needs_reorder_and_explain(world):
+    """Two listings answer the need alike; the one that can keep the data on site and be in use
+    within the stated two weeks comes first, and each says whether it meets them (the prior)."""
+    cloud = world.solution(title="注塑件外观缺陷云端视觉检测", delivery_modes=["saas"], deploy_days=60)
+    local = world.solution(
+        headers=world.other_provider,
+        title="注塑件外观缺陷本地视觉检测",
+        delivery_modes=["on_premise"],
+        industries=["C"],
+    )
+    plain = [item["id"] for item in _recommend(world.client)["solutions"]]
+    assert plain[:2] == [cloud["id"], local["id"]]  # its own industry, where nothing else is stated
+    needs = NEEDS["needs"] + "。图纸和检测数据不能出厂，两周内就要用起来"
+    body = _recommend(world.client, needs=needs)
+    assert body["model_version"].startswith("prior-")
+    solutions = {item["id"]: item for item in body["solutions"]}
+    assert [item["id"] for item in body["solutions"]][:2] == [local["id"], cloud["id"]]
+    assert "可本地部署，数据不出厂" in solutions[local["id"]]["reasons"]
+    assert "约 14 天可上线，赶得上您说的 14 天内" in solutions[local["id"]]["reasons"]
+    assert "云端交付，数据须上传到服务商" in solutions[cloud["id"]]["reasons"]
+    assert "上线约需 60 天，晚于您说的 14 天内" in solutions[cloud["id"]]["reasons"]
+
+
 def test_level_plan_for_an_enterprise_below_level_two(world, catalog):
     """Below 二级, the plan names the constraint scenarios to lift first."""
     body = _recommend(world.client, digital_level=1)

@@ -138,6 +138,7 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
             price_min_cny=s.price_min_cny,
             price_max_cny=s.price_max_cny,
             deploy_days=s.deploy_days,
+            delivery_modes=tuple(s.delivery_modes),
             city=s.provider.city,
             province=s.provider.province,
             provider_id=s.provider_id,
