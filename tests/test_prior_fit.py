@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import threading
 import time
 
+from marketplace import create_app
+from marketplace.config import default_config
 from marketplace.recommendations import models_store
+from matching.intents import INTENTS_FILE
+from tests.conftest import BASE_CONFIG
 
 
 def _solution_texts(app) -> list[str]:
@@ -70,3 +76,19 @@ def test_a_slow_prior_keeps_serving_while_one_thread_refits_it(app, world, monke
             time.sleep(0.05)
         assert models_store.prior_matcher()[1] is not before
     assert fits == ["prior-refit"]
+
+
+def test_the_prior_version_names_the_intent_corpus(tmp_path):
+    """Logged lists say which prior served them: a change to the corpus it learns from is a new name."""
+    seed = tmp_path / "seed_data"
+    shutil.copytree(default_config(".")["SEED_DATA_DIR"], seed)
+    app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path), "SEED_DATA_DIR": str(seed)})
+    with app.app_context():
+        before = models_store.prior_version()
+        assert before == models_store.prior_version() and before.startswith("prior-")
+    corpus = json.loads((seed / INTENTS_FILE).read_text(encoding="utf-8"))
+    corpus["scenarios"]["energy"].append("晚上下班了电表还在走")
+    (seed / INTENTS_FILE).write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
+    models_store._file_digest.cache_clear()
+    with app.app_context():
+        assert models_store.prior_version() != before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from marketplace.search import engine
 from marketplace.search.documents import load_solutions
 from marketplace.taxonomy.service import taxonomy
 from matching.features import FEATURES
-from matching.intents import load_scenario_needs
+from matching.intents import INTENTS_FILE, load_scenario_needs
 from matching.matcher import Matcher
 from matching.ranker import PriorRanker
 
@@ -112,9 +113,25 @@ def active_row() -> RankerModel | None:
 
 
 def prior_version() -> str:
-    """``prior-<digest>``: the untrained matcher, named by its features and the prior's parameters."""
-    described = repr((FEATURES, sorted(PriorRanker().get_params().items()), Matcher("").get_params()))
+    """``prior-<digest>``: the untrained matcher, named by its features, the prior's parameters and
+    what it learns from besides the catalog (the analysis chain's lexicon and synonyms, the intent
+    corpus), so that a change to any of them is a new version in the logs."""
+    described = repr(
+        (
+            FEATURES,
+            sorted(PriorRanker().get_params().items()),
+            Matcher("").get_params(),
+            engine.analyzer().version,
+            _file_digest(Path(current_app.config["SEED_DATA_DIR"]) / INTENTS_FILE),
+        )
+    )
     return "prior-" + hashlib.sha256(described.replace("''", "").encode()).hexdigest()[:10]
+
+
+@functools.cache
+def _file_digest(path: Path) -> str | None:
+    """The SHA-256 of a data file read once per process (None if there is none)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
 class _Prior(NamedTuple):
