@@ -59,9 +59,9 @@ def stated_budget(needs: str) -> int | None:
     found = []
     for match in _BUDGET.finditer(needs):
         n = 1 if match.group("amount1") else 2
-        value = _number(match.group(f"amount{n}"))
-        if value is not None and 0 < value * _UNITS[match.group(f"unit{n}")] <= MAX_BUDGET_CNY:
-            found.append(round(value * _UNITS[match.group(f"unit{n}")]))
+        cny = (_number(match.group(f"amount{n}")) or 0) * _UNITS[match.group(f"unit{n}")]
+        if 0 < cny <= MAX_BUDGET_CNY:
+            found.append(round(cny))
     return min(found) if found else None
 
 
