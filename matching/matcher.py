@@ -199,6 +199,8 @@ class Matcher(BaseEstimator):
         :param retrieval: the search engine's score of each candidate (by id) for this request.
         :param dense: the embedder's cosine of each candidate (by id) to this request's needs; the
             feature is its excess over :data:`DENSE_FLOOR`, relative to the best candidate's.
+        :param embeddings: the stored embedding of each candidate (by id); a solution's
+            ``consensus`` is then half resemblance by meaning (:func:`dense_consensus`).
         :param target_level: the level the profile's gap scenarios must reach (the indicator's
             target); the uplift feature counts the gap scenarios an item lifts to it.
         """
