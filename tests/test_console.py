@@ -240,6 +240,7 @@ def test_provider_creates_a_company_then_a_solution_with_field_errors_first(app,
     error_list = re.search(r'<ul class="field-errors" id="price_max_cny-errors">(.*?)</ul>', html, re.S)
     assert error_list and "最高报价不能低于最低报价" in error_list.group(1)
     assert 'aria-describedby="price_max_cny-errors"' in html
+    assert "有 1 处需要修改，请查看标出的字段" in html and "请求参数校验失败" not in html
     assert 'value="注塑件外观缺陷视觉检测一体机"' in html
 
     good = post_form(client, "/provider/solutions/new", solution_form(), page="/provider/solutions/new")

@@ -319,6 +319,18 @@ def test_pages_fit_a_390_px_phone_without_sideways_scrolling(session, live):
             "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert width <= viewport, f"{path} is {width} px wide on a 390 px screen"
+    session.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    session.get(live["url"] + "/provider")
+    offsets = session.execute_script(
+        """return Array.from(document.querySelectorAll("td.actions"))
+             .filter(cell => cell.querySelector("a") && cell.querySelector("button"))
+             .map(cell => {
+               const link = cell.querySelector("a").getBoundingClientRect();
+               const button = cell.querySelector("button").getBoundingClientRect();
+               return Math.abs(link.top + link.bottom - button.top - button.bottom) / 2;
+             });"""
+    )
+    assert offsets and max(offsets) <= 4, f"编辑 and its row's button are not level: {offsets} px apart"
 
 
 def test_signing_in_with_the_keyboard_only(session, live):
@@ -399,12 +411,15 @@ def test_the_industry_type_ahead_picks_an_entry_by_keyboard(session, live):
     assert code.startswith("C29")
     assert not listbox.is_displayed() and finder.get_attribute("aria-expanded") == "false"
     assert "已选择" in session.find_element(By.ID, "industry-finder-status").text
+    assert finder.get_attribute("value").startswith(code)
 
     finder.clear()
     finder.send_keys("汽车零部件")
     WebDriverWait(session, 10).until(lambda d: listbox.is_displayed() and "C3670" in listbox.text)
     finder.send_keys(Keys.ESCAPE)
     assert not listbox.is_displayed()
+    Select(session.find_element(By.ID, "industry")).select_by_value("C3670")
+    assert finder.get_attribute("value").startswith("C3670"), "a choice made in the list shows in the box"
 
     phone(session)
     session.get(live["url"] + "/")

@@ -9,7 +9,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields
 from werkzeug.datastructures import MultiDict
 
-from marketplace.errors import APIError
+from marketplace.errors import DEFAULT_MESSAGES, APIError
 
 LIST_SEPARATORS = str.maketrans({"，": ",", "、": ",", ";": ",", "；": ","})
 
@@ -66,7 +66,7 @@ def field_errors(error: Exception) -> tuple[str, dict[str, list[str]]]:
     """
     if isinstance(error, ValidationError):
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        message = "请检查标出的字段"
+        message = DEFAULT_MESSAGES[422]
     elif isinstance(error, APIError):
         messages, message = error.errors or {}, error.message
     else:
@@ -76,6 +76,10 @@ def field_errors(error: Exception) -> tuple[str, dict[str, list[str]]]:
         if key == "allowed_status":
             continue
         flat.setdefault(str(key).split("[")[0].split(".")[0], []).extend(_texts(value, ""))
+    fields = len([key for key in flat if key != "_schema"])
+    if message == DEFAULT_MESSAGES[422] and fields:
+        # the API's generic words say nothing a person can act on; say how much is left to fix
+        message = f"有 {fields} 处需要修改，请查看标出的字段"
     return message, flat
 
 

@@ -213,6 +213,17 @@
       }
     });
     input.addEventListener("blur", close);
+
+    // A single select shows its chosen industry in the box too (a saved profile, or a choice made
+    // in the list below), so the box never reads empty while an industry is chosen.
+    function mirror() {
+      var chosen = select.options[select.selectedIndex];
+      if (!select.multiple && document.activeElement !== input) {
+        input.value = chosen && chosen.value ? chosen.textContent.trim() : "";
+      }
+    }
+    select.addEventListener("change", mirror);
+    mirror();
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("select[data-industry-picker]"), enhance);
