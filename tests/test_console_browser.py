@@ -368,6 +368,9 @@ def test_each_role_lands_on_its_own_page(session, live):
         sign_in(session, live["url"], live["emails"][role])
         assert session.current_url.endswith(path)
         assert session.find_element(By.TAG_NAME, "h1").text == heading
+        if role == "enterprise":  # the saved industry shows in the finder's box, not only in the list
+            saved = enterprise_payload()["industry"]
+            assert session.find_element(By.ID, "industry-finder").get_attribute("value").startswith(saved)
         screenshot(session, f"{role}-landing")
         sign_out(session)
     sign_in(session, live["url"], live["emails"]["office"])
