@@ -36,6 +36,7 @@ from matching.matcher import (
 )
 from matching.ranker import PRIOR_WEIGHTS, LinearRanker, PriorRanker
 from matching.reasons import Names, explain
+from tests.matching.test_estimators import LABELS, TEXTS
 
 SEED_DIR = default_config(".")["SEED_DATA_DIR"]
 LEVELS = {0: "未达一级", 1: "一级", 2: "二级", 3: "三级", 4: "四级"}
@@ -140,24 +141,6 @@ def test_a_prior_that_does_not_weigh_every_feature_is_refused(prior, named):
         LinearRanker(prior=prior).decision_function(X)
     with pytest.raises(ValueError, match=named):
         Matcher(SEED_DIR, learner=LinearRanker(prior=prior)).fit(["视觉检测"], [["quality"]])
-
-
-TEXTS = [
-    "视觉检测 外观缺陷 黑点 划痕 工业相机 质检",
-    "AOI 光学检测 缺陷 漏检",
-    "能耗监测 电费 电表 节能",
-    "峰谷电价 用电分析 能源管理",
-    "排产 插单 交期 计划",
-    "APS 智能排产 订单 工序",
-]
-LABELS = [
-    ["quality"],
-    ["quality"],
-    ["energy"],
-    ["energy"],
-    ["planning_scheduling"],
-    ["planning_scheduling"],
-]
 
 
 def test_matcher_fits_pickles_and_maps_needs_to_scenarios():
