@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from matching.constraints import NO_SERVER, ON_SITE, stated_budget, stated_deadline_days, stated_delivery
+from matching.constraints import ON_SITE, stated_budget, stated_deadline_days, stated_delivery
 
 FEATURES = (
     "retrieval",
@@ -204,9 +204,7 @@ def delivery_fit(delivery: str | None, modes: tuple[str, ...]) -> float:
         return 1.0
     if delivery == ON_SITE:
         return 1.0 if "on_premise" in modes or "saas" not in modes else 0.0
-    if delivery == NO_SERVER:
-        return 0.0 if set(modes) == {"on_premise"} else 1.0
-    return 1.0
+    return 0.0 if set(modes) == {"on_premise"} else 1.0  # NO_SERVER
 
 
 def lifts_to(uplift: tuple[str, int, int], target_level: int) -> bool:

@@ -339,17 +339,13 @@ def dense_consensus(
     :func:`consensus_scores` by meaning rather than words: it also finds listings that describe the
     same fix in other words. A candidate without an embedding scores 0.
     """
-    scores = np.zeros(len(candidates))
-    known = [embeddings[c.id] for c in reference if c.id in embeddings]
-    centroid = np.mean(known, axis=0) if known else None
-    norm = np.linalg.norm(centroid) if centroid is not None else 0.0
-    if not norm:
-        return scores
-    for n, candidate in enumerate(candidates):
-        if (vector := embeddings.get(candidate.id)) is not None:
-            excess = float(vector @ centroid) / norm - DENSE_CONSENSUS_FLOOR
-            scores[n] = max(excess, 0.0) / (1 - DENSE_CONSENSUS_FLOOR)
-    return scores
+    if not embeddings or not candidates:
+        return np.zeros(len(candidates))
+    blank = np.zeros_like(next(iter(embeddings.values())))
+    rows = np.array([embeddings.get(c.id, blank) for c in candidates])
+    known = np.array([embeddings[c.id] for c in reference if c.id in embeddings]).reshape(-1, blank.size)
+    excess = consensus_scores(rows, known) - DENSE_CONSENSUS_FLOOR
+    return np.maximum(excess, 0.0) / (1 - DENSE_CONSENSUS_FLOOR)
 
 
 def relative_scores(matches: Sequence[Match]) -> dict[int, float]:
