@@ -32,6 +32,14 @@ DENSE_CONSENSUS_FLOOR = 0.3
 """The cosine to the surest matches' centroid below which a listing counts as not resembling them."""
 DENSE_FLOOR = 0.1
 """A cosine at or below which the embedder's similarity counts as none (unrelated texts reach ~0.17)."""
+TEXT_DEPTH = 60
+"""How many candidates, best first by every other feature, get the two features read from their
+TF-IDF vectors (``text`` and the words' half of ``consensus``); the rest keep 0 for both. Vectorising a
+candidate is the largest cost of a request that meets it first (~0.4 ms each, some 250 candidates per
+kind at 100,000 solutions), and a candidate below this depth by every other feature does not reach
+the first page (docs/benchmarks.md)."""
+TEXT = f.FEATURES.index("text")
+CONSENSUS = f.FEATURES.index("consensus")
 
 
 @dataclass(frozen=True)
@@ -207,21 +215,18 @@ class Matcher(BaseEstimator):
         retrieval, dense = retrieval or {}, dense or {}
         if not candidates:
             return np.zeros((0, len(f.FEATURES))), []
-        query = " ".join([profile.needs, *profile.scenarios])
-        vectors = self._candidate_vectors(candidates)
-        similarity = (vectors @ self._query_vector(query).T).toarray()[:, 0]
         scenario_scores = self.scenario_scores(profile)
         top_retrieval = max((retrieval.get(c.id, 0.0) for c in candidates), default=0.0) or 1.0
         top_dense = max((dense.get(c.id, 0.0) for c in candidates), default=0.0) - DENSE_FLOOR
         solution_scores = relative_scores(solutions or ())
-        rows, details = [], []
-        for candidate, text_score in zip(candidates, similarity, strict=True):
+        rows, names = [], []
+        for candidate in candidates:
             matched = max(candidate.scenarios, key=lambda s: scenario_scores.get(s, 0.0), default=None)
             industry, shared_code = f.industry_affinity(profile.industry, candidate.industries)
             used, used_id = f.solution_fit(candidate, solution_scores)
             components = {
                 "retrieval": retrieval.get(candidate.id, 0.0) / top_retrieval,
-                "text": float(text_score),
+                "text": 0.0,  # below, for the shortlist
                 "dense": max(dense.get(candidate.id, 0.0) - DENSE_FLOOR, 0.0) / top_dense
                 if top_dense > 0
                 else 0.0,
@@ -238,32 +243,42 @@ class Matcher(BaseEstimator):
                 "evidence": f.evidence(profile, candidate),
                 "promotion": f.promotion(profile, candidate),
                 "solution_fit": used,
-                "consensus": 0.0,
+                "consensus": 0.0,  # below, from the surest matches
             }
             rows.append([components[name] for name in f.FEATURES])
-            names = {
-                "matched_scenario": matched,
-                "shared_industry": shared_code,
-                "used_solution": used_id,
-                "dense_cosine": dense.get(candidate.id, 0.0),
-            }
-            details.append({**components, **names})
+            names.append(
+                {
+                    "matched_scenario": matched,
+                    "shared_industry": shared_code,
+                    "used_solution": used_id,
+                    "dense_cosine": dense.get(candidate.id, 0.0),
+                }
+            )
         X = np.array(rows)
+        ranker = self.rankers_[candidates[0].kind]
+        shortlist = np.argsort(-ranker.decision_function(X), kind="stable")[:TEXT_DEPTH]
+        vectors = self._candidate_vectors([candidates[i] for i in shortlist])
+        query = " ".join([profile.needs, *profile.scenarios])
+        X[shortlist, TEXT] = (vectors @ self._query_vector(query).T).toarray()[:, 0]
+        details = [
+            {**dict(zip(f.FEATURES, row.tolist(), strict=True)), **extra}
+            for row, extra in zip(X, names, strict=True)
+        ]
         if solutions is None:
-            first_pass = self.rankers_[candidates[0].kind].decision_function(X)
-            surest = [i for i in np.argsort(-first_pass, kind="stable") if self._relevant(details[i])]
-            chosen = [candidates[i] for i in surest[:CONSENSUS_TOP]]
-            reference = vectors[surest[:CONSENSUS_TOP]]
+            first_pass = ranker.decision_function(X[shortlist])
+            order = np.argsort(-first_pass, kind="stable")
+            surest = [n for n in order if self._relevant(details[shortlist[n]])][:CONSENSUS_TOP]
+            chosen = [candidates[shortlist[n]] for n in surest]
+            reference = vectors[surest]
         else:
             chosen = [m.candidate for m in solutions[:CONSENSUS_TOP]]
             reference = self._candidate_vectors(chosen) if chosen else vectors[[]]
-        column = f.FEATURES.index("consensus")
-        X[:, column] = consensus_scores(vectors, reference)
+        X[shortlist, CONSENSUS] = consensus_scores(vectors, reference)
         if embeddings and candidates[0].kind == "solution":  # cases keep the words' (measured)
-            X[:, column] = (1 - DENSE_CONSENSUS) * X[:, column] + DENSE_CONSENSUS * dense_consensus(
+            X[:, CONSENSUS] = (1 - DENSE_CONSENSUS) * X[:, CONSENSUS] + DENSE_CONSENSUS * dense_consensus(
                 candidates, chosen, embeddings
             )
-        for detail, value in zip(details, X[:, column], strict=True):
+        for detail, value in zip(details, X[:, CONSENSUS], strict=True):
             detail["consensus"] = float(value)
         return X, details
 

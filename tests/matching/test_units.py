@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from marketplace.config import default_config
+from matching import matcher as matcher_module
 from matching.evaluation import ndcg_at_k, recall_at_k, reciprocal_rank, summarise
 from matching.features import (
     FEATURES,
@@ -286,6 +287,31 @@ def test_a_solution_that_means_what_the_surest_match_means_ranks_above_one_that_
     meaning = matcher.rank(profile, [sure, unlike, alike], dense=dense, embeddings=embeddings, target_level=2)
     assert [m.candidate.id for m in meaning] == [1, 3, 2]
     assert meaning[1].components["consensus"] > meaning[2].components["consensus"]
+
+
+def test_only_the_shortlist_by_every_other_feature_is_vectorised_and_the_first_places_do_not_move(
+    monkeypatch,
+):
+    """Past ``TEXT_DEPTH`` candidates, those best by every other feature get the TF-IDF features and
+    the rest keep 0 for both; the first places are those of scoring every candidate."""
+    matcher = Matcher(SEED_DIR).fit(TEXTS, LABELS)
+    profile = Profile(industry="C2929", needs="外观缺陷 视觉检测 漏检，顺带看看电费和排产")
+    candidates = [
+        Candidate(kind="solution", id=i, title=text, text=text, industries=("C2929",), scenarios=())
+        for i, text in enumerate(TEXTS)
+    ]
+    retrieval = {c.id: float(len(candidates) - c.id) for c in candidates}  # earlier ids found first
+    monkeypatch.setattr(matcher_module, "TEXT_DEPTH", len(candidates))
+    every = matcher.rank(profile, candidates, retrieval=retrieval, target_level=2)
+    _, full = matcher.features(profile, candidates, retrieval=retrieval, target_level=2)
+    monkeypatch.setattr(matcher_module, "TEXT_DEPTH", 4)
+    _, short = matcher.features(profile, candidates, retrieval=retrieval, target_level=2)
+    for i, (whole, cut) in enumerate(zip(full, short, strict=True)):  # the four found first
+        assert cut["text"] == (pytest.approx(whole["text"]) if i < 4 else 0.0)
+        assert cut["consensus"] > 0 if i < 4 else cut["consensus"] == 0.0
+    assert all(whole["text"] > 0 for whole in full[4:])
+    shortlisted = matcher.rank(profile, candidates, retrieval=retrieval, target_level=2)
+    assert [m.candidate.id for m in shortlisted[:2]] == [m.candidate.id for m in every[:2]]
 
 
 NEED_COLUMNS = [FEATURES.index(name) for name in NEED_FIT]
