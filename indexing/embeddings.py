@@ -308,6 +308,21 @@ class CachedEmbeddings:
         found = self._rows_of(texts)
         return np.stack([found[text] for text in texts])
 
+    def uncached(self, texts: Sequence[str]) -> list[str]:
+        """The distinct ``texts`` the cache does not hold, in order."""
+        with self._lock:
+            return [text for text in dict.fromkeys(texts) if text not in self._rows]
+
+    def keep(self, rows: Mapping[str, np.ndarray]) -> None:
+        """Cache ``rows`` (text → unit vector) made elsewhere, e.g. read back from a store."""
+        with self._lock:
+            for text, row in rows.items():
+                row.setflags(write=False)
+                self._rows[text] = row
+                self._rows.move_to_end(text)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+
     def _rows_of(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         with self._lock:
             found = {text: self._rows[text] for text in texts if text in self._rows}
@@ -315,14 +330,9 @@ class CachedEmbeddings:
                 self._rows.move_to_end(text)
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            for text, row in zip(missing, self._embed(missing), strict=True):
-                row.setflags(write=False)
-                found[text] = row
-            with self._lock:
-                for text in missing:
-                    self._rows[text] = found[text]
-                while len(self._rows) > self.size:
-                    self._rows.popitem(last=False)
+            made = dict(zip(missing, self._embed(missing), strict=True))
+            self.keep(made)
+            found.update(made)
         return found
 
 

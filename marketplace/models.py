@@ -500,6 +500,21 @@ class ItemEmbedding(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class PassageEmbedding(db.Model):
+    """The vector of a short passage embedded at request time (a clause a reason may quote), by model
+    and digest of its text (see :func:`marketplace.search.vectors.passage_vectors`).
+
+    A cache the workers share: a clause is embedded once for every worker and restart, not once per
+    process. Rows of a model no longer used are deleted by ``flask embeddings sync``.
+    """
+
+    __tablename__ = "passage_embeddings"
+
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class RecommendationLog(db.Model):
     """One recommendation list as served: the request, the model and the items in order."""
 

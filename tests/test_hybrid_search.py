@@ -7,9 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from indexing.embeddings import CachedEmbeddings
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.models import ItemEmbedding
+from marketplace.models import ItemEmbedding, PassageEmbedding
 from marketplace.search import engine, maintenance, vectors
 from marketplace.search.documents import iter_published
 from marketplace.taxonomy.service import taxonomy
@@ -208,3 +209,31 @@ def test_recommendations_read_stored_vectors_through_the_one_embedder(world):
     with world.app.app_context():
         stored = vectors.passage(next(iter_published("solution", taxonomy())))
     assert embedded and stored not in embedded and all(len(text) <= 60 for text in embedded)
+
+
+def test_the_clauses_reasons_quote_are_embedded_once_for_every_worker(world, runner):
+    """A clause embedded for one request is kept in the store by model: another process (a fresh
+    per-process cache) reads it back instead of running the model, and a change of model drops it."""
+    _energy(world, description="电表加网关，看清每台设备的能耗。峰谷用电分析，给出错峰生产建议。")
+    _embed_backlog(world.app)
+    needs = ("工厂能耗太高，想知道哪台设备最费电", "电费一个月好几万，不知道钱花在哪台机器上")
+    response = world.client.post("/api/v1/recommendations", json={"industry": "C2929", "needs": needs[0]})
+    assert response.status_code == 200, response.json
+    with world.app.app_context():
+        kept = db.session.execute(select(PassageEmbedding.model_id, PassageEmbedding.content_digest)).all()
+        assert kept and {model for model, _ in kept} == {"test-hashing/1"}
+        state = vectors.state()
+        state._passages = CachedEmbeddings(state.embedder, passages=True)  # another worker's cache
+    embedder = _embedder(world.app)
+    calls = len(embedder.calls)
+    response = world.client.post("/api/v1/recommendations", json={"industry": "C2929", "needs": needs[1]})
+    assert response.status_code == 200, response.json
+    assert response.json["solutions"][0]["reasons"][0].startswith("匹配您的需求：")
+    assert embedder.calls[calls:] == [("queries", 1)]
+    with world.app.app_context():
+        old = PassageEmbedding(model_id="test-hashing/0", content_digest="0" * 16, vector=b"\0" * 512)
+        db.session.add(old)
+        db.session.commit()
+    assert runner.invoke(args=["embeddings", "sync"]).exit_code == 0
+    with world.app.app_context():
+        assert set(db.session.scalars(select(PassageEmbedding.model_id))) == {"test-hashing/1"}

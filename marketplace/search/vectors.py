@@ -9,8 +9,9 @@ waiting rows are embedded in the background (:func:`embed_waiting`, run by
 ``flask index rebuild`` and ``ensure``, which queue the items for the index once they have vectors.
 
 The embedder itself (:mod:`indexing.embeddings`) is created per process on first use, after any
-fork; query embeddings, and the few passages embedded at request time (:func:`passage_vectors`), are
-cached per process (:class:`indexing.embeddings.CachedEmbeddings`).
+fork; query embeddings are cached per process (:class:`indexing.embeddings.CachedEmbeddings`), and
+the few passages embedded at request time (the clauses reasons quote, :func:`passage_vectors`) per
+process and in the store's ``passage_embeddings``, shared by every worker.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from indexing.embeddings import (
 from indexing.vocabulary import VectorSpec
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
-from marketplace.models import ItemEmbedding, ListingStatus, utcnow
+from marketplace.models import ItemEmbedding, ListingStatus, PassageEmbedding, utcnow
 from marketplace.search.cache import store_cache
 from marketplace.search.documents import MODELS, published_stamps
 from marketplace.taxonomy.service import Taxonomy
@@ -53,7 +54,8 @@ PASSAGE_FIELDS = {"solution": ("title", "tags", "summary", "body"), "case": ("ti
 solution's description (its document's ``body``) raised dense NDCG@10 from 0.46 to 0.58; a case's
 body (the enterprise's name and the metric names) added nothing."""
 PASSAGE_CACHE_SIZE = 4_096
-"""Passages embedded at request time (the clauses a reason quotes) kept per process: about 2 KiB each."""
+"""Passages embedded at request time (the clauses a reason quotes) kept per process, about 2 KiB
+each; the store keeps them all (:func:`passage_vectors`)."""
 EMBED_BATCH = 32
 """Passages per call to the model: the bundled one streams its weights once per batch."""
 LOOKUP_BATCH = 500
@@ -161,11 +163,49 @@ def query_vector(text: str) -> np.ndarray:
 
 
 def passage_vectors(texts: Sequence[str]) -> np.ndarray:
-    """The embeddings of short passages read at request time (rows in order), cached per process.
+    """The embeddings of short passages read at request time (rows in order): cached per process and
+    kept in the store (``passage_embeddings``, by model and digest of the text), so that a passage is
+    embedded once for every worker and restart rather than once per process.
+
+    Those the store did not hold yet are added to the caller's transaction (a recommendation commits
+    its log with them); a row another worker added meanwhile is left as it is.
 
     :raises ServiceUnavailable: if the embedder cannot answer, or embeddings are disabled.
     """
-    return _cached(state().passages, texts)
+    cache, current = state().passages, state().spec
+    if cache is None or current is None:
+        raise ServiceUnavailable("语义检索未启用")
+    unknown = {content_digest(text): text for text in cache.uncached(texts)}
+    stored = {}
+    for start in range(0, len(unknown), LOOKUP_BATCH):
+        stored.update(
+            db.session.execute(
+                select(PassageEmbedding.content_digest, PassageEmbedding.vector).where(
+                    PassageEmbedding.model_id == current.model_id,
+                    PassageEmbedding.content_digest.in_(list(unknown)[start : start + LOOKUP_BATCH]),
+                )
+            ).all()
+        )
+    cache.keep(
+        {unknown[digest]: vector_from_bytes(data, current.dimensions) for digest, data in stored.items()}
+    )
+    rows = _cached(cache, texts)
+    made = {digest: text for digest, text in unknown.items() if digest not in stored}
+    if made:
+        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        vector_of = dict(zip(texts, rows, strict=True))
+        db.session.execute(
+            insert(PassageEmbedding).on_conflict_do_nothing(),
+            [
+                {
+                    "model_id": current.model_id,
+                    "content_digest": digest,
+                    "vector": vector_to_bytes(vector_of[text]),
+                }
+                for digest, text in made.items()
+            ],
+        )
+    return rows
 
 
 def _cached(cache: CachedEmbeddings | None, texts: Sequence[str]) -> np.ndarray:
@@ -408,6 +448,7 @@ def sync(documents: Callable[[str], Iterator[IndexDocument]], progress=None) -> 
                 batch = []
         done[kind] += _sync_batch(batch, current, progress)
     db.session.execute(delete(ItemEmbedding).where(ItemEmbedding.model_id != current.model_id))
+    db.session.execute(delete(PassageEmbedding).where(PassageEmbedding.model_id != current.model_id))
     db.session.commit()
     return done
 
