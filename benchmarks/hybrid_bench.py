@@ -18,7 +18,9 @@ published solutions), and then:
   ``benchmarks/floor_app.py`` is served the same way as the floor;
 * **recommendations over HTTP** on the same store (the untrained prior, as a fresh catalog serves
   it): the judged profiles of ``benchmarks/recommend_bench.py`` once each on fresh workers (every
-  request embeds its needs and misses every cache), then repeated (the steady state);
+  request embeds its needs and misses every cache), then each profile with its needs reworded (a
+  new query for the model and the scenario classifier, on workers that have met most of its
+  candidates), then repeated (the steady state);
 * **memory**: VmRSS, RssFile and Pss of each worker after the run (the vector file is mapped, so
   its pages are the page cache's, shared by the workers).
 
@@ -77,6 +79,7 @@ NEEDS = [
 SAMPLE_NOISE = 0.05
 RECOMMEND_COLD = "recommendations, first pass (each profile once: needs embedded, caches cold)"
 RECOMMEND_STEADY = "recommendations, steady state (the profiles again)"
+RECOMMEND_REWORDED = "recommendations, needs reworded on the warm server (needs embedded, items seen)"
 
 
 def _fill_vectors(app, sample: np.ndarray) -> int:
@@ -191,6 +194,12 @@ def _embed_demo(app) -> dict:
     return {"items": sum(done.values()), **run}
 
 
+def _reworded(body: str, suffix: str) -> str:
+    """A recommendation request body whose needs end with ``suffix``: text the worker has not seen."""
+    profile = json.loads(body)
+    return json.dumps({**profile, "needs": profile["needs"] + suffix}, ensure_ascii=False)
+
+
 def _url(params: dict) -> str:
     return f"{SEARCH_PATH}?{urlencode(params)}"
 
@@ -249,6 +258,10 @@ def measure(size: int, options: argparse.Namespace, base: Path | None) -> dict:
                         runs.setdefault(name, []).append(
                             run_http(server.port, paths, options.requests, 1, options.warmup, server.pids())
                         )
+                    reworded = [_reworded(body, f"（第{repeat}-{n}次）") for n, body in enumerate(bodies)]
+                    runs.setdefault(RECOMMEND_REWORDED, []).append(
+                        run_http(server.port, reworded, len(reworded), 1, 0, server.pids(), PostClient)
+                    )
                     runs.setdefault(RECOMMEND_STEADY, []).append(
                         run_http(
                             server.port,

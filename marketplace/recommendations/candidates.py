@@ -26,7 +26,7 @@ from marketplace.models import (
     Solution,
     case_solutions,
 )
-from marketplace.search.cache import store_cache
+from marketplace.search.cache import Stamps, store_cache
 from marketplace.search.documents import load_solutions, published_stamps
 from matching.features import Candidate, Metric
 
@@ -106,13 +106,16 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
     return rows
 
 
-def solution_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
-    """The published solutions among ``ids``, in id order, with their evidence."""
-    return list(
-        store_cache()
-        .get(key, "solution candidate", sorted(ids), _load_solutions, partial(published_stamps, "solution"))
-        .values()
-    )
+def solution_candidates(
+    ids: Iterable[int], key: Hashable | None = None, stamps: Stamps | None = None
+) -> list[Candidate]:
+    """The published solutions among ``ids``, in id order, with their evidence.
+
+    :param stamps: which of them are published now, and their stamps, if the caller has read them
+        (:func:`~marketplace.search.documents.published_stamps`); else they are read.
+    """
+    current = partial(published_stamps, "solution") if stamps is None else stamps
+    return list(store_cache().get(key, "solution candidate", sorted(ids), _load_solutions, current).values())
 
 
 def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
@@ -153,13 +156,12 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
     }
 
 
-def case_candidates(ids: Iterable[int], key: Hashable | None = None) -> list[Candidate]:
-    """The published cases among ``ids``, in id order."""
-    return list(
-        store_cache()
-        .get(key, "case candidate", sorted(ids), _load_cases, partial(published_stamps, "case"))
-        .values()
-    )
+def case_candidates(
+    ids: Iterable[int], key: Hashable | None = None, stamps: Stamps | None = None
+) -> list[Candidate]:
+    """The published cases among ``ids``, in id order; ``stamps`` as for :func:`solution_candidates`."""
+    current = partial(published_stamps, "case") if stamps is None else stamps
+    return list(store_cache().get(key, "case candidate", sorted(ids), _load_cases, current).values())
 
 
 def _load_cases(ids: list[int]) -> dict[int, Candidate]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Hashable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from marketplace.models import (
 from marketplace.recommendations.candidates import case_candidates, solution_candidates
 from marketplace.recommendations.models_store import active_matcher
 from marketplace.search import engine, vectors
+from marketplace.search.documents import published_stamps
 from marketplace.taxonomy.service import taxonomy
 from matching.features import Profile
 from matching.matcher import Match, diversify
@@ -139,8 +142,9 @@ def rank_lists(
     for kind, build in (("solution", solution_candidates), ("case", case_candidates)):
         ids = retrieve(kind, profile, hints)
         ids.pop(skip.get(kind), None)
-        candidates = build(ids, key)
-        embedded = vectors.stored_vectors(kind, [c.id for c in candidates], key)
+        stamps = partial(_among, published_stamps(kind, sorted(ids)))  # for the candidates and their vectors
+        candidates = build(ids, key, stamps)
+        embedded = vectors.stored_vectors(kind, [c.id for c in candidates], key, stamps)
         ranked[kind] = matcher.rank(
             profile,
             candidates,
@@ -151,6 +155,11 @@ def rank_lists(
             target_level=target_level(),
         )
     return ranked["solution"], ranked["case"]
+
+
+def _among(published: dict[int, Hashable], asked: list[int]) -> dict[int, Hashable]:
+    """The stamps of ``published`` (read once per request) of the ids ``asked``."""
+    return {i: published[i] for i in asked if i in published}
 
 
 def recommend(

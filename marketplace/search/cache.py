@@ -21,6 +21,8 @@ from typing import Any
 
 from flask import current_app
 
+Stamps = Callable[[list[int]], dict[int, Hashable]]
+"""The ids among its argument that may be served now, each with the stamp of what was read of it."""
 STORE_CACHE_SIZE = 40_000
 """Entries per process. A recommendation files two per candidate (the candidate and its vector), so
 this holds some 20,000 items, as many as the matcher's text-vector cache (``VECTOR_CACHE_SIZE``).
@@ -49,7 +51,7 @@ class GenerationCache:
         namespace: str,
         ids: list[int],
         load: Callable[[list[int]], dict[int, Any]],
-        current: Callable[[list[int]], dict[int, Hashable]],
+        current: Stamps,
     ) -> dict[int, Any]:
         """The values of ``ids`` that exist now, in ``ids`` order: cached, else from ``load(missing)``.
 

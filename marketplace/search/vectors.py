@@ -43,7 +43,7 @@ from indexing.vocabulary import VectorSpec
 from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding, ListingStatus, PassageEmbedding, utcnow
-from marketplace.search.cache import store_cache
+from marketplace.search.cache import Stamps, store_cache
 from marketplace.search.documents import MODELS, published_stamps
 from marketplace.taxonomy.service import Taxonomy
 
@@ -230,13 +230,17 @@ def similarities(found: Mapping[int, np.ndarray], text: str) -> dict[int, float]
     return {item_id: float(score) for item_id, score in zip(found, scores, strict=True)}
 
 
-def stored_vectors(kind: str, ids: Sequence[int], key: Hashable | None = None) -> dict[int, np.ndarray]:
+def stored_vectors(
+    kind: str, ids: Sequence[int], key: Hashable | None = None, stamps: Stamps | None = None
+) -> dict[int, np.ndarray]:
     """The stored unit vectors of the current model of the published items among ``ids``, by id.
 
     Items without a vector of the current model are left out; without embeddings, nothing.
 
     :param key: the store generation (:func:`marketplace.search.engine.cache_key`) the vectors are
         cached under for this process; ``None`` reads them from the store.
+    :param stamps: which of ``ids`` are published now, if the caller has read it
+        (:func:`~marketplace.search.documents.published_stamps`); else it is read.
     """
     current = state().spec
     if current is None or not ids:
@@ -250,9 +254,8 @@ def stored_vectors(kind: str, ids: Sequence[int], key: Hashable | None = None) -
             if vector is not None
         }
 
-    return store_cache().get(
-        key, f"{kind} vector {current.model_id}", sorted(ids), load, partial(published_stamps, kind)
-    )
+    published = partial(published_stamps, kind) if stamps is None else stamps
+    return store_cache().get(key, f"{kind} vector {current.model_id}", sorted(ids), load, published)
 
 
 # -- the store ----------------------------------------------------------------------------

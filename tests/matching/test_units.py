@@ -378,3 +378,16 @@ def test_the_budget_reason_is_true_and_reads_as_people_write_amounts(low, high, 
     )
     components = {"industry": 0.0, "scenario": 0.0, "text": 0.0, "locality": 0.0, "promotion": 0.0}
     assert said in explain(profile, candidate, components, names, {"视觉检测"})
+
+
+def test_scenario_probabilities_are_the_one_vs_rest_models_own():
+    """The direct computation gives the one-vs-rest model's figures, and falls back to it when a
+    scenario has no logistic regression (every training text had it)."""
+    texts = ["仓库找货难，账实不符", "电费太高 哪台机器费电", "外观划痕 漏检", "插单 交期"]
+    classifier = Matcher(SEED_DIR).fit(TEXTS, LABELS).scenario_model_
+    X = classifier.vectorizer_.transform(texts)
+    assert classifier.predict_proba(texts) == pytest.approx(classifier.model_.predict_proba(X), abs=1e-9)
+    with pytest.warns(UserWarning, match="present in all training examples"):
+        constant = Matcher(SEED_DIR).fit(TEXTS, [[*labels, "energy"] for labels in LABELS]).scenario_model_
+    X = constant.vectorizer_.transform(texts)
+    assert constant.predict_proba(texts) == pytest.approx(constant.model_.predict_proba(X), abs=1e-9)
