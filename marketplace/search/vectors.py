@@ -192,17 +192,16 @@ def passage_vectors(texts: Sequence[str]) -> np.ndarray:
     rows = _cached(cache, texts)
     made = {digest: text for digest, text in unknown.items() if digest not in stored}
     if made:
-        insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         vector_of = dict(zip(texts, rows, strict=True))
         db.session.execute(
-            insert(PassageEmbedding).on_conflict_do_nothing(),
+            _insert(PassageEmbedding).on_conflict_do_nothing(),
             [
                 {
                     "model_id": current.model_id,
                     "content_digest": digest,
                     "vector": vector_to_bytes(vector_of[text]),
                 }
-                for digest, text in made.items()
+                for digest, text in sorted(made.items())  # one order everywhere: no deadlock on PostgreSQL
             ],
         )
     return rows
@@ -280,8 +279,7 @@ def store(rows: list[dict]) -> None:
     """Insert ``item_embeddings`` rows, or update digest and vector of existing ones (SQLite, PostgreSQL)."""
     if not rows:
         return
-    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ItemEmbedding)
+    statement = _insert(ItemEmbedding)
     statement = statement.on_conflict_do_update(
         index_elements=["kind", "item_id", "model_id"],
         set_={
@@ -292,6 +290,11 @@ def store(rows: list[dict]) -> None:
     )
     now = utcnow()
     db.session.execute(statement, [{**row, "updated_at": now} for row in rows])
+
+
+def _insert(model):
+    """An INSERT of ``model`` that can say what to do on conflict, in the store's dialect."""
+    return (postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 def with_vectors(documents: Sequence[IndexDocument]) -> tuple[list[IndexDocument], list[dict]]:
