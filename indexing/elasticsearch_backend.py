@@ -44,6 +44,12 @@ from indexing.vocabulary import VectorSpec
 
 logger = logging.getLogger(__name__)
 
+
+def _version(index: str) -> int:
+    """The version number of a physical index named ``<alias>-v<N>``."""
+    return int(index.rsplit("-v", 1)[1])
+
+
 RETRY_STATUSES = (429, 502, 503, 504)
 INDEX_PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
 MAX_REPORTED_FAILURES = 5
@@ -271,22 +277,28 @@ class ElasticsearchBackend(SearchBackend):
     def create(self) -> None:
         """Create an empty version with its alias, in one call, for each kind whose alias does not exist.
 
-        The version is numbered past any leftover of the kind. Losing the race to another process
-        creating the same version is fine.
+        The version is numbered past any leftover of the kind. Two processes that both found no alias
+        may race: if they pick the same version, the loser's create fails and the winner's stands; if
+        the later one numbered past the earlier one's fresh index, the alias briefly names both and
+        the later one deletes its own, so the earliest version stays.
         """
         with self._engine("create indexes"):
             for kind in KINDS:
                 alias = self.alias(kind)
                 if self.client.indices.exists_alias(name=alias):
                     continue
+                created = self._next_version(alias)
                 try:
                     self.client.indices.create(
-                        index=self._next_version(alias), aliases={alias: {}}, **self._settings_and_mappings()
+                        index=created, aliases={alias: {}}, **self._settings_and_mappings()
                     )
                 except self._es.BadRequestError as error:
                     lost_race = error.error == "resource_already_exists_exception"
                     if not (lost_race and self.client.indices.exists_alias(name=alias)):
                         raise
+                    continue
+                if min(self._alias_targets(alias), key=_version, default=created) != created:
+                    self.client.indices.delete(index=created)
 
     def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:
         """Add or replace documents through the aliases.

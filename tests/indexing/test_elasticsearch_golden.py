@@ -409,9 +409,11 @@ def test_create_makes_v1_with_its_alias_in_one_call_per_kind(bare_backend, clust
         "HEAD /_alias/test-solution",
         "GET /test-solution-v*",
         "PUT /test-solution-v1",
+        "GET /_alias/test-solution",
         "HEAD /_alias/test-case",
         "GET /test-case-v*",
         "PUT /test-case-v1",
+        "GET /_alias/test-case",
     ]
     (create,) = cluster.requests_to("PUT", "/test-solution-v1")
     assert create.body["aliases"] == {"test-solution": {}}
@@ -450,6 +452,21 @@ def test_losing_the_create_race_to_another_process_is_fine(bare_backend, cluster
     bare_backend.create()
     assert cluster.lines().count("PUT /test-solution-v1") == 2
     assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
+
+
+def test_a_create_that_numbered_past_another_processs_fresh_index_deletes_its_own(bare_backend, cluster):
+    """Both found no alias; the other created ``v1`` with the alias first, so this one numbered past
+    it and created ``v2`` with the alias too. It sees the alias name both and deletes ``v2``."""
+    other = ElasticsearchBackend(client=cluster.client(), analyzer=ANALYZER, index_prefix="test")
+    other.create()
+    cluster.fail("HEAD", "/_alias/test-solution", 404)  # as it looked before other's create
+    bare_backend.create()
+    assert cluster.lines().count("PUT /test-solution-v2") == 1
+    assert "DELETE /test-solution-v2" in cluster.lines()
+    assert cluster.aliases() == {"test-case": ["test-case-v1"], "test-solution": ["test-solution-v1"]}
+    assert "test-solution-v2" not in cluster.indices
+    other.index([make_doc(1)])  # writes through the alias have one index again
+    assert sorted(cluster.docs("test-solution")) == ["1"]
 
 
 def test_without_an_index_the_calls_leave_the_cluster_empty(bare_backend, cluster):
