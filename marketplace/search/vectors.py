@@ -176,34 +176,16 @@ def passage_vectors(texts: Sequence[str]) -> np.ndarray:
     if cache is None or current is None:
         raise ServiceUnavailable("语义检索未启用")
     unknown = {content_digest(text): text for text in cache.uncached(texts)}
-    stored = {}
-    for start in range(0, len(unknown), LOOKUP_BATCH):
-        stored.update(
-            db.session.execute(
-                select(PassageEmbedding.content_digest, PassageEmbedding.vector).where(
-                    PassageEmbedding.model_id == current.model_id,
-                    PassageEmbedding.content_digest.in_(list(unknown)[start : start + LOOKUP_BATCH]),
-                )
-            ).all()
-        )
+    stored = _stored_passages(list(unknown), current.model_id)
     cache.keep(
         {unknown[digest]: vector_from_bytes(data, current.dimensions) for digest, data in stored.items()}
     )
     rows = _cached(cache, texts)
-    made = {digest: text for digest, text in unknown.items() if digest not in stored}
-    if made:
-        vector_of = dict(zip(texts, rows, strict=True))
-        db.session.execute(
-            _insert(PassageEmbedding).on_conflict_do_nothing(),
-            [
-                {
-                    "model_id": current.model_id,
-                    "content_digest": digest,
-                    "vector": vector_to_bytes(vector_of[text]),
-                }
-                for digest, text in sorted(made.items())  # one order everywhere: no deadlock on PostgreSQL
-            ],
-        )
+    vector_of = dict(zip(texts, rows, strict=True))
+    _keep_passages(
+        current.model_id,
+        {digest: vector_of[text] for digest, text in unknown.items() if digest not in stored},
+    )
     return rows
 
 
@@ -273,6 +255,36 @@ def _stored(kind: str, ids: Sequence[int], model_id: str) -> dict[int, tuple[str
         )
         found.update((item_id, (digest, vector)) for item_id, digest, vector in rows)
     return found
+
+
+def _stored_passages(digests: list[str], model_id: str) -> dict[str, bytes]:
+    """The stored vectors of the passages with ``digests``, made by ``model_id``, by digest."""
+    found: dict[str, bytes] = {}
+    for start in range(0, len(digests), LOOKUP_BATCH):
+        found.update(
+            db.session.execute(
+                select(PassageEmbedding.content_digest, PassageEmbedding.vector).where(
+                    PassageEmbedding.model_id == model_id,
+                    PassageEmbedding.content_digest.in_(digests[start : start + LOOKUP_BATCH]),
+                )
+            ).all()
+        )
+    return found
+
+
+def _keep_passages(model_id: str, vectors: Mapping[str, np.ndarray]) -> None:
+    """Add passage vectors (digest → vector) to the session, leaving any row another worker added.
+
+    Rows go in digest order, the same in every worker, so two of them never deadlock on PostgreSQL.
+    """
+    if vectors:
+        db.session.execute(
+            _insert(PassageEmbedding).on_conflict_do_nothing(),
+            [
+                {"model_id": model_id, "content_digest": digest, "vector": vector_to_bytes(vectors[digest])}
+                for digest in sorted(vectors)
+            ],
+        )
 
 
 def store(rows: list[dict]) -> None:
