@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -404,3 +405,25 @@ def run_http(
     summary = latency_summary([ns for own in samples for ns in own], wall, cpu)
     summary["connects"] = sum(client.connects for client in clients)
     return summary
+
+
+RECOMMEND_PATH = "/api/v1/recommendations"
+SEARCH_PATH = "/api/v1/search/solutions"
+
+
+class PostClient(KeepAliveClient):
+    """The harness's keep-alive client, sending each "path" as a JSON POST body."""
+
+    def get(self, body: str) -> None:  # run_http() calls get() with each of its "paths"
+        """POST ``body`` (JSON text) to the recommendation endpoint and read the whole answer.
+
+        :raises RuntimeError: on any status but 200.
+        """
+        self.send("POST", RECOMMEND_PATH, body.encode(), {"Content-Type": "application/json"})
+
+
+def request_bodies() -> list[str]:
+    """The judged queries' profiles as request bodies."""
+    document = json.loads((REPO / "tests" / "relevance" / "judgments.json").read_text(encoding="utf-8"))
+    profiles = [{**query["profile"], "limit": 10} for query in document["queries"]]
+    return [json.dumps(profile, ensure_ascii=False) for profile in profiles]

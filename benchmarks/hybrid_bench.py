@@ -46,20 +46,20 @@ from urllib.parse import urlencode
 
 import numpy as np
 
-from benchmarks.recommend_bench import PostClient, request_bodies
-from benchmarks.search_bench import (
+from benchmarks.harness import (
     SEARCH_PATH,
     GunicornServer,
     LoadLog,
-    machine_description,
+    PostClient,
     make_app,
     memory_of,
+    request_bodies,
     run_http,
     seed_command,
     server_env,
     timed,
-    write_section,
 )
+from benchmarks.report import machine_description, write_section
 
 DOC_BEGIN = "<!-- hybrid_bench:begin -->"
 DOC_END = "<!-- hybrid_bench:end -->"

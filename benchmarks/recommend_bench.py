@@ -15,7 +15,6 @@ The store, the servers and the HTTP client come from ``benchmarks/harness.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -24,13 +23,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.harness import (
-    REPO,
     GunicornServer,
-    KeepAliveClient,
     LoadLog,
+    PostClient,
     make_app,
     median_of,
     memory_of,
+    request_bodies,
     run_http,
     seed_command,
     server_env,
@@ -38,28 +37,9 @@ from benchmarks.harness import (
 )
 from benchmarks.report import machine_description, write_section
 
-PATH = "/api/v1/recommendations"
 DOC_BEGIN = "<!-- recommend_bench:begin -->"
 DOC_END = "<!-- recommend_bench:end -->"
 TARGET_P50_MS = 25.0
-
-
-class PostClient(KeepAliveClient):
-    """The harness's keep-alive client, sending each "path" as a JSON POST body."""
-
-    def get(self, body: str) -> None:  # run_http() calls get() with each of its "paths"
-        """POST ``body`` (JSON text) to the recommendation endpoint and read the whole answer.
-
-        :raises RuntimeError: on any status but 200.
-        """
-        self.send("POST", PATH, body.encode(), {"Content-Type": "application/json"})
-
-
-def request_bodies() -> list[str]:
-    """The judged queries' profiles as request bodies."""
-    document = json.loads((REPO / "tests" / "relevance" / "judgments.json").read_text(encoding="utf-8"))
-    profiles = [{**query["profile"], "limit": 10} for query in document["queries"]]
-    return [json.dumps(profile, ensure_ascii=False) for profile in profiles]
 
 
 def prepare(directory: Path, size: int, log: LoadLog) -> dict:

@@ -41,6 +41,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from benchmarks.harness import (
+    SEARCH_PATH,
     GunicornServer,
     LoadLog,
     make_app,
@@ -62,7 +63,6 @@ from benchmarks.report import (
     write_section,
 )
 
-SEARCH_PATH = "/api/v1/search/solutions"
 DOC_BEGIN = "<!-- search_bench:begin -->"
 DOC_END = "<!-- search_bench:end -->"
 SEED = 7

@@ -29,7 +29,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.search_bench import REPO, GunicornServer, machine_description, write_section
+from benchmarks.harness import REPO, GunicornServer
+from benchmarks.report import machine_description, write_section
 
 SECRET_KEY = "s" * 48
 DOC_BEGIN = "<!-- slow-clients:begin -->"
