@@ -26,6 +26,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numkong
@@ -38,8 +39,19 @@ ID_BYTES = 8
 VALUES = "int8"
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """One kind's records as read at one moment: what a search scans, whatever arrives meanwhile."""
+
+    rows: np.ndarray | None
+    ids: np.ndarray
+    live: np.ndarray
+    items: int  # ids with a live record
+
+
 class _KindVectors:
-    """One kind's records as this process last read them."""
+    """One kind's records as this process last read them; changed only under the log's lock, and
+    never in place, so a :class:`_Snapshot` taken earlier stays whole."""
 
     def __init__(self, dimensions: int) -> None:
         self.dimensions = dimensions
@@ -52,23 +64,25 @@ class _KindVectors:
     def extend(self, new_ids: np.ndarray, rows: np.ndarray) -> None:
         """Take the records from ``count`` on (``new_ids``) into the id table; ``rows`` maps all records."""
         start = self.count
-        live = np.ones(len(new_ids), dtype=bool)
+        live = np.concatenate([self.live, np.ones(len(new_ids), dtype=bool)])
         for offset, ident in enumerate(new_ids.tolist()):
             key = abs(ident)
             previous = self.latest.pop(key, None)
             if previous is not None:
-                if previous >= start:
-                    live[previous - start] = False
-                else:
-                    self.live[previous] = False
+                live[previous] = False
             if ident > 0:
                 self.latest[key] = start + offset
             else:
-                live[offset] = False
+                live[start + offset] = False
         self.ids = np.concatenate([self.ids, np.abs(new_ids)])
-        self.live = np.concatenate([self.live, live])
+        self.live = live
         self.count += len(new_ids)
         self.rows = rows
+
+    def snapshot(self) -> _Snapshot:
+        """The records as they are now, in arrays of one length."""
+        rows = None if self.rows is None else self.rows[: self.count]
+        return _Snapshot(rows, self.ids, self.live, len(self.latest))
 
 
 class VectorLog:
@@ -165,12 +179,12 @@ class VectorLog:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def _current(self, kind: str) -> _KindVectors:
+    def _current(self, kind: str) -> _Snapshot:
         """``kind``'s records, with whatever was appended since the last read taken in."""
         with self._lock:
             state = self._kinds.setdefault(kind, _KindVectors(self.spec.dimensions))
             if not self.matches():
-                return state
+                return state.snapshot()
             vector_path, id_path = self._paths(kind)
             width = self.spec.dimensions
             complete = min(_size(id_path) // ID_BYTES, _size(vector_path) // width)
@@ -180,11 +194,11 @@ class VectorLog:
                     new_ids = np.frombuffer(handle.read((complete - state.count) * ID_BYTES), dtype="<i8")
                 rows = np.memmap(vector_path, dtype=np.int8, mode="r", shape=(complete, self.spec.dimensions))
                 state.extend(new_ids.astype(np.int64), rows)
-            return state
+            return state.snapshot()
 
     def count(self, kind: str) -> int:
         """How many items of ``kind`` have a vector."""
-        return len(self._current(kind).latest)
+        return self._current(kind).items
 
     def nearest(
         self, kind: str, query: np.ndarray, k: int, min_similarity: float = 0.0
@@ -202,13 +216,13 @@ class VectorLog:
                 f"a query vector of shape {query.shape}; this index holds {self.spec.dimensions}"
             )
         state = self._current(kind)
-        if state.rows is None or not state.latest or k <= 0:
+        if state.rows is None or not state.items or k <= 0:
             return []
         # float64 out: numkong's float32 output path is ten times slower (measured, 7.8.6)
-        distances = numkong.cdist(quantised(query[None, :]), state.rows[: state.count], metric="angular")
+        distances = numkong.cdist(quantised(query[None, :]), state.rows, metric="angular")
         scores = 1.0 - np.asarray(distances)[0]
         scores[~state.live] = -np.inf
-        k = min(k, len(state.latest))
+        k = min(k, state.items)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.lexsort((top, -scores[top]))]
         return [

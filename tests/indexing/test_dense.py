@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -70,6 +72,36 @@ def test_another_process_sees_appends_and_a_torn_tail_is_cut(tmp_path):
         handle.write(b"\x00" * 5)
     writer.append("solution", [2], unit(0, 1, 0)[None, :])
     assert [i for i, _ in reader.nearest("solution", unit(0, 1, 0), 5)] == [2, 1]
+
+
+def test_threads_searching_while_records_arrive_each_see_one_consistent_state(tmp_path):
+    """Under gthread workers (and beside the background drain) one thread takes in new records while
+    others scan: every scan sees ids, rows and live flags of the same length, and never fails."""
+    writer, reader = VectorLog(tmp_path, VectorSpec("m", 64)), VectorLog(tmp_path, VectorSpec("m", 64))
+    rng = np.random.default_rng(0)
+    writer.append("solution", list(range(1, 2001)), rng.standard_normal((2000, 64)))
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def scan() -> None:
+        query = rng.standard_normal(64).astype(np.float32)
+        query /= np.linalg.norm(query)
+        while not done.is_set():
+            try:
+                assert len(reader.nearest("solution", query, 10)) == 10
+            except BaseException as error:  # noqa: BLE001 - collected and re-raised by the test
+                failures.append(error)
+                return
+
+    threads = [threading.Thread(target=scan) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for n in range(300):  # replacements of earlier ids and new ids, one record at a time
+        writer.append("solution", [1 + n % 2500], rng.standard_normal((1, 64)))
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert failures == []
 
 
 def test_vectors_of_another_model_are_never_read_or_extended(tmp_path):
