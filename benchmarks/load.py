@@ -308,7 +308,9 @@ def make_user_class(providers: Sequence[str], enterprises: Sequence[str], soluti
         @task(3)
         def inquire(self) -> None:
             ident = self.rng.choice(solution_ids)
-            body = {"message": "您好，我们想了解这个方案的实施周期和报价，能否安排一次线上沟通？"}
+            # the service refuses the same message about the same solution within 10 minutes (409)
+            number = self.rng.randint(1, 10**6)
+            body = {"message": f"您好，想了解这个方案的实施周期和报价，能否线上沟通？（询价单 {number}）"}
             self.client.post(
                 f"/api/v1/solutions/{ident}/inquiries", json=body, headers=self.enterprise, name=INQUIRE
             )
