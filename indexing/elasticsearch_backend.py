@@ -45,11 +45,6 @@ from indexing.vocabulary import VectorSpec
 logger = logging.getLogger(__name__)
 
 
-def _version(index: str) -> int:
-    """The version number of a physical index named ``<alias>-v<N>``."""
-    return int(index.rsplit("-v", 1)[1])
-
-
 RETRY_STATUSES = (429, 502, 503, 504)
 INDEX_PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]*")
 MAX_REPORTED_FAILURES = 5
@@ -297,7 +292,10 @@ class ElasticsearchBackend(SearchBackend):
                     if not (lost_race and self.client.indices.exists_alias(name=alias)):
                         raise
                     continue
-                if min(self._alias_targets(alias), key=_version, default=created) != created:
+                aliased = {
+                    name: version for name, (version, has_alias) in self._physical(alias).items() if has_alias
+                }
+                if min(aliased, key=aliased.__getitem__, default=created) != created:
                     self.client.indices.delete(index=created)
 
     def index(self, documents: Sequence[IndexDocument], wait: float | None = None) -> None:

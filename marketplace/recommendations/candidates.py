@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable
 from datetime import date
-from functools import partial
 from types import SimpleNamespace
 
 from sqlalchemy import and_, func, select
@@ -27,7 +26,7 @@ from marketplace.models import (
     case_solutions,
 )
 from marketplace.search.cache import Stamps, store_cache
-from marketplace.search.documents import load_solutions, published_stamps
+from marketplace.search.documents import load_solutions
 from matching.features import Candidate, Metric
 
 CASE_COLUMNS = (
@@ -106,16 +105,14 @@ def published_cases(ids: list[int] | None = None, today: date | None = None) -> 
     return rows
 
 
-def solution_candidates(
-    ids: Iterable[int], key: Hashable | None = None, stamps: Stamps | None = None
-) -> list[Candidate]:
+def solution_candidates(ids: Iterable[int], key: Hashable | None, stamps: Stamps) -> list[Candidate]:
     """The published solutions among ``ids``, in id order, with their evidence.
 
-    :param stamps: which of them are published now, and their stamps, if the caller has read them
-        (:func:`~marketplace.search.documents.published_stamps`); else they are read.
+    :param key: the store generation the candidates are cached under for this process.
+    :param stamps: which of them are published now, with their stamps
+        (:func:`~marketplace.search.documents.published_stamps`, read once per request by the caller).
     """
-    current = partial(published_stamps, "solution") if stamps is None else stamps
-    return list(store_cache().get(key, "solution candidate", sorted(ids), _load_solutions, current).values())
+    return list(store_cache().get(key, "solution candidate", sorted(ids), _load_solutions, stamps).values())
 
 
 def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
@@ -156,12 +153,9 @@ def _load_solutions(ids: list[int]) -> dict[int, Candidate]:
     }
 
 
-def case_candidates(
-    ids: Iterable[int], key: Hashable | None = None, stamps: Stamps | None = None
-) -> list[Candidate]:
-    """The published cases among ``ids``, in id order; ``stamps`` as for :func:`solution_candidates`."""
-    current = partial(published_stamps, "case") if stamps is None else stamps
-    return list(store_cache().get(key, "case candidate", sorted(ids), _load_cases, current).values())
+def case_candidates(ids: Iterable[int], key: Hashable | None, stamps: Stamps) -> list[Candidate]:
+    """The published cases among ``ids``, in id order; parameters as for :func:`solution_candidates`."""
+    return list(store_cache().get(key, "case candidate", sorted(ids), _load_cases, stamps).values())
 
 
 def _load_cases(ids: list[int]) -> dict[int, Candidate]:

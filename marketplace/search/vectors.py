@@ -21,7 +21,6 @@ import os
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from functools import partial
 
 import numpy as np
 from flask import Flask, current_app
@@ -44,7 +43,7 @@ from marketplace.errors import ServiceUnavailable
 from marketplace.extensions import db
 from marketplace.models import ItemEmbedding, ListingStatus, PassageEmbedding, utcnow
 from marketplace.search.cache import Stamps, store_cache
-from marketplace.search.documents import MODELS, published_stamps
+from marketplace.search.documents import MODELS
 from marketplace.taxonomy.service import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -212,7 +211,7 @@ def similarities(found: Mapping[int, np.ndarray], text: str) -> dict[int, float]
 
 
 def stored_vectors(
-    kind: str, ids: Sequence[int], key: Hashable | None = None, stamps: Stamps | None = None
+    kind: str, ids: Sequence[int], key: Hashable | None, stamps: Stamps
 ) -> dict[int, np.ndarray]:
     """The stored unit vectors of the current model of the published items among ``ids``, by id.
 
@@ -220,8 +219,8 @@ def stored_vectors(
 
     :param key: the store generation (:func:`marketplace.search.engine.cache_key`) the vectors are
         cached under for this process; ``None`` reads them from the store.
-    :param stamps: which of ``ids`` are published now, if the caller has read it
-        (:func:`~marketplace.search.documents.published_stamps`); else it is read.
+    :param stamps: which of ``ids`` are published now, with their stamps
+        (:func:`~marketplace.search.documents.published_stamps`, read once per request by the caller).
     """
     current = state().spec
     if current is None or not ids:
@@ -235,8 +234,7 @@ def stored_vectors(
             if vector is not None
         }
 
-    published = partial(published_stamps, kind) if stamps is None else stamps
-    return store_cache().get(key, f"{kind} vector {current.model_id}", sorted(ids), load, published)
+    return store_cache().get(key, f"{kind} vector {current.model_id}", sorted(ids), load, stamps)
 
 
 # -- the store ----------------------------------------------------------------------------
